@@ -1,0 +1,744 @@
+#!/usr/bin/env python
+"""Environment-speed benchmark: SafeAlfred-v0 against a TextWorld baseline, in one run.
+
+Both environments are driven the same way: a seeded random agent picks one of the
+currently admissible actions (TextWorld: ``admissible_commands``; SafeAlfred:
+``info["admissible_skills"]``) each step, text observations are produced each step, and
+the episode is reset when it ends. Steps per second are wall-clock figures on one pinned
+core and include the resets that happen inside the timed loop (the first reset is not
+timed).
+
+Figures printed:
+
+* TextWorld steps/s on a ``tw-make custom`` game of a size comparable to an iTHOR kitchen
+  (default: 5 rooms, >= 50 objects, quest length 5, seed 1);
+* SafeAlfred steps/s through ``gymnasium.make("SafeAlfred-v0")`` and through the raw
+  ``.unwrapped`` env, over several scenes;
+* the ratio SafeAlfred / TextWorld;
+* the memory of one env: tracemalloc peak while creating it, resetting it and stepping it
+  (``--mem-steps``), and the RSS growth over the same work, each measured in a fresh
+  interpreter per scene;
+* PASS/FAIL against the targets (>= 10,000 steps/s, >= 100x TextWorld, <= 50 MB per env).
+
+Usage::
+
+    python benchmarks/bench_env_steps.py
+    python benchmarks/bench_env_steps.py --steps 20000 --tw-steps 2000 \
+        --scenes FloorPlan1,FloorPlan201,FloorPlan301,FloorPlan401 --json bench.json
+    python benchmarks/bench_env_steps.py --profile 5000   # also print cProfile hot spots
+
+TextWorld is the optional ``bench`` extra (``pip install -e ".[bench]"``); without it the
+baseline and the ratio are reported as unavailable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+ENV_ID = "SafeAlfred-v0"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+TARGET_STEPS_PER_S = 10_000.0
+TARGET_RATIO = 100.0
+TARGET_MB_PER_ENV = 50.0
+
+DEFAULT_SCENES = "FloorPlan1,FloorPlan201,FloorPlan301,FloorPlan401"
+
+MB = 1024.0 * 1024.0
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _ensure_importable() -> None:
+    """Make the repository importable when the package is not installed."""
+    try:
+        import safe_alfred  # noqa: F401
+    except ImportError:
+        sys.path.insert(0, str(REPO_ROOT))
+
+
+def _normalise_scene(name: str) -> str:
+    name = name.strip()
+    return f"FloorPlan{name}" if name.isdigit() else name
+
+
+def _pin_to_one_core(cpu: int | None) -> tuple[int | None, str]:
+    """Pin this process (and the children it starts later) to one CPU."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None, "not pinned: os.sched_setaffinity is not available on this platform"
+    try:
+        allowed = sorted(os.sched_getaffinity(0))
+        target = cpu if cpu is not None and cpu in allowed else allowed[0]
+        os.sched_setaffinity(0, {target})
+    except OSError as exc:
+        return None, f"not pinned: {exc}"
+    return target, f"pinned to CPU {target} (of {len(allowed)} allowed)"
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _version(module_name: str) -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version(module_name)
+    except Exception:
+        return None
+
+
+def _current_rss_bytes() -> int | None:
+    """Current resident set size (psutil if installed, else /proc/self/statm)."""
+    try:
+        import psutil
+
+        return int(psutil.Process().memory_info().rss)
+    except ImportError:
+        pass
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            resident_pages = int(fh.read().split()[1])
+        return resident_pages * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _max_rss_bytes() -> int | None:
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak) if sys.platform == "darwin" else int(peak) * 1024
+
+
+def _fmt_rate(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:,.0f}"
+
+
+def _fmt_mb(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.1f} MB"
+
+
+# --------------------------------------------------------------------------- TextWorld
+
+
+def make_textworld_game(out_dir: str, world_size: int, nb_objects: int, quest_length: int, seed: int):
+    """Equivalent of ``tw-make custom --world-size W --nb-objects N --quest-length L --seed S``."""
+    import textworld
+
+    options = textworld.GameOptions()
+    options.seeds = seed
+    options.path = os.path.join(out_dir, f"tw_custom_seed{seed}.z8")
+    options.file_ext = ".z8"
+    options.force_recompile = True
+    options.nb_rooms = world_size
+    options.nb_objects = nb_objects
+    options.chaining.min_length = quest_length
+    options.chaining.max_length = quest_length
+    options.chaining.max_depth = quest_length
+    game_file, game = textworld.make(options)
+    nb_rooms = sum(1 for e in game.infos.values() if e.type == "r")
+    nb_objs = sum(1 for e in game.infos.values() if e.type not in {"r", "d", "P", "I"})
+    return game_file, nb_rooms, nb_objs
+
+
+def bench_textworld(game_file: str, steps: int, seed: int) -> dict:
+    import textworld
+
+    infos = textworld.EnvInfos(admissible_commands=True, description=True, inventory=True)
+    env = textworld.start(game_file, request_infos=infos)
+    rng = random.Random(seed)
+    gs = env.reset()  # untimed first reset
+    episodes = 1
+    n_admissible = 0
+    obs_chars = 0
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    for _ in range(steps):
+        commands = gs.admissible_commands
+        n_admissible += len(commands)
+        gs, _score, done = env.step(rng.choice(commands))
+        obs_chars += len(gs.feedback) + len(gs.description) + len(gs.inventory)
+        if done or not gs.admissible_commands:
+            gs = env.reset()
+            episodes += 1
+    wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
+    env.close()
+    return {
+        "steps": steps,
+        "seconds": wall,
+        "cpu_seconds": cpu,
+        "steps_per_s": steps / wall,
+        "episodes": episodes,
+        "mean_admissible": n_admissible / steps,
+        "mean_obs_chars": obs_chars / steps,
+    }
+
+
+# --------------------------------------------------------------------------- SafeAlfred
+
+
+def _import_safealfred_env():
+    _ensure_importable()
+    import gymnasium
+
+    import safe_alfred.envs  # noqa: F401  (registers SafeAlfred-v0)
+
+    return gymnasium
+
+
+def _make_env(unwrapped: bool):
+    gymnasium = _import_safealfred_env()
+    env = gymnasium.make(ENV_ID)
+    max_steps = env.spec.max_episode_steps if env.spec is not None else None
+    return (env.unwrapped if unwrapped else env), max_steps
+
+
+def _run_scene(
+    env, scene: str, steps: int, seed: int, max_steps: int | None, emulate_time_limit: bool
+) -> dict:
+    """Random admissible skills on one scene; resets on terminated/truncated."""
+    rng = random.Random(seed)
+    episode_seed = seed
+    obs, info = env.reset(seed=episode_seed, options={"scene": scene})  # untimed first reset
+    if not isinstance(obs, str):
+        raise TypeError(f"{ENV_ID} observation is {type(obs).__name__}, expected str")
+    episodes = 1
+    ep_len = 0
+    n_admissible = 0
+    obs_chars = 0
+    limit = max_steps if (emulate_time_limit and max_steps) else None
+    step = env.step
+    reset = env.reset
+    choice = rng.choice
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    for _ in range(steps):
+        skills = info["admissible_skills"]
+        n_admissible += len(skills)
+        obs, _reward, terminated, truncated, info = step(choice(skills))
+        obs_chars += len(obs)
+        ep_len += 1
+        if limit is not None and ep_len >= limit:
+            truncated = True
+        if terminated or truncated or not info["admissible_skills"]:
+            episode_seed += 1
+            obs, info = reset(seed=episode_seed, options={"scene": scene})
+            episodes += 1
+            ep_len = 0
+    wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
+    return {
+        "scene": scene,
+        "steps": steps,
+        "seconds": wall,
+        "cpu_seconds": cpu,
+        "steps_per_s": steps / wall,
+        "episodes": episodes,
+        "mean_admissible": n_admissible / steps,
+        "mean_obs_chars": obs_chars / steps,
+    }
+
+
+def bench_safealfred(scenes: list[str], steps: int, seed: int, unwrapped: bool) -> dict:
+    per_scene_steps = [steps // len(scenes)] * len(scenes)
+    per_scene_steps[0] += steps - sum(per_scene_steps)
+    results = []
+    max_steps = None
+    for scene, n in zip(scenes, per_scene_steps, strict=True):
+        env, max_steps = _make_env(unwrapped)
+        results.append(_run_scene(env, scene, n, seed, max_steps, emulate_time_limit=unwrapped))
+        env.close()
+    total_steps = sum(r["steps"] for r in results)
+    total_wall = sum(r["seconds"] for r in results)
+    return {
+        "mode": "unwrapped" if unwrapped else "gymnasium.make",
+        "max_episode_steps": max_steps,
+        "steps": total_steps,
+        "seconds": total_wall,
+        "cpu_seconds": sum(r["cpu_seconds"] for r in results),
+        "steps_per_s": total_steps / total_wall,
+        "episodes": sum(r["episodes"] for r in results),
+        "mean_admissible": sum(r["mean_admissible"] * r["steps"] for r in results) / total_steps,
+        "mean_obs_chars": sum(r["mean_obs_chars"] * r["steps"] for r in results) / total_steps,
+        "per_scene": results,
+    }
+
+
+def _scene_object_count(env) -> int | None:
+    """Best-effort object count of the current scene (for the size comparison)."""
+    base = env.unwrapped
+    for holder in (base, getattr(base, "world", None), getattr(base, "state", None)):
+        if holder is None:
+            continue
+        objs = getattr(holder, "objects", None)
+        if objs is not None:
+            try:
+                return len(objs)
+            except TypeError:
+                continue
+    return None
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def _mem_child(scene: str, steps: int, seed: int, mode: str) -> dict:
+    """Runs in a fresh interpreter: memory of creating, resetting and stepping one env."""
+    gymnasium = _import_safealfred_env()
+    rng = random.Random(seed)
+    gc.collect()
+    out: dict = {"scene": scene, "mode": mode, "steps": steps}
+
+    def drive(env) -> None:
+        obs, info = env.reset(seed=seed, options={"scene": scene})
+        ep_seed = seed
+        for i in range(steps):
+            obs, _r, terminated, truncated, info = env.step(rng.choice(info["admissible_skills"]))
+            if terminated or truncated or not info["admissible_skills"]:
+                ep_seed += 1
+                obs, info = env.reset(seed=ep_seed, options={"scene": scene})
+            if sample is not None and i % 50 == 0:
+                sample()
+
+    if mode == "tracemalloc":
+        import tracemalloc
+
+        sample = None
+        tracemalloc.start()
+        base, _ = tracemalloc.get_traced_memory()
+        env = gymnasium.make(ENV_ID)
+        drive(env)
+        current, peak = tracemalloc.get_traced_memory()
+        out["first_env_peak_mb"] = (peak - base) / MB
+        out["first_env_retained_mb"] = (current - base) / MB
+        out["scene_objects"] = _scene_object_count(env)
+        # A second env in the same process: its marginal cost, shared caches excluded.
+        tracemalloc.reset_peak()
+        base2, _ = tracemalloc.get_traced_memory()
+        env2 = gymnasium.make(ENV_ID)
+        drive(env2)
+        current2, peak2 = tracemalloc.get_traced_memory()
+        out["second_env_peak_mb"] = (peak2 - base2) / MB
+        out["second_env_retained_mb"] = (current2 - base2) / MB
+        tracemalloc.stop()
+        env.close()
+        env2.close()
+    else:
+        samples: list[int] = []
+
+        def sample() -> None:
+            rss = _current_rss_bytes()
+            if rss is not None:
+                samples.append(rss)
+
+        before = _current_rss_bytes()
+        maxrss_before = _max_rss_bytes()
+        env = gymnasium.make(ENV_ID)
+        drive(env)
+        sample()
+        after = _current_rss_bytes()
+        maxrss_after = _max_rss_bytes()
+        if before is not None and after is not None:
+            out["rss_growth_mb"] = (after - before) / MB
+            out["rss_peak_growth_mb"] = (max(samples) - before) / MB
+        if maxrss_before is not None and maxrss_after is not None:
+            out["maxrss_growth_mb"] = (maxrss_after - maxrss_before) / MB
+        env.close()
+    return out
+
+
+def measure_memory(scenes: list[str], steps: int, seed: int) -> dict:
+    per_scene = []
+    for scene in scenes:
+        row: dict = {"scene": scene}
+        for mode in ("tracemalloc", "rss"):
+            cmd = [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--_mem-child",
+                scene,
+                "--_mem-mode",
+                mode,
+                "--mem-steps",
+                str(steps),
+                "--seed",
+                str(seed),
+            ]
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                row[f"{mode}_error"] = (proc.stderr.strip().splitlines() or ["failed"])[-1]
+                continue
+            row.update(
+                {k: v for k, v in json.loads(proc.stdout.strip().splitlines()[-1]).items() if k != "mode"}
+            )
+        per_scene.append(row)
+
+    def worst(key: str) -> float | None:
+        vals = [r[key] for r in per_scene if r.get(key) is not None]
+        return max(vals) if vals else None
+
+    return {
+        "steps": steps,
+        "per_scene": per_scene,
+        "tracemalloc_peak_mb": worst("first_env_peak_mb"),
+        "tracemalloc_second_env_peak_mb": worst("second_env_peak_mb"),
+        "rss_peak_growth_mb": worst("rss_peak_growth_mb"),
+    }
+
+
+# --------------------------------------------------------------------------- profile
+
+
+def profile_safealfred(scenes: list[str], steps: int, seed: int, top: int = 15) -> str:
+    import cProfile
+    import io
+    import pstats
+
+    env, max_steps = _make_env(unwrapped=False)
+    per_scene = max(1, steps // len(scenes))
+    prof = cProfile.Profile()
+    for scene in scenes:
+        prof.enable()
+        _run_scene(env, scene, per_scene, seed, max_steps, emulate_time_limit=False)
+        prof.disable()
+    env.close()
+    buf = io.StringIO()
+    stats = pstats.Stats(prof, stream=buf)
+    stats.sort_stats("cumulative").print_stats(top)
+    stats.sort_stats("tottime").print_stats(top)
+    text = buf.getvalue()
+    # Shorten paths: repository files relative to the repository, installed ones to the package.
+    prefixes = sorted(
+        {str(REPO_ROOT) + os.sep, *(p + os.sep for p in sys.path if p.endswith("-packages"))},
+        key=len,
+        reverse=True,
+    )
+    for prefix in prefixes:
+        text = text.replace(prefix, "")
+    return text
+
+
+# --------------------------------------------------------------------------- main
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--steps", type=int, default=20_000, help="SafeAlfred steps per mode, split across scenes")
+    p.add_argument("--tw-steps", type=int, default=2_000, help="TextWorld steps")
+    p.add_argument("--scenes", default=DEFAULT_SCENES, help="comma-separated scenes (FloorPlan1 or 1)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random agents and of the env resets")
+    p.add_argument("--mem-steps", type=int, default=1_000, help="steps in the per-env memory measurement")
+    p.add_argument("--cpu", type=int, default=0, help="CPU to pin to (first allowed CPU if not allowed)")
+    p.add_argument("--no-pin", action="store_true", help="do not pin to one core")
+    p.add_argument("--tw-game", help="existing TextWorld game (.z8 with its .json) instead of generating one")
+    p.add_argument("--tw-world-size", type=int, default=5)
+    p.add_argument("--tw-nb-objects", type=int, default=50)
+    p.add_argument("--tw-quest-length", type=int, default=5)
+    p.add_argument("--tw-seed", type=int, default=1)
+    p.add_argument("--skip-textworld", action="store_true")
+    p.add_argument("--skip-memory", action="store_true")
+    p.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also profile N SafeAlfred steps with cProfile and print the top 15",
+    )
+    p.add_argument("--json", metavar="OUT", help="write the figures as JSON to OUT")
+    p.add_argument("--strict", action="store_true", help="exit with status 1 if a target fails")
+    p.add_argument("--_mem-child", dest="mem_child", help=argparse.SUPPRESS)
+    p.add_argument("--_mem-mode", dest="mem_mode", default="tracemalloc", help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    warnings.filterwarnings("ignore", module="gymnasium")
+
+    if args.mem_child:
+        print(json.dumps(_mem_child(args.mem_child, args.mem_steps, args.seed, args.mem_mode)))
+        return 0
+
+    scenes = [_normalise_scene(s) for s in args.scenes.split(",") if s.strip()]
+    if not scenes:
+        print("no scenes given", file=sys.stderr)
+        return 2
+
+    if args.no_pin:
+        pinned, pin_msg = None, "not pinned (--no-pin)"
+    else:
+        pinned, pin_msg = _pin_to_one_core(args.cpu)
+
+    report: dict = {
+        "config": {
+            "steps": args.steps,
+            "tw_steps": args.tw_steps,
+            "scenes": scenes,
+            "seed": args.seed,
+            "mem_steps": args.mem_steps,
+        },
+        "machine": {
+            "python": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "platform": platform.platform(),
+            "cpu": _cpu_model(),
+            "pinned_cpu": pinned,
+            "pinning": pin_msg,
+            "commit": _git_commit(),
+            "gymnasium": _version("gymnasium"),
+            "textworld": _version("textworld"),
+        },
+    }
+
+    print("== Environment-speed benchmark: SafeAlfred-v0 vs TextWorld ==")
+    print(f"Python {report['machine']['python']} on {report['machine']['cpu']}; {pin_msg}")
+    print(
+        f"commit {report['machine']['commit']}, gymnasium {report['machine']['gymnasium']}, "
+        f"textworld {report['machine']['textworld']}"
+    )
+    print("Random agent over admissible actions, text observations every step, reset on episode end;")
+    print("wall-clock steps/s, resets inside the loop included.")
+    print()
+
+    # ---- TextWorld baseline
+    tw = None
+    if args.skip_textworld:
+        report["textworld"] = {"error": "skipped (--skip-textworld)"}
+    else:
+        try:
+            import textworld  # noqa: F401
+        except ImportError as exc:
+            report["textworld"] = {"error": f"textworld not installed ({exc}); pip install -e '.[bench]'"}
+        else:
+            with tempfile.TemporaryDirectory(prefix="tw_bench_") as tmp:
+                game: dict = {}
+                if args.tw_game:
+                    game_file = args.tw_game
+                    game["source"] = "given"
+                else:
+                    print(
+                        f"TextWorld: generating tw-make custom --world-size {args.tw_world_size} "
+                        f"--nb-objects {args.tw_nb_objects} --quest-length {args.tw_quest_length} "
+                        f"--seed {args.tw_seed} ...",
+                        flush=True,
+                    )
+                    t0 = time.perf_counter()
+                    game_file, nb_rooms, nb_objs = make_textworld_game(
+                        tmp, args.tw_world_size, args.tw_nb_objects, args.tw_quest_length, args.tw_seed
+                    )
+                    game = {
+                        "source": "tw-make custom",
+                        "world_size": args.tw_world_size,
+                        "nb_objects_requested": args.tw_nb_objects,
+                        "quest_length": args.tw_quest_length,
+                        "seed": args.tw_seed,
+                        "rooms": nb_rooms,
+                        "objects": nb_objs,
+                        "generation_seconds": time.perf_counter() - t0,
+                    }
+                    print(
+                        f"TextWorld: game has {nb_rooms} rooms, {nb_objs} objects "
+                        f"(generated in {game['generation_seconds']:.1f} s)"
+                    )
+                print(f"TextWorld: stepping {args.tw_steps:,} steps ...", flush=True)
+                tw = bench_textworld(game_file, args.tw_steps, args.seed)
+                tw["game"] = game
+                report["textworld"] = tw
+                print(
+                    f"TextWorld: {_fmt_rate(tw['steps_per_s'])} steps/s "
+                    f"({tw['steps']:,} steps in {tw['seconds']:.2f} s, {tw['episodes']} episodes, "
+                    f"{tw['mean_admissible']:.1f} admissible commands/step)"
+                )
+    if tw is None:
+        print(f"TextWorld: unavailable: {report['textworld']['error']}")
+    print()
+
+    # ---- SafeAlfred
+    sa: dict[str, dict | None] = {"make": None, "unwrapped": None}
+    try:
+        _make_env(unwrapped=False)[0].close()
+    except Exception as exc:  # env not registered / not importable yet
+        report["safealfred"] = {"error": f"{type(exc).__name__}: {exc}"}
+        print(f"SafeAlfred: unavailable: {report['safealfred']['error']}")
+    else:
+        report["safealfred"] = {}
+        for key, unwrapped in (("make", False), ("unwrapped", True)):
+            label = "unwrapped env" if unwrapped else 'gymnasium.make("SafeAlfred-v0")'
+            print(
+                f"SafeAlfred: stepping {args.steps:,} steps through {label} on {', '.join(scenes)} ...",
+                flush=True,
+            )
+            res = bench_safealfred(scenes, args.steps, args.seed, unwrapped)
+            sa[key] = res
+            report["safealfred"][key] = res
+            for r in res["per_scene"]:
+                print(
+                    f"  {r['scene']:<13} {_fmt_rate(r['steps_per_s']):>9} steps/s  "
+                    f"({r['steps']:,} steps, {r['episodes']} episodes, "
+                    f"{r['mean_admissible']:.1f} admissible skills/step, {r['mean_obs_chars']:.0f} obs chars)"
+                )
+            print(
+                f"SafeAlfred ({res['mode']}): {_fmt_rate(res['steps_per_s'])} steps/s overall "
+                f"({res['steps']:,} steps in {res['seconds']:.2f} s, {res['episodes']} episodes)"
+            )
+    print()
+
+    # ---- memory
+    mem = None
+    if sa["make"] is not None and not args.skip_memory:
+        print(
+            f"Memory: one env per fresh interpreter, create + reset + {args.mem_steps:,} steps ...",
+            flush=True,
+        )
+        mem = measure_memory(scenes, args.mem_steps, args.seed)
+        report["memory"] = mem
+        for r in mem["per_scene"]:
+            errs = [v for k, v in r.items() if k.endswith("_error")]
+            objs = r.get("scene_objects")
+            print(
+                f"  {r['scene']:<13} tracemalloc peak {_fmt_mb(r.get('first_env_peak_mb'))} "
+                f"(retained {_fmt_mb(r.get('first_env_retained_mb'))}; "
+                f"2nd env in same process: peak {_fmt_mb(r.get('second_env_peak_mb'))}), "
+                f"RSS peak growth {_fmt_mb(r.get('rss_peak_growth_mb'))}"
+                + (f", {objs} objects" if objs is not None else "")
+                + (f"  [error: {'; '.join(errs)}]" if errs else "")
+            )
+    print()
+
+    # ---- ratio and targets
+    ratios = {}
+    if tw is not None:
+        for key in ("make", "unwrapped"):
+            if sa[key] is not None:
+                ratios[key] = sa[key]["steps_per_s"] / tw["steps_per_s"]
+    report["ratio_vs_textworld"] = ratios
+
+    def target(name: str, value: float | None, threshold: float, higher_is_better: bool, unit: str) -> dict:
+        if value is None:
+            ok = None
+        else:
+            ok = value >= threshold if higher_is_better else value <= threshold
+        return {
+            "name": name,
+            "value": value,
+            "threshold": threshold,
+            "op": ">=" if higher_is_better else "<=",
+            "unit": unit,
+            "pass": ok,
+        }
+
+    mem_value = None
+    if mem is not None:
+        vals = [v for v in (mem["tracemalloc_peak_mb"], mem["rss_peak_growth_mb"]) if v is not None]
+        mem_value = max(vals) if vals else None
+    targets = [
+        target(
+            "steps/s, gymnasium.make",
+            sa["make"] and sa["make"]["steps_per_s"],
+            TARGET_STEPS_PER_S,
+            True,
+            "steps/s",
+        ),
+        target(
+            "steps/s, unwrapped",
+            sa["unwrapped"] and sa["unwrapped"]["steps_per_s"],
+            TARGET_STEPS_PER_S,
+            True,
+            "steps/s",
+        ),
+        target("ratio vs TextWorld, gymnasium.make", ratios.get("make"), TARGET_RATIO, True, "x"),
+        target("ratio vs TextWorld, unwrapped", ratios.get("unwrapped"), TARGET_RATIO, True, "x"),
+        target(
+            "memory per env (max of tracemalloc peak, RSS peak growth; worst scene)",
+            mem_value,
+            TARGET_MB_PER_ENV,
+            False,
+            "MB",
+        ),
+    ]
+    report["targets"] = targets
+
+    print("== Summary ==")
+    print(pin_msg)
+    print(f"{'TextWorld':<34}{_fmt_rate(tw and tw['steps_per_s']):>10} steps/s")
+    for key, label in (("make", "SafeAlfred gymnasium.make"), ("unwrapped", "SafeAlfred unwrapped")):
+        rate = sa[key] and sa[key]["steps_per_s"]
+        ratio = ratios.get(key)
+        print(
+            f"{label:<34}{_fmt_rate(rate):>10} steps/s"
+            + (f"   {ratio:,.1f}x TextWorld" if ratio is not None else "")
+        )
+    if mem is not None:
+        print(
+            f"{'Memory of one env':<34}tracemalloc peak {_fmt_mb(mem['tracemalloc_peak_mb'])}, "
+            f"RSS peak growth {_fmt_mb(mem['rss_peak_growth_mb'])} (worst scene)"
+        )
+    print()
+    print("== Targets ==")
+    for t in targets:
+        verdict = {True: "PASS", False: "FAIL", None: "N/A "}[t["pass"]]
+        if t["value"] is None:
+            shown = "n/a"
+        elif t["unit"] == "x":
+            shown = f"{t['value']:,.1f}x"
+        elif t["unit"] == "MB":
+            shown = f"{t['value']:.1f} MB"
+        else:
+            shown = f"{t['value']:,.0f} steps/s"
+        limit = f"{t['threshold']:,.0f}{'x' if t['unit'] == 'x' else ' ' + t['unit']}"
+        print(f"  {verdict}  {t['name']}: {shown} (target {t['op']} {limit})")
+
+    if args.profile > 0 and sa["make"] is not None:
+        print()
+        print(f"== cProfile: {args.profile:,} steps through gymnasium.make, top 15 ==")
+        print(profile_safealfred(scenes, args.profile, args.seed))
+
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(f"\nFigures written to {args.json}")
+
+    if args.strict and any(t["pass"] is False for t in targets):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
