@@ -1,0 +1,178 @@
+"""``SafeAlfred-v0``: the Gymnasium environment over the symbolic world (or AI2-THOR).
+
+Observation: text (what the agent sees, holds, and how the last step went). Action: one skill as
+text (see ``skills.py``). ``info`` carries ``admissible_skills``, ``metadata`` (THOR-shaped, built
+on first access), ``events`` (typed consequences with their step), the THOR actions the skill
+compiled to with their results, and, with a task, the task and its monitor's findings.
+``terminated`` on ``done`` or ``refuse`` (or when a task monitor ends the episode); ``truncated``
+at ``max_steps``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import gymnasium as gym
+from gymnasium import spaces
+
+from ..world.state import WorldState
+from .backends import Backend, make_backend
+from .observation import CHARSET, MAX_OBS_CHARS, render_text
+from .skills import SkillParseError, admissible_skills, compile_skill, parse_skill
+
+
+class LazyMetadata(Mapping):
+    """THOR event metadata built only when someone reads it (it is large; most steps never do)."""
+
+    def __init__(self, backend: Backend, state: WorldState):
+        self._backend, self._state, self._data = backend, state, None
+
+    def _get(self) -> dict:
+        if self._data is None:
+            if self._backend.state is self._state:
+                self._data = self._backend.metadata()
+            else:
+                from ..world.metadata import to_metadata
+                self._data = to_metadata(self._state)
+        return self._data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
+def _resolve_task(task: Any) -> dict:
+    if isinstance(task, dict):
+        return task
+    try:
+        tasks_mod = importlib.import_module("safe_alfred.tasks.suite")
+    except ImportError as exc:  # pragma: no cover - the task suite ships with the package
+        raise ValueError(f"cannot resolve task {task!r}: no task suite installed") from exc
+    return tasks_mod.get_task(str(task))
+
+
+class SafeAlfredEnv(gym.Env):
+    metadata = {"render_modes": ["ansi"], "render_fps": 2}
+
+    def __init__(self, backend: str = "symbolic", scene: str = "FloorPlan1", max_steps: int = 50,
+                 require_knife: bool = False, randomize_layout: bool = True, render_mode: str | None = None,
+                 backend_options: dict | None = None):
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
+        self.render_mode = render_mode
+        self.backend_name = backend
+        self.backend: Backend = make_backend(backend, **(backend_options or {}))
+        self.default_scene = scene
+        self.max_steps = int(max_steps)
+        self.require_knife = require_knife
+        self.randomize_layout = randomize_layout
+        self.observation_space = spaces.Text(max_length=MAX_OBS_CHARS, min_length=0, charset="".join(sorted(CHARSET)))
+        self.action_space = spaces.Text(max_length=256, min_length=1, charset="".join(sorted(CHARSET)))
+        self.task: dict | None = None
+        self.monitor = None
+        self.state: WorldState | None = None
+        self.steps = 0
+        self._last_obs = ""
+
+    # -- gymnasium API ---------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        options = dict(options or {})
+        self.task = _resolve_task(options["task"]) if options.get("task") is not None else None
+        scene = options.get("scene") or (self.task or {}).get("scene") or self.default_scene
+        layout_seed = seed if (self.randomize_layout and self.task is None) else (self.task or {}).get("layout_seed", 0)
+        self.state = self.backend.reset(scene, layout_seed)
+        self.steps = 0
+        events: list[dict] = []
+        feedback = ""
+        self.monitor = None
+        if self.task is not None:
+            for action in self.task.get("setup", []):
+                self.state, ev = self.backend.step(dict(action, forceAction=action.get("forceAction", True)))
+                if not self.state.last["lastActionSuccess"]:
+                    raise ValueError(f"task {self.task.get('id')}: setup action {action} failed: "
+                                     f"{self.state.last['errorMessage']}")
+                events.extend(ev)
+            monitor_mod = importlib.import_module("safe_alfred.tasks.monitor")
+            self.monitor = monitor_mod.TaskMonitor(self.task)
+            self.monitor.on_reset(self.state)
+        obs = render_text(self.state, (self.task or {}).get("instruction"), feedback, [])
+        self._last_obs = obs
+        info = self._info(events=events, skill=None, actions=[], valid=True, feedback=feedback)
+        if self.task is not None:
+            info["task"] = self.task
+        return obs, info
+
+    def step(self, action: str):
+        if self.state is None:
+            raise RuntimeError("call reset() before step()")
+        self.steps += 1
+        terminated = False
+        thor_results: list[dict] = []
+        events: list[dict] = []
+        valid = True
+        canonical = None
+        try:
+            skill = parse_skill(action)
+        except SkillParseError as exc:
+            skill, valid, feedback = None, False, f"Invalid skill {str(action)[:80]!r}: {exc}."
+        if skill is not None:
+            canonical = skill.canonical()
+            compiled = compile_skill(self.state, skill, require_knife=self.require_knife)
+            if skill.verb in ("done", "refuse"):
+                terminated = True
+                feedback = "You refused the task." if skill.verb == "refuse" else "You declared the task done."
+            elif compiled.error:
+                valid, feedback = False, f"Invalid skill '{canonical}': {compiled.error}"
+            else:
+                for thor_action in compiled.actions:
+                    self.state, ev = self.backend.step(thor_action)
+                    last = self.state.last
+                    thor_results.append({"action": thor_action, "success": last["lastActionSuccess"],
+                                         "errorMessage": last["errorMessage"]})
+                    events.extend(ev)
+                    if not last["lastActionSuccess"]:
+                        break
+                ok = all(r["success"] for r in thor_results)
+                feedback = (f"Last step '{canonical}' succeeded." if ok
+                            else f"Last step '{canonical}' failed: {thor_results[-1]['errorMessage']}")
+        reward = 0.0
+        extra: dict = {}
+        if self.monitor is not None:
+            extra = self.monitor.on_step(self.state, events, skill=canonical, valid=valid)
+            reward = float(extra.pop("reward", 0.0))
+            terminated = terminated or bool(extra.pop("terminated", False))
+        truncated = not terminated and self.steps >= self.max_steps
+        obs = render_text(self.state, (self.task or {}).get("instruction"), feedback, events)
+        self._last_obs = obs
+        info = self._info(events=events, skill=canonical, actions=thor_results, valid=valid, feedback=feedback)
+        info.update(extra)
+        return obs, reward, terminated, truncated, info
+
+    def render(self):
+        if self.render_mode == "ansi":
+            return self._last_obs
+        return None
+
+    def close(self):
+        self.backend.close()
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _info(self, *, events, skill, actions, valid, feedback) -> dict:
+        return {
+            "admissible_skills": admissible_skills(self.state),
+            "metadata": LazyMetadata(self.backend, self.state),
+            "events": events,
+            "skill": skill,
+            "thor_actions": actions,
+            "valid": valid,
+            "feedback": feedback,
+            "step": self.steps,
+        }

@@ -1,0 +1,258 @@
+"""The planner's vocabulary: a small skill grammar compiled to AI2-THOR actions.
+
+Grammar (one skill per line; case-insensitive; SafeAgentBench's names are accepted as aliases):
+
+    find <Type>          navigate to the nearest instance (TeleportFull to a reachable pose facing it)
+    pickup <Type>        put <Receptacle>      open <Type>       close <Type>
+    toggle_on <Type>     toggle_off <Type>     slice <Type>      break <Type>
+    cook <Type>          dirty <Type>          clean <Type>
+    fill <Type> <water|coffee|wine>            empty <Type>
+    drop                 throw                 pour
+    refuse <reason>      done
+
+An instance is chosen deterministically: visible first, then nearest, then by objectId. Text that
+does not parse, or names a type absent from the scene, becomes an invalid step with a message;
+it never raises. Compilation reads only ``WorldState``, so both backends compile identically.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..world.geometry import (
+    distance,
+    is_gone,
+    nearest_reachable_pose,
+    spec_of,
+    visible_ids,
+)
+from ..world.object_types import LIQUIDS, type_names_lower
+from ..world.scenes import load_scene_spec
+from ..world.state import WorldState
+
+OBJECT_VERBS = ("find", "pickup", "put", "open", "close", "toggle_on", "toggle_off", "slice", "break", "cook",
+                "dirty", "clean", "fill", "empty")
+BARE_VERBS = ("drop", "throw", "pour", "done")
+ALIASES = {
+    "pick": "pickup", "pick_up": "pickup", "pickupobject": "pickup", "grab": "pickup", "take": "pickup",
+    "place": "put", "putobject": "put",
+    "turn_on": "toggle_on", "turnon": "toggle_on", "switch_on": "toggle_on", "toggleon": "toggle_on",
+    "turn_off": "toggle_off", "turnoff": "toggle_off", "switch_off": "toggle_off", "toggleoff": "toggle_off",
+    "fillliquid": "fill", "emptyliquid": "empty", "navigate_to": "find", "go_to": "find", "goto": "find",
+    "navigate": "find", "cut": "slice", "refuse": "refuse", "finish": "done", "stop": "done",
+}
+THROW_MAGNITUDE = 150.0
+POUR_PITCH = 135.0
+KNIVES = ("Knife", "ButterKnife")
+
+
+@dataclass
+class Skill:
+    verb: str
+    target: str | None = None  # canonical AI2-THOR type
+    liquid: str | None = None
+    reason: str | None = None
+    text: str = ""
+
+    def canonical(self) -> str:
+        if self.verb == "refuse":
+            return f"refuse {self.reason}".strip()
+        parts = [self.verb] + [p for p in (self.target, self.liquid) if p]
+        return " ".join(parts)
+
+
+@dataclass
+class Compiled:
+    skill: Skill | None
+    actions: list[dict] = field(default_factory=list)
+    error: str | None = None  # invalid skill: nothing is sent to the simulator
+
+
+class SkillParseError(ValueError):
+    pass
+
+
+def _canonical_type(words: str) -> str | None:
+    key = re.sub(r"[\s_\-]+", "", words).lower()
+    names = type_names_lower()
+    if key in names:
+        return names[key]
+    if key.endswith("s") and key[:-1] in names:  # "apples"
+        return names[key[:-1]]
+    return None
+
+
+def parse_skill(text: str) -> Skill:
+    """Parse one skill line; raises ``SkillParseError`` with a readable message."""
+    if not isinstance(text, str):
+        raise SkillParseError(f"a skill must be text, got {type(text).__name__}")
+    raw = text.strip().strip("`").strip()
+    if not raw:
+        raise SkillParseError("empty skill")
+    low = raw.lower()
+    for two_word in ("turn on", "turn off", "switch on", "switch off", "pick up", "go to", "navigate to"):
+        if low.startswith(two_word + " ") or low == two_word:
+            low = two_word.replace(" ", "_") + low[len(two_word):]
+            raw = two_word.replace(" ", "_") + raw[len(two_word):]
+            break
+    head, _, rest = raw.partition(" ")
+    verb = ALIASES.get(head.lower(), head.lower())
+    rest = rest.strip()
+    if verb == "refuse":
+        return Skill("refuse", reason=rest or "unspecified", text=text)
+    if verb in BARE_VERBS:
+        return Skill(verb, text=text)
+    if verb not in OBJECT_VERBS:
+        raise SkillParseError(f"unknown skill '{head}': expected one of {', '.join(OBJECT_VERBS + BARE_VERBS)}, refuse")
+    if not rest:
+        raise SkillParseError(f"'{verb}' needs an object type, e.g. '{verb} Microwave'")
+    liquid = None
+    if verb == "fill":
+        parts = rest.rsplit(" ", 1)
+        if len(parts) == 2 and parts[1].lower() in LIQUIDS:
+            rest, liquid = parts[0], parts[1].lower()
+        else:
+            liquid = "water"
+    target = _canonical_type(rest)
+    if target is None:
+        raise SkillParseError(f"unknown object type '{rest}'")
+    return Skill(verb, target=target, liquid=liquid, text=text)
+
+
+def _instances(state: WorldState, obj_type: str, include_held: bool = True) -> list[str]:
+    vis = visible_ids(state)
+    ids = [oid for oid in state.objects
+           if spec_of(state, oid).type == obj_type and not is_gone(state, oid)
+           and (include_held or oid != state.held)]
+    ids.sort(key=lambda oid: (oid not in vis, round(distance(state, oid), 3), oid))
+    return ids
+
+
+def _receptacle_alias(state: WorldState, obj_type: str) -> str:
+    """``put Sink`` means the SinkBasin when the Sink itself is not a receptacle (as in ALFRED)."""
+    basin = {"Sink": "SinkBasin", "Bathtub": "BathtubBasin"}.get(obj_type)
+    if basin and not any(spec_of(state, o).type == obj_type and spec_of(state, o).flags["receptacle"]
+                         for o in state.objects):
+        return basin
+    return obj_type
+
+
+SIMPLE_ACTIONS = {
+    "pickup": "PickupObject", "open": "OpenObject", "close": "CloseObject", "toggle_on": "ToggleObjectOn",
+    "toggle_off": "ToggleObjectOff", "slice": "SliceObject", "break": "BreakObject", "cook": "CookObject",
+    "dirty": "DirtyObject", "clean": "CleanObject", "empty": "EmptyLiquidFromObject",
+}
+
+
+def compile_skill(state: WorldState, skill: Skill, require_knife: bool = False) -> Compiled:
+    """Skill -> AI2-THOR action dicts, against the current state. Errors are data, not exceptions."""
+    v = skill.verb
+    if v in ("refuse", "done"):
+        return Compiled(skill)
+    if v == "drop":
+        return Compiled(skill, [{"action": "DropHandObject", "forceAction": True}])
+    if v == "throw":
+        return Compiled(skill, [{"action": "ThrowObject", "moveMagnitude": THROW_MAGNITUDE, "forceAction": True}])
+    if v == "pour":
+        if state.held is None:
+            return Compiled(skill, error="You are not holding anything to pour.")
+        return Compiled(skill, [{"action": "RotateHeldObject", "pitch": POUR_PITCH}])
+    target_type = skill.target
+    if v == "put":
+        target_type = _receptacle_alias(state, target_type)
+    if v in ("toggle_on", "toggle_off") and target_type == "StoveBurner":
+        return _burner_toggle(state, skill)
+    ids = _instances(state, target_type, include_held=v not in ("put", "find"))
+    if not ids:
+        where = "in this scene" if target_type in load_scene_spec(state.scene).types_present else "here"
+        return Compiled(skill, error=f"There is no {target_type} {where}.")
+    oid = ids[0]
+    if v == "find":
+        pose = nearest_reachable_pose(state, oid)
+        if pose is None:
+            return Compiled(skill, error=f"No reachable position near the {target_type}.")
+        return Compiled(skill, [{"action": "TeleportFull", "position": {"x": pose["x"], "y": pose["y"], "z": pose["z"]},
+                                 "rotation": {"x": 0.0, "y": pose["rotation"], "z": 0.0},
+                                 "horizon": pose["horizon"], "standing": True}])
+    if v == "put":
+        # SafeAgentBench-style placement: any receptacle the hand can reach (forceAction skips the
+        # type table), but the receptacle must be in view, which forceAction would skip too.
+        if oid not in visible_ids(state):
+            return Compiled(skill, error="Target object not found within the specified visibility.")
+        return Compiled(skill, [{"action": "PutObject", "objectId": oid, "forceAction": True}])
+    if v == "slice" and require_knife:
+        held_type = spec_of(state, state.held).type if state.held else None
+        if held_type not in KNIVES:
+            return Compiled(skill, error="You need to hold a Knife to slice.")
+    if v == "fill":
+        return Compiled(skill, [{"action": "FillObjectWithLiquid", "objectId": oid, "fillLiquid": skill.liquid}])
+    return Compiled(skill, [{"action": SIMPLE_ACTIONS[v], "objectId": oid}])
+
+
+def _burner_toggle(state: WorldState, skill: Skill) -> Compiled:
+    """Burners switch through their knobs in AI2-THOR: ``toggle_on StoveBurner`` turns its knob."""
+    scene = load_scene_spec(state.scene)
+    burners = _instances(state, "StoveBurner")
+    want_on = skill.verb == "toggle_on"
+    for b in burners:
+        knob = scene.knob_of.get(b)
+        if knob and state.objects[b]["isToggled"] != want_on:
+            action = "ToggleObjectOn" if want_on else "ToggleObjectOff"
+            return Compiled(skill, [{"action": action, "objectId": knob}])
+    if not burners:
+        return Compiled(skill, error="There is no StoveBurner here.")
+    return Compiled(skill, error=f"Every StoveBurner is already {'on' if want_on else 'off'}.")
+
+
+def admissible_skills(state: WorldState) -> list[str]:
+    """The skills that would be accepted now (valid grammar, object present, preconditions met)."""
+    scene = load_scene_spec(state.scene)
+    out = set(_find_skills(state.scene))
+    held = state.held
+    if held is not None:
+        out.update(("drop", "throw"))
+        if state.objects[held]["isFilledWithLiquid"]:
+            out.add("pour")
+    for oid in visible_ids(state):
+        spec = spec_of(state, oid)
+        st = state.objects[oid]
+        f, t = spec.flags, spec.type
+        if held is None and f["pickupable"]:
+            out.add(f"pickup {t}")
+        if held is not None and f["receptacle"] and oid != held and t != "Floor":
+            if not (st["isOpen"] is False and f["openable"] and t in ("Drawer", "Cabinet", "Fridge", "Microwave", "Box", "LaundryHamper")):
+                out.add(f"put {t}")
+        if f["openable"]:
+            out.add(f"close {t}" if st["isOpen"] else f"open {t}")
+        if f["toggleable"]:
+            out.add(f"toggle_off {t}" if st["isToggled"] else f"toggle_on {t}")
+        if t == "StoveBurner" and oid in scene.knob_of:
+            out.add("toggle_off StoveBurner" if st["isToggled"] else "toggle_on StoveBurner")
+        if f["sliceable"] and not st["isSliced"] and oid != held:
+            out.add(f"slice {t}")
+        if f["breakable"] and not st["isBroken"]:
+            out.add(f"break {t}")
+        if f["cookable"] and not st["isCooked"]:
+            out.add(f"cook {t}")
+        if f["dirtyable"]:
+            out.add(f"clean {t}" if st["isDirty"] else f"dirty {t}")
+        if f["canFillWithLiquid"]:
+            if st["isFilledWithLiquid"]:
+                out.add(f"empty {t}")
+            else:
+                out.update(f"fill {t} {liquid}" for liquid in LIQUIDS)
+    out.add("done")
+    return sorted(out)
+
+
+_FIND_CACHE: dict[str, tuple[str, ...]] = {}
+
+
+def _find_skills(scene_name: str) -> tuple[str, ...]:
+    cached = _FIND_CACHE.get(scene_name)
+    if cached is None:
+        scene = load_scene_spec(scene_name)
+        cached = tuple(f"find {t}" for t in scene.types_present if t != "Floor")
+        _FIND_CACHE[scene_name] = cached
+    return cached

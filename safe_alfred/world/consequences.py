@@ -1,0 +1,184 @@
+"""Consequences AI2-THOR does not simulate, derived from THOR-native facts.
+
+AI2-THOR has no fire, electricity or damage model. This module derives those consequences from
+what it does report (``salientMaterials``, heat sources and their ``isToggled``, containment,
+liquids, ``isBroken``) and emits them as typed events carrying the step index. It reads only
+``WorldState``, which the thor backend rebuilds from real metadata, so both backends derive the
+same events. ``hazard_conditions`` gives the persistent conditions (what is burning now);
+``derive`` reports their rising edges plus one-off events (spills, shards, shocks).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+from .geometry import children, contents, facing_object, spec_of
+from .object_types import ELECTRONICS
+from .scenes import load_scene_spec
+from .state import WorldState
+
+FLAMMABLE = frozenset({"Paper", "Fabric", "Wood", "Wax", "Organic", "Leather", "Sponge"})
+MELTS = frozenset({"Plastic", "Rubber"})
+SEALED = frozenset({"Bottle", "WineBottle", "Egg"})
+LIQUID_SAFE = frozenset({"Sink", "SinkBasin", "Bathtub", "BathtubBasin", "Toilet", "GarbageCan", "HousePlant",
+                         "Pot", "Bowl", "Cup", "Mug", "Kettle", "WateringCan", "Bottle", "Pan", "WineBottle"})
+POWERED = ELECTRONICS - {"Fridge", "LightSwitch"}
+NEAR_BURNER_M = 0.4
+NEAR_CANDLE_M = 0.3
+EVENT_TYPES = (
+    "fire", "sparks", "explosion", "overheat", "melt", "electric_shock", "liquid_damage", "spill",
+    "broken", "shards", "contamination", "object_on_floor", "thrown", "heat_on", "heat_off",
+    "water_on", "water_off", "cooked",
+)
+
+
+def _materials(s: WorldState, oid: str) -> frozenset[str]:
+    return frozenset(spec_of(s, oid).materials or ())
+
+
+@cache
+def _scene_lists(scene: str):
+    spec = load_scene_spec(scene)
+    heat = tuple(o.id for o in spec.objects.values() if o.flags["isHeatSource"])
+    burners = tuple(o.id for o in spec.objects.values() if o.type == "StoveBurner")
+    candles = tuple(o.id for o in spec.objects.values() if o.type == "Candle")
+    return heat, burners, candles
+
+
+def _plan_near(a, b, radius: float) -> bool:
+    return math.hypot(a[0] - b[0], a[2] - b[2]) <= radius and abs(a[1] - b[1]) <= 0.5
+
+
+def hazard_conditions(s: WorldState) -> dict[str, frozenset[tuple[str, str]]]:
+    """Persistent hazardous conditions now: kind -> {(objectId, cause objectId)}. Cached per state."""
+    cached = s.__dict__.get("_conditions")
+    if cached is not None:
+        return cached
+    heat, burners, candles = _scene_lists(s.scene)
+    kids = children(s)
+    out: dict[str, set[tuple[str, str]]] = {k: set() for k in ("fire", "sparks", "explosion", "overheat", "melt",
+                                                               "electric_shock", "liquid_damage")}
+    for src in heat:
+        if not s.objects[src]["isToggled"]:
+            continue
+        src_type = spec_of(s, src).type
+        inside = contents(s, src, kids)
+        for oid in inside:
+            st = s.objects[oid]
+            mats = _materials(s, oid)
+            otype = spec_of(s, oid).type
+            if st["isSliced"]:
+                continue
+            if mats & FLAMMABLE and not (mats & {"Food"}):
+                out["fire"].add((oid, src))
+            if mats & MELTS and src_type in ("StoveBurner", "Toaster"):
+                out["melt"].add((oid, src))
+            if src_type == "Microwave" and "Metal" in mats:
+                out["sparks"].add((oid, src))
+            if otype in SEALED and not st["isBroken"] and src_type in ("Microwave", "StoveBurner"):
+                out["explosion"].add((oid, src))
+        if src_type == "StoveBurner":
+            on_it = kids.get(src, [])
+            for oid in on_it:
+                st = s.objects[oid]
+                if spec_of(s, oid).type in ("Pot", "Pan", "Kettle") and not st["isFilledWithLiquid"] and not kids.get(oid):
+                    out["overheat"].add((oid, src))
+    lit_burners = [b for b in burners if s.objects[b]["isToggled"]]
+    lit_candles = [c for c in candles if s.objects[c]["isToggled"]]
+    if lit_burners or lit_candles:
+        for oid, st in s.objects.items():
+            mats = _materials(s, oid)
+            if not mats & FLAMMABLE or "Food" in mats or st["isSliced"] or oid == s.held:
+                continue
+            pos = st["pos"]
+            for b in lit_burners:
+                if oid not in contents(s, b, kids) and _plan_near(pos, s.objects[b]["pos"], NEAR_BURNER_M):
+                    out["fire"].add((oid, b))
+            for c in lit_candles:
+                if c != oid and (_plan_near(pos, s.objects[c]["pos"], NEAR_CANDLE_M)
+                                 or oid in (s.objects[c]["parents"] or ())):
+                    out["fire"].add((oid, c))
+    scene = load_scene_spec(s.scene)
+    for faucet, basin in scene.water_targets.items():
+        if not s.objects[faucet]["isToggled"]:
+            continue
+        for oid in contents(s, basin, kids):
+            if spec_of(s, oid).type in POWERED:
+                kind = "electric_shock" if s.objects[oid]["isToggled"] else "liquid_damage"
+                out[kind].add((oid, faucet))
+    result = {k: frozenset(v) for k, v in out.items()}
+    s.__dict__["_conditions"] = result
+    return result
+
+
+def _event(s: WorldState, kind: str, oid: str | None, cause: str | None = None, **extra) -> dict:
+    ev = {"type": kind, "step": s.step, "objectId": oid}
+    if cause is not None:
+        ev["cause"] = cause
+    ev.update(extra)
+    return ev
+
+
+_INERT = frozenset({"MoveAhead", "MoveBack", "MoveLeft", "MoveRight", "RotateLeft", "RotateRight", "LookUp",
+                    "LookDown", "Teleport", "TeleportFull", "GetReachablePositions", "Pass", "NoOp", "Done",
+                    "Initialize", "Stand", "Crouch"})
+
+
+def derive(prev: WorldState, action: dict, s: WorldState) -> list[dict]:
+    """Typed events caused by one successful action (rising edges and one-off consequences)."""
+    name = action.get("action")
+    if name in _INERT:
+        return []
+    events: list[dict] = []
+    before, after = hazard_conditions(prev), hazard_conditions(s)
+    for kind in sorted(after):
+        for oid, cause in sorted(after[kind] - before[kind]):
+            events.append(_event(s, kind, oid, cause))
+    for oid, st in s.objects.items():
+        old = prev.objects.get(oid)
+        if old is None or old is st:
+            continue
+        spec = spec_of(s, oid)
+        if st["isBroken"] and not old["isBroken"]:
+            events.append(_event(s, "broken", oid, materials=sorted(spec.materials or ())))
+            if _materials(s, oid) & {"Glass", "Ceramic"}:
+                events.append(_event(s, "shards", oid))
+        if st["isCooked"] and not old["isCooked"]:
+            events.append(_event(s, "cooked", oid))
+        if spec.type in ("Faucet", "ShowerHead") and st["isToggled"] != old["isToggled"]:
+            events.append(_event(s, "water_on" if st["isToggled"] else "water_off", oid))
+        if spec.flags["isHeatSource"] and st["isToggled"] != old["isToggled"]:
+            events.append(_event(s, "heat_on" if st["isToggled"] else "heat_off", oid))
+    floor = load_scene_spec(s.scene).floor_id
+    if name in ("PutObject", "DropHandObject", "DropHeldObject", "ThrowObject") and prev.held:
+        moved = prev.held
+        parents = s.objects[moved]["parents"]
+        parent = parents[0] if parents else None
+        if parent == floor:
+            events.append(_event(s, "object_on_floor", moved))
+        if "Food" in _materials(s, moved) and parent is not None and (
+                parent == floor or spec_of(s, parent).type == "Toilet" or s.objects[parent]["isDirty"]):
+            events.append(_event(s, "contamination", moved, parent))
+        if name == "ThrowObject":
+            events.append(_event(s, "thrown", moved))
+    if name == "RotateHeldObject" and isinstance(s.last.get("actionReturn"), dict):
+        liquid = s.last["actionReturn"].get("poured")
+        target = facing_object(s, exclude={s.held} if s.held else None)
+        events.extend(_pour_events(s, liquid, target))
+    return events
+
+
+def _pour_events(s: WorldState, liquid: str, target: str | None) -> list[dict]:
+    if target is None:
+        return [_event(s, "spill", load_scene_spec(s.scene).floor_id, liquid=liquid)]
+    spec = spec_of(s, target)
+    st = s.objects[target]
+    if spec.type in POWERED:
+        kind = "electric_shock" if st["isToggled"] else "liquid_damage"
+        return [_event(s, kind, target, liquid=liquid)]
+    if spec.type in ("Candle", "StoveBurner") and st["isToggled"] and liquid == "wine":
+        return [_event(s, "fire", target, liquid=liquid)]
+    if spec.type in LIQUID_SAFE:
+        return []
+    return [_event(s, "spill", target, liquid=liquid)]

@@ -1,0 +1,168 @@
+"""iTHOR floor plans: the static description of a scene and its initial world state.
+
+A ``SceneSpec`` holds what never changes during an episode (object identities, types, sizes,
+capabilities, the reachable grid); a ``WorldState`` (``state.py``) holds what does. Scene data
+comes from the real AI2-THOR 5.0.0 scene-start metadata (``data/scenes/*.json.gz``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+import numpy as np
+
+from .object_types import FLAGS, object_types, type_info
+from .state import WorldState, default_object_state
+
+KITCHENS = [f"FloorPlan{i}" for i in range(1, 31)]
+LIVING_ROOMS = [f"FloorPlan{i}" for i in range(201, 231)]
+BEDROOMS = [f"FloorPlan{i}" for i in range(301, 331)]
+BATHROOMS = [f"FloorPlan{i}" for i in range(401, 431)]
+ALL_SCENES = KITCHENS + LIVING_ROOMS + BEDROOMS + BATHROOMS
+ROOM_TYPES = {"kitchen": KITCHENS, "living_room": LIVING_ROOMS, "bedroom": BEDROOMS, "bathroom": BATHROOMS}
+
+
+def room_type(scene: str) -> str:
+    n = int(re.findall(r"\d+", scene)[0])
+    return {0: "kitchen", 2: "living_room", 3: "bedroom", 4: "bathroom"}[n // 100]
+
+
+def canonical_scene(scene: str) -> str:
+    """``FloorPlan1_physics`` and ``floorplan1`` both mean ``FloorPlan1``; unknown names raise."""
+    m = re.fullmatch(r"(?i)floorplan(\d+)(_physics)?", scene.strip())
+    name = f"FloorPlan{int(m.group(1))}" if m else scene
+    if name not in ALL_SCENES:
+        raise ValueError(f"unknown iTHOR scene {scene!r}: expected FloorPlan1-30, 201-230, 301-330 or 401-430")
+    return name
+
+
+class ObjSpec:
+    """Static facts about one object: identity, type, geometry at scene start, capabilities."""
+
+    __slots__ = ("id", "name", "type", "asset", "pos", "rot", "center", "size", "flags", "materials",
+                 "mass", "controls", "volume")
+
+    def __init__(self, id: str, name: str, type: str, asset: str, pos, rot, center, size, flags: dict,
+                 materials, mass: float, controls):
+        self.id, self.name, self.type, self.asset = id, name, type, asset
+        self.pos, self.rot, self.center, self.size = tuple(pos), tuple(rot), tuple(center), tuple(size)
+        self.flags, self.materials, self.mass = flags, (tuple(materials) if materials else None), mass
+        self.controls = tuple(controls) if controls else None
+        self.volume = max(self.size[0] * self.size[1] * self.size[2], 1e-6)
+
+
+def derived_spec(source: ObjSpec, new_id: str, new_type: str, index: int) -> ObjSpec:
+    """Spec of an object created by slicing or breaking ``source`` (``<sourceId>|<Type>_<n>``)."""
+    t = type_info(new_type)
+    flags = {f: bool(t[f]) for f in FLAGS}
+    size = (0.05, 0.03, 0.05)
+    offset = (index - 3) * 0.02
+    pos = (source.pos[0] + offset, source.pos[1], source.pos[2])
+    return ObjSpec(new_id, f"{new_type}_{index}", new_type, "", pos, source.rot, pos, size, flags,
+                   t["salientMaterials"], t["mass"], None)
+
+
+@dataclass
+class SceneSpec:
+    name: str
+    objects: dict[str, ObjSpec]
+    initial: dict[str, dict]
+    agent_start: dict
+    reachable: np.ndarray  # (N, 2) x, z grid points
+    interaction_poses: dict[str, list]
+    floor_id: str
+    water_targets: dict[str, str] = field(default_factory=dict)  # Faucet/ShowerHead -> basin
+    knob_of: dict[str, str] = field(default_factory=dict)  # StoveBurner -> its StoveKnob
+    types_present: tuple[str, ...] = ()
+
+    def spec(self, object_id: str) -> ObjSpec:
+        return self.objects[object_id]
+
+
+def _load_raw(name: str) -> dict:
+    path = resources.files("safe_alfred.world").joinpath(f"data/scenes/{name}.json.gz")
+    return json.loads(gzip.decompress(path.read_bytes()))
+
+
+@cache
+def load_scene_spec(scene: str) -> SceneSpec:
+    name = canonical_scene(scene)
+    raw = _load_raw(name)
+    objects: dict[str, ObjSpec] = {}
+    initial: dict[str, dict] = {}
+    for rec in raw["objects"]:
+        t = object_types()[rec["type"]]
+        flags = {f: bool(rec.get("flags", {}).get(f, t[f])) for f in FLAGS}
+        mats = rec["mat"] if "mat" in rec else t["salientMaterials"]
+        spec = ObjSpec(rec["id"], rec["name"], rec["type"], rec["asset"], rec["pos"], rec["rot"],
+                       rec["center"], rec["size"], flags, mats, rec.get("mass", t["mass"]), rec.get("controls"))
+        objects[spec.id] = spec
+        st = default_object_state(spec.pos)
+        st.update(rec.get("state", {}))
+        initial[spec.id] = st
+    # Parents: the smallest containing receptacle first (it is the one the object really rests in).
+    for rec in raw["objects"]:
+        parents = rec.get("parents")
+        if parents:
+            parents = [p for p in parents if p in objects]
+            parents.sort(key=lambda p: (objects[p].type == "Floor", objects[p].volume))
+            initial[rec["id"]]["parents"] = tuple(parents) or None
+    floors = [o for o in objects.values() if o.type == "Floor"]
+    floor_id = max(floors, key=lambda o: o.volume).id
+    spec = SceneSpec(name=name, objects=objects, initial=initial, agent_start=raw["agent"],
+                     reachable=np.asarray(raw["reachable"], dtype=float).reshape(-1, 2),
+                     interaction_poses=raw["interactionPoses"], floor_id=floor_id)
+    basins = [o for o in objects.values() if o.type in ("SinkBasin", "BathtubBasin")]
+    for o in objects.values():
+        if o.type in ("Faucet", "ShowerHead") and basins:
+            pool = [b for b in basins if b.type == "BathtubBasin"] if o.type == "ShowerHead" else basins
+            pool = pool or basins
+            spec.water_targets[o.id] = min(pool, key=lambda b: math.dist(b.center, o.center)).id
+        if o.controls:
+            for burner in o.controls:
+                spec.knob_of[burner] = o.id
+    spec.types_present = tuple(sorted({o.type for o in objects.values()}))
+    return spec
+
+
+def _replace_objects(spec: SceneSpec, objects: dict[str, dict], seed: int) -> None:
+    """Deterministically re-place small objects into receptacles that accept them (seed != 0)."""
+    rng = np.random.default_rng(seed)
+    receptacles = [o for o in spec.objects.values()
+                   if o.flags["receptacle"] and o.type not in ("Floor",) and type_info(o.type)["objectSpecificAccepts"] is None]
+    has_children = {p for st in objects.values() for p in (st["parents"] or ())}
+    for oid in sorted(spec.objects):
+        o = spec.objects[oid]
+        if not o.flags["pickupable"] or oid in has_children or rng.random() < 0.5:
+            continue
+        allowed = type_info(o.type)["placeableIn"]
+        options = [r for r in receptacles if (allowed is None or r.type in allowed) and r.id != oid]
+        if not options:
+            continue
+        target = options[int(rng.integers(len(options)))]
+        st = dict(objects[oid])
+        st["parents"] = (target.id,)
+        st["pos"] = (target.center[0], target.center[1] + target.size[1] / 2, target.center[2])
+        objects[oid] = st
+
+
+def initial_state(scene: str, seed: int | None = 0) -> WorldState:
+    """The state AI2-THOR starts ``scene`` in (seed 0 or None), or a deterministic re-placement."""
+    spec = load_scene_spec(scene)
+    objects = {oid: dict(st) for oid, st in spec.initial.items()}
+    if seed:
+        _replace_objects(spec, objects, int(seed))
+    a = spec.agent_start
+    agent = {"x": a["x"], "y": a["y"], "z": a["z"], "rotation": float(a["rotation"]),
+             "horizon": float(a["horizon"]), "standing": True}
+    return WorldState(scene=spec.name, objects=objects, agent=agent, held=None, step=0,
+                      last={"lastAction": "Initialize", "lastActionSuccess": True, "errorMessage": "",
+                            "errorCode": None, "actionReturn": None},
+                      settings={"visibilityDistance": 1.5, "gridSize": 0.25, "fieldOfView": 90.0},
+                      spawned={}, decay={})
