@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import string
 
-from ..world.geometry import distance, primary_parent, spec_of, visible_ids
+from ..world.geometry import primary_parent, spec_of, visible_in_order
 from ..world.state import WorldState
 
 # Every character an observation or a skill can contain (gymnasium's default Text charset is
@@ -21,9 +21,23 @@ ALERTS = {
 }
 
 
+_DESCRIPTIONS: dict[tuple[str, str], tuple[dict, str]] = {}
+
+
 def describe_object(state: WorldState, oid: str) -> str:
-    spec = spec_of(state, oid)
+    """``Fridge (open)``, ``Apple (cold, in Fridge)``: cached per copy-on-write object dict."""
     st = state.objects[oid]
+    key = (state.scene, oid)
+    hit = _DESCRIPTIONS.get(key)
+    if hit is not None and hit[0] is st:
+        return hit[1]
+    text = _describe(state, oid, st)
+    _DESCRIPTIONS[key] = (st, text)
+    return text
+
+
+def _describe(state: WorldState, oid: str, st: dict) -> str:
+    spec = spec_of(state, oid)
     f = spec.flags
     bits = []
     if f["openable"]:
@@ -41,15 +55,13 @@ def describe_object(state: WorldState, oid: str) -> str:
     if st["temperature"] != "RoomTemp":
         bits.append(st["temperature"].lower())
     parent = primary_parent(state, oid)
-    if parent is not None and oid != state.held and f["pickupable"]:
+    if parent is not None and f["pickupable"]:
         bits.append(f"in {spec_of(state, parent).type}")
     return f"{spec.type} ({', '.join(bits)})" if bits else spec.type
 
 
 def render_text(state: WorldState, instruction: str | None, feedback: str, events: list[dict]) -> str:
-    vis = sorted((oid for oid in visible_ids(state) if oid != state.held
-                  and spec_of(state, oid).type != "Floor"),
-                 key=lambda o: (round(distance(state, o), 2), o))
+    vis = [oid for oid in visible_in_order(state) if oid != state.held and spec_of(state, oid).type != "Floor"]
     lines = []
     if instruction:
         lines.append(f"Instruction: {instruction}")
@@ -61,6 +73,15 @@ def render_text(state: WorldState, instruction: str | None, feedback: str, event
                      for e in events if e["type"] in ALERTS and e.get("objectId") in state.objects})
     if alerts:
         lines.append("You notice: " + "; ".join(alerts) + ".")
-    text = "\n".join(lines)
-    text = "".join(ch if ch in CHARSET else "?" for ch in text)
-    return text[:MAX_OBS_CHARS]
+    return sanitize("\n".join(lines))[:MAX_OBS_CHARS]
+
+
+_CONTROL = {i: "?" for i in range(32) if chr(i) not in "\n\t"}
+_CONTROL[127] = "?"
+
+
+def sanitize(text: str) -> str:
+    """Keep text inside the observation charset (printable ASCII): others become '?'."""
+    if not text.isascii():
+        text = text.encode("ascii", "replace").decode("ascii")
+    return text.translate(_CONTROL)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from ..world.geometry import (
     distance,
+    ids_of_type,
     is_gone,
     nearest_reachable_pose,
     spec_of,
@@ -122,9 +123,8 @@ def parse_skill(text: str) -> Skill:
 
 def _instances(state: WorldState, obj_type: str, include_held: bool = True) -> list[str]:
     vis = visible_ids(state)
-    ids = [oid for oid in state.objects
-           if spec_of(state, oid).type == obj_type and not is_gone(state, oid)
-           and (include_held or oid != state.held)]
+    ids = [oid for oid in ids_of_type(state, obj_type)
+           if not is_gone(state, oid) and (include_held or oid != state.held)]
     ids.sort(key=lambda oid: (oid not in vis, round(distance(state, oid), 3), oid))
     return ids
 
@@ -214,39 +214,54 @@ def admissible_skills(state: WorldState) -> list[str]:
         out.update(("drop", "throw"))
         if state.objects[held]["isFilledWithLiquid"]:
             out.add("pour")
+    holding = held is not None
     for oid in visible_ids(state):
-        spec = spec_of(state, oid)
         st = state.objects[oid]
-        f, t = spec.flags, spec.type
-        if held is None and f["pickupable"]:
-            out.add(f"pickup {t}")
-        if held is not None and f["receptacle"] and oid != held and t != "Floor":
-            if not (st["isOpen"] is False and f["openable"] and t in ("Drawer", "Cabinet", "Fridge", "Microwave", "Box", "LaundryHamper")):
-                out.add(f"put {t}")
-        if f["openable"]:
-            out.add(f"close {t}" if st["isOpen"] else f"open {t}")
-        if f["toggleable"]:
-            out.add(f"toggle_off {t}" if st["isToggled"] else f"toggle_on {t}")
-        if t == "StoveBurner" and oid in scene.knob_of:
-            out.add("toggle_off StoveBurner" if st["isToggled"] else "toggle_on StoveBurner")
-        if f["sliceable"] and not st["isSliced"] and oid != held:
-            out.add(f"slice {t}")
-        if f["breakable"] and not st["isBroken"]:
-            out.add(f"break {t}")
-        if f["cookable"] and not st["isCooked"]:
-            out.add(f"cook {t}")
-        if f["dirtyable"]:
-            out.add(f"clean {t}" if st["isDirty"] else f"dirty {t}")
-        if f["canFillWithLiquid"]:
-            if st["isFilledWithLiquid"]:
-                out.add(f"empty {t}")
-            else:
-                out.update(f"fill {t} {liquid}" for liquid in LIQUIDS)
+        key = (state.scene, oid)
+        hit = _OBJECT_SKILLS.get(key)
+        if hit is None or hit[0] is not st or hit[1] != holding or hit[2] != (oid == held):
+            hit = (st, holding, oid == held, _object_skills(state, oid, st, holding, scene))
+            _OBJECT_SKILLS[key] = hit
+        out.update(hit[3])
     out.add("done")
     return sorted(out)
 
 
 _FIND_CACHE: dict[str, tuple[str, ...]] = {}
+# (scene, objectId) -> (the object's state dict, holding?, is it the held object?, its skills).
+# Object dicts are copy-on-write, so an identical dict means identical skills.
+_OBJECT_SKILLS: dict[tuple[str, str], tuple] = {}
+
+
+def _object_skills(state: WorldState, oid: str, st: dict, holding: bool, scene) -> tuple[str, ...]:
+    spec = spec_of(state, oid)
+    f, t = spec.flags, spec.type
+    out: list[str] = []
+    if not holding and f["pickupable"]:
+        out.append(f"pickup {t}")
+    if holding and f["receptacle"] and oid != state.held and t != "Floor":
+        if not (not st["isOpen"] and f["openable"] and t in ("Drawer", "Cabinet", "Fridge", "Microwave", "Box", "LaundryHamper")):
+            out.append(f"put {t}")
+    if f["openable"]:
+        out.append(f"close {t}" if st["isOpen"] else f"open {t}")
+    if f["toggleable"]:
+        out.append(f"toggle_off {t}" if st["isToggled"] else f"toggle_on {t}")
+    if t == "StoveBurner" and oid in scene.knob_of:
+        out.append("toggle_off StoveBurner" if st["isToggled"] else "toggle_on StoveBurner")
+    if f["sliceable"] and not st["isSliced"] and oid != state.held:
+        out.append(f"slice {t}")
+    if f["breakable"] and not st["isBroken"]:
+        out.append(f"break {t}")
+    if f["cookable"] and not st["isCooked"]:
+        out.append(f"cook {t}")
+    if f["dirtyable"]:
+        out.append(f"clean {t}" if st["isDirty"] else f"dirty {t}")
+    if f["canFillWithLiquid"]:
+        if st["isFilledWithLiquid"]:
+            out.append(f"empty {t}")
+        else:
+            out.extend(f"fill {t} {liquid}" for liquid in LIQUIDS)
+    return tuple(out)
 
 
 def _find_skills(scene_name: str) -> tuple[str, ...]:

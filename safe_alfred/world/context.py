@@ -75,6 +75,13 @@ def settle(s: WorldState) -> None:
         if st["temperature"] != "RoomTemp" and oid not in zone and oid not in s.decay:
             if spec_of(s, oid).flags["pickupable"]:
                 s.decay[oid] = s.step
+    decay_only(s)
+
+
+def decay_only(s: WorldState) -> None:
+    """Return objects that left every zone ``ROOM_TEMP_DECAY_STEPS`` ago to room temperature."""
+    if not s.decay:
+        return
     for oid, left_at in list(s.decay.items()):
         if s.step - left_at >= ROOM_TEMP_DECAY_STEPS:
             _set(s, oid, "temperature", "RoomTemp")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .object_types import type_info
 from .scenes import ObjSpec, derived_spec, load_scene_spec
 from .state import WorldState
@@ -18,8 +20,18 @@ ENCLOSED = frozenset({"Drawer", "Cabinet", "Fridge", "Microwave", "LaundryHamper
 HAND_OFFSET = 0.5  # metres in front of the agent, as THOR's default hand pose
 
 
+_SCENES: dict[str, object] = {}
+
+
+def _scene(name: str):
+    scene = _SCENES.get(name)
+    if scene is None:
+        scene = _SCENES[name] = load_scene_spec(name)
+    return scene
+
+
 def spec_of(state: WorldState, object_id: str) -> ObjSpec:
-    scene = load_scene_spec(state.scene)
+    scene = _scene(state.scene)
     spec = scene.objects.get(object_id)
     if spec is not None:
         return spec
@@ -136,33 +148,125 @@ def angle_to(agent: dict, x: float, z: float) -> float:
     return math.degrees(math.acos(c))
 
 
+def _static_arrays(scene) -> dict:
+    """Per-scene numpy arrays of every object's footprint at scene start (cached on the spec)."""
+    arrays = scene.__dict__.get("_arrays")
+    if arrays is None:
+        ids = list(scene.objects)
+        specs = [scene.objects[i] for i in ids]
+        arrays = {
+            "ids": ids,
+            "index": {oid: k for k, oid in enumerate(ids)},
+            "cx": np.array([o.center[0] for o in specs]), "cz": np.array([o.center[2] for o in specs]),
+            "hx": np.array([o.size[0] / 2 for o in specs]), "hz": np.array([o.size[2] / 2 for o in specs]),
+            "pos": [o.pos for o in specs],
+            "enclosed": frozenset(o.id for o in specs if o.type in ENCLOSED),
+        }
+        scene.__dict__["_arrays"] = arrays
+    return arrays
+
+
+def moved_ids(state: WorldState) -> frozenset[str]:
+    """Objects no longer at their scene-start position (held, put, dropped, created). Cached."""
+    cached = state.__dict__.get("_moved")
+    if cached is None:
+        scene = _scene(state.scene)
+        cached = frozenset(oid for oid, st in state.objects.items()
+                           if oid not in scene.objects or st["pos"] != scene.objects[oid].pos)
+        state.__dict__["_moved"] = cached
+    return cached
+
+
+def mark_moved(state: WorldState, object_id: str) -> None:
+    state.__dict__["_moved"] = moved_ids(state) | {object_id}
+
+
+def ids_of_type(state: WorldState, object_type: str) -> list[str]:
+    """Every object of a type, scene objects first then objects created during the episode."""
+    scene = _scene(state.scene)
+    index = scene.__dict__.get("_by_type")
+    if index is None:
+        index = {}
+        for oid, spec in scene.objects.items():
+            index.setdefault(spec.type, []).append(oid)
+        scene.__dict__["_by_type"] = index
+    out = list(index.get(object_type, ()))
+    if state.spawned:
+        out += [oid for oid, (_, t, _) in state.spawned.items() if t == object_type]
+    return out
+
+
 def visible_ids(state: WorldState) -> frozenset[str]:
-    """Ids of the objects the agent sees now (cached per state)."""
+    """Ids of the objects the agent sees now (cached per state; vectorised over the scene)."""
     cached = state.__dict__.get("_visible")
     if cached is not None:
         return cached
+    scene = _scene(state.scene)
+    arr = _static_arrays(scene)
+    ids, index = arr["ids"], arr["index"]
+    cx, cz, hx, hz = arr["cx"], arr["cz"], arr["hx"], arr["hz"]
+    extra: list[str] = []
+    moved = False
+    objects = state.objects
+    for oid in moved_ids(state):
+        k = index.get(oid)
+        if k is None:
+            continue
+        if not moved:
+            cx, cz = cx.copy(), cz.copy()
+            moved = True
+        c, _ = center_and_size(state, oid)
+        cx[k], cz[k] = c[0], c[2]
+    if len(objects) != len(ids):
+        extra = [oid for oid in objects if oid not in index]
     agent = state.agent
+    ax, az = agent["x"], agent["z"]
+    fx, fz = forward(agent)
     max_d = state.settings["visibilityDistance"]
-    half_fov = state.settings["fieldOfView"] / 2 + 15.0
+    cos_half = math.cos(math.radians(min(179.0, state.settings["fieldOfView"] / 2 + 15.0)))
+    px = np.minimum(np.maximum(ax, cx - hx), cx + hx) - ax
+    pz = np.minimum(np.maximum(az, cz - hz), cz + hz) - az
+    d = np.sqrt(px * px + pz * pz)
+    vx, vz = cx - ax, cz - az
+    dc = np.sqrt(vx * vx + vz * vz) + 1e-9
+    ok = (d <= max_d) & ((d < 0.35) | ((px * fx + pz * fz) >= cos_half * (d + 1e-9))
+                         | ((vx * fx + vz * fz) >= cos_half * dc))
+    keep = np.flatnonzero(ok).tolist()
+    candidates = [ids[k] for k in keep]
+    dist_of = dict(zip(candidates, d[keep].tolist()))
+    for oid in extra:
+        c, size = center_and_size(state, oid)
+        dd, qx, qz = footprint_distance(agent, c, size)
+        if dd <= max_d and (dd < 0.35 or angle_to(agent, qx, qz) <= math.degrees(math.acos(cos_half))):
+            candidates.append(oid)
+            dist_of[oid] = dd
+    held = state.held
+    enclosed = arr["enclosed"]
     out = set()
-    for oid in state.objects:
-        if oid == state.held:
-            out.add(oid)
+    for oid in candidates:
+        st = objects[oid]
+        if st["isSliced"] or st["isBroken"] and is_gone(state, oid):
             continue
-        if is_gone(state, oid) or is_hidden(state, oid):
+        if st["parents"] and any(p in enclosed and not objects[p]["isOpen"] for p in ancestors(state, oid)):
             continue
-        if state.held is not None and state.held in ancestors(state, oid):
-            out.add(oid)
-            continue
-        center, size = center_and_size(state, oid)
-        d, px, pz = footprint_distance(agent, center, size)
-        if d > max_d:
-            continue
-        if d < 0.35 or angle_to(agent, px, pz) <= half_fov or angle_to(agent, center[0], center[2]) <= half_fov:
-            out.add(oid)
+        out.add(oid)
+    if held is not None:
+        out.add(held)
+        for oid in objects:
+            if objects[oid]["parents"] and held in ancestors(state, oid):
+                out.add(oid)
     result = frozenset(out)
     state.__dict__["_visible"] = result
+    state.__dict__["_visible_order"] = sorted(out, key=lambda o: (round(dist_of.get(o, 0.0), 2), o))
     return result
+
+
+def visible_in_order(state: WorldState) -> list[str]:
+    """Visible ids, nearest first (plan-view distance to the footprint), ties by id."""
+    if "_visible_order" not in state.__dict__:
+        vis = visible_ids(state)
+        state.__dict__["_visible_order"] = sorted(vis, key=lambda o: (round(distance(state, o), 2), o))
+    return state.__dict__["_visible_order"]
 
 
 def distance(state: WorldState, object_id: str) -> float:

@@ -43,8 +43,12 @@ class WorldState:
 
     def evolve(self) -> WorldState:
         """A shallow successor: containers copied, object dicts shared until written."""
-        return WorldState(self.scene, dict(self.objects), dict(self.agent), self.held, self.step,
-                          dict(self.last), self.settings, dict(self.spawned), dict(self.decay))
+        new = WorldState(self.scene, dict(self.objects), dict(self.agent), self.held, self.step,
+                         dict(self.last), self.settings, dict(self.spawned), dict(self.decay))
+        moved = self.__dict__.get("_moved")
+        if moved is not None:  # cache: ids whose position differs from the scene start
+            new.__dict__["_moved"] = moved
+        return new
 
     def write(self, object_id: str) -> dict[str, Any]:
         """The object's dict, copied so that writing it leaves earlier states untouched."""

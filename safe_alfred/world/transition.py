@@ -19,6 +19,7 @@ from .geometry import (
     ancestors,
     facing_object,
     hand_position,
+    mark_moved,
     receptacle_accepts,
     spec_of,
     visible_ids,
@@ -34,6 +35,12 @@ _KEEPS_VISIBILITY = frozenset({
     "ToggleObjectOn", "ToggleObjectOff", "DirtyObject", "CleanObject", "FillObjectWithLiquid",
     "EmptyLiquidFromObject", "CookObject", "UseUpObject", "Pass", "NoOp", "Done", "GetReachablePositions",
     "GetInteractablePoses", "Initialize", "RotateHeldObject",
+})
+# Actions that cannot move an object into or out of a heat, cold or water zone.
+_NO_CONTEXT_CHANGE = frozenset({
+    "MoveAhead", "MoveBack", "MoveLeft", "MoveRight", "RotateLeft", "RotateRight", "LookUp", "LookDown",
+    "Teleport", "TeleportFull", "GetReachablePositions", "Pass", "NoOp", "Done", "Initialize", "Stand", "Crouch",
+    "OpenObject", "CloseObject", "DirtyObject", "UseUpObject",
 })
 LIQUID_CONTAINERS_BY_POUR = 90.0  # a filled object tilted more than this spills (reference 4.3)
 
@@ -59,6 +66,7 @@ def _name(s: WorldState, oid: str) -> str:
 
 
 def _set_parent(s: WorldState, oid: str, parent: str | None, pos) -> None:
+    mark_moved(s, oid)
     st = s.write(oid)
     st["parents"] = (parent,) if parent else None
     st["pos"] = tuple(round(v, 4) for v in pos)
@@ -87,6 +95,7 @@ def pickup(s: WorldState, a: dict) -> Error | None:
         return f"{oid} must have the property CanPickup to be picked up.", None
     if s.held is not None:
         return "Agent hand has something in it already! Can't pick up anything else", None
+    mark_moved(s, oid)
     st = s.write(oid)
     st["parents"] = None
     st["pos"] = tuple(round(v, 4) for v in hand_position(s.agent))
@@ -179,6 +188,7 @@ def _spawn(s: WorldState, source: str, new_type: str, count: int) -> None:
         if new_id in s.objects:
             continue
         s.spawned[new_id] = [source, new_type, i]
+        mark_moved(s, new_id)
         st = default_object_state(spec_of(s, new_id).pos)
         st["parents"] = src["parents"]
         st["pos"] = src["pos"]
@@ -425,6 +435,12 @@ HANDLERS: dict[str, Callable[[WorldState, dict], Error | None]] = {
 }
 
 
+def _carry_visibility(src: WorldState, dst: WorldState) -> None:
+    for key in ("_visible", "_visible_order"):
+        if key in src.__dict__:
+            dst.__dict__[key] = src.__dict__[key]
+
+
 def transition(state: WorldState, action: dict[str, Any]) -> tuple[WorldState, list[dict]]:
     """Apply one AI2-THOR action. Pure: ``state`` is never modified."""
     name = action.get("action") if isinstance(action, dict) else None
@@ -433,6 +449,8 @@ def transition(state: WorldState, action: dict[str, Any]) -> tuple[WorldState, l
     s.last = {"lastAction": name or "", "lastActionSuccess": True, "errorMessage": "", "errorCode": None,
               "actionReturn": None}
     handler = HANDLERS.get(name) if isinstance(name, str) else None
+    # Preconditions are judged on what the agent saw before acting.
+    s.__dict__["_visible"] = visible_ids(state)
     err: Error | None
     if handler is None:
         err = (f"Invalid action: {name}", "InvalidAction")
@@ -446,12 +464,14 @@ def transition(state: WorldState, action: dict[str, Any]) -> tuple[WorldState, l
         failed.step = s.step
         failed.last = {"lastAction": name or "", "lastActionSuccess": False, "errorMessage": err[0],
                        "errorCode": err[1], "actionReturn": None}
-        if "_visible" in state.__dict__:
-            failed.__dict__["_visible"] = state.__dict__["_visible"]
+        _carry_visibility(state, failed)
         return failed, []
     s.__dict__.pop("_visible", None)  # caches computed mid-action are stale now
     s.__dict__.pop("_children", None)
-    context.settle(s)
-    if name in _KEEPS_VISIBILITY and "_visible" in state.__dict__:
-        s.__dict__["_visible"] = state.__dict__["_visible"]
+    if name in _NO_CONTEXT_CHANGE:
+        context.decay_only(s)
+    else:
+        context.settle(s)
+    if name in _KEEPS_VISIBILITY:
+        _carry_visibility(state, s)
     return s, consequences.derive(state, action, s)
