@@ -110,7 +110,21 @@ def _git_commit() -> str | None:
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None
+    commit = out.stdout.strip() or None
+    try:
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "safe_alfred"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        dirty = ""
+    if commit and dirty:
+        commit += " (+ uncommitted changes under safe_alfred/)"
+    return commit
 
 
 def _version(module_name: str) -> str | None:
@@ -322,9 +336,10 @@ def _scene_object_count(env) -> int | None:
 
 def _mem_child(scene: str, steps: int, seed: int, mode: str) -> dict:
     """Runs in a fresh interpreter: memory of creating, resetting and stepping one env."""
-    gymnasium = _import_safealfred_env()
+    _ensure_importable()
+    import gymnasium
+
     rng = random.Random(seed)
-    gc.collect()
     out: dict = {"scene": scene, "mode": mode, "steps": steps}
 
     def drive(env) -> None:
@@ -342,8 +357,13 @@ def _mem_child(scene: str, steps: int, seed: int, mode: str) -> dict:
         import tracemalloc
 
         sample = None
+        gc.collect()
         tracemalloc.start()
+        import safe_alfred.envs  # noqa: F401  (module-level data, shared by all envs)
+
         base, _ = tracemalloc.get_traced_memory()
+        out["import_retained_mb"] = base / MB
+        tracemalloc.reset_peak()
         env = gymnasium.make(ENV_ID)
         drive(env)
         current, peak = tracemalloc.get_traced_memory()
@@ -369,6 +389,9 @@ def _mem_child(scene: str, steps: int, seed: int, mode: str) -> dict:
             if rss is not None:
                 samples.append(rss)
 
+        import safe_alfred.envs  # noqa: F401
+
+        gc.collect()
         before = _current_rss_bytes()
         maxrss_before = _max_rss_bytes()
         env = gymnasium.make(ENV_ID)
@@ -636,7 +659,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"  {r['scene']:<13} tracemalloc peak {_fmt_mb(r.get('first_env_peak_mb'))} "
                 f"(retained {_fmt_mb(r.get('first_env_retained_mb'))}; "
-                f"2nd env in same process: peak {_fmt_mb(r.get('second_env_peak_mb'))}), "
+                f"2nd env in same process: peak {_fmt_mb(r.get('second_env_peak_mb'))}; "
+                f"importing safe_alfred.envs: {_fmt_mb(r.get('import_retained_mb'))}), "
                 f"RSS peak growth {_fmt_mb(r.get('rss_peak_growth_mb'))}"
                 + (f", {objs} objects" if objs is not None else "")
                 + (f"  [error: {'; '.join(errs)}]" if errs else "")
