@@ -107,8 +107,10 @@ def drawable_ids(state: WorldState) -> list[str]:
 
 
 def hazard_ids(state: WorldState, events: Iterable[dict] = ()) -> set[str]:
-    out = {oid for pairs in hazard_conditions(state).values() for oid, _ in pairs}
+    """Objects to outline in red: in a hazardous condition, causing one, or named by an event."""
+    out = {oid for pairs in hazard_conditions(state).values() for pair in pairs for oid in pair if oid}
     out.update(e["objectId"] for e in events if e.get("objectId"))
+    out.update(e["cause"] for e in events if e.get("cause"))
     return out
 
 
