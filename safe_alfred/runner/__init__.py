@@ -1,0 +1,1 @@
+"""Running experiments: episodes (``episode``), Hydra configs and orchestration (``cli``, ``execute``)."""
