@@ -1,0 +1,123 @@
+"""``safe-alfred run``: compose the Hydra config, run every episode, write records and the report.
+
+The argv goes to a ``@hydra.main`` function, so everything Hydra offers works (``-m`` sweeps,
+launchers, ``--cfg job``, ``hydra.run.dir=DIR``). Before Hydra starts, the overrides are composed
+once per sweep combination and the task suite is loaded, so a misspelt config name, a bad override
+or a missing task file ends in one line on stderr and exit status 2, not a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from safe_alfred.config_paths import conf_dir
+from safe_alfred.runner.config import register_configs
+from safe_alfred.runner.errors import RunError, one_line
+
+PROG = "safe-alfred run"
+CONFIG_NAME = "config"
+_MAX_PREFLIGHT = 64  # sweep combinations composed before launching (the rest compose in the launcher)
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return code
+
+
+def _hydra_args(argv: list[str]) -> Any:
+    from hydra._internal.utils import get_args_parser
+
+    parser = get_args_parser()
+    parser.prog = PROG
+    return parser.parse_args(argv)
+
+
+def preflight(overrides: list[str], multirun: bool) -> None:
+    """Compose the config for each sweep combination and load its suite; raise ``RunError``."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from safe_alfred.runner.execute import load_suite_tasks, to_run_config
+
+    register_configs()
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides=overrides)
+    except Exception as exc:  # hydra's OverrideParseException
+        raise RunError(f"bad override: {one_line(exc)}") from None
+    sweeps = [o for o in parsed if o.is_sweep_override()]
+    if sweeps and not multirun:
+        names = ", ".join(o.input_line for o in sweeps)
+        raise RunError(f"sweep override(s) {names} need -m (multirun)")
+    combos: list[list[str]] = [list(overrides)]
+    if sweeps:
+        from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+        try:
+            batches = BasicSweeper.split_arguments(parsed, max_batch_size=None)
+        except Exception as exc:
+            raise RunError(f"bad sweep override: {one_line(exc)}") from None
+        combos = [list(c) for batch in batches for c in batch][:_MAX_PREFLIGHT]
+    seen_suites: set[str] = set()
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3", job_name="run"):
+            for combo in combos:
+                try:
+                    cfg = compose(config_name=CONFIG_NAME, overrides=combo)
+                except Exception as exc:
+                    raise RunError(one_line(exc)) from None
+                run_cfg = to_run_config(cfg)
+                key = repr(run_cfg.suite)
+                if key not in seen_suites:
+                    seen_suites.add(key)
+                    load_suite_tasks(run_cfg.suite)
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def _task(cfg: DictConfig) -> None:
+    """The Hydra task function: one run in the Hydra output dir."""
+    from hydra.core.hydra_config import HydraConfig
+
+    from safe_alfred.runner.execute import run_experiment, to_run_config
+
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        run_experiment(to_run_config(cfg), out_dir, resolved=OmegaConf.to_container(cfg, resolve=True))
+    except RunError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``safe-alfred run``; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    register_configs()
+    try:
+        args = _hydra_args(argv)
+    except SystemExit as exc:  # argparse already printed usage and the error
+        return int(exc.code or 0)
+    informational = args.help or args.hydra_help or args.info or args.cfg or args.shell_completion
+    custom_source = args.config_path or args.config_name or args.config_dir or args.experimental_rerun
+    if not informational and not custom_source:
+        try:
+            preflight(list(args.overrides), bool(args.multirun))
+        except RunError as exc:
+            return _fail(str(exc))
+    task = hydra.main(config_path=str(conf_dir()), config_name=CONFIG_NAME, version_base="1.3")(_task)
+    saved = sys.argv
+    sys.argv = [PROG, *argv]
+    try:
+        task()
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    finally:
+        sys.argv = saved
+    return 0

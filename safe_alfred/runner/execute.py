@@ -1,0 +1,285 @@
+"""Run an experiment: every (task, seed) episode, serially, in worker processes, or as async tasks.
+
+One run directory holds ``config.yaml`` (the resolved config), ``records.jsonl`` (one judged
+episode record per line, appended atomically as episodes finish), ``summary.json``, ``report.md``
+and ``plots/``. Episodes are keyed by ``(task id, seed)``: a run started again on the same
+directory keeps the finished episodes, drops errored ones (they are retried) and runs the rest, so
+a killed run loses and duplicates nothing. Records are sorted by key before summarising, so the
+summary does not depend on the order in which parallel episodes finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from safe_alfred.runner.config import EXPERIMENT_KEYS, RunConfig
+from safe_alfred.runner.errors import RunError, one_line
+from safe_alfred.runner.factory import Worker, check_available
+from safe_alfred.runner.progress import make_progress
+from safe_alfred.runner.suites import load_suite_tasks, task_id
+
+Key = tuple[str, int]
+RECORDS = "records.jsonl"
+CONFIG = "config.yaml"
+
+__all__ = ["RunResult", "load_suite_tasks", "run_experiment", "to_run_config"]
+
+
+def to_run_config(cfg: DictConfig | RunConfig) -> RunConfig:
+    """A composed config as a typed ``RunConfig``; a missing mandatory value becomes ``RunError``."""
+    if isinstance(cfg, RunConfig):
+        return cfg
+    try:
+        obj = OmegaConf.to_object(cfg)
+    except Exception as exc:  # MissingMandatoryValue, ValidationError
+        raise RunError(one_line(exc)) from None
+    if not isinstance(obj, RunConfig):
+        raise RunError("the config is not a safe-alfred run config (its defaults must start with run_schema)")
+    return obj
+
+
+def record_key(record: dict[str, Any]) -> Key:
+    """The ``(task id, seed)`` of an episode record."""
+    task = record.get("task") or {}
+    tid = task.get("id") if isinstance(task, dict) else None
+    if tid is None:
+        tid = record.get("task_id")
+    seed = record.get("seed")
+    return (str(tid), int(seed) if seed is not None else 0)
+
+
+def is_error(record: dict[str, Any]) -> bool:
+    """Did the episode fail to run (planner or simulator error), so that resume should retry it?"""
+    outcome = record.get("outcome")
+    label = outcome.get("label") if isinstance(outcome, dict) else outcome
+    return bool(record.get("error")) or label == "error"
+
+
+def sort_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records in ``(task id, seed)`` order: the order a serial run would not guarantee either."""
+    return sorted(records, key=record_key)
+
+
+# -- the records file --------------------------------------------------------------------------------
+
+
+def load_finished(path: Path) -> dict[Key, dict[str, Any]]:
+    """The finished (non-error) episodes of a records file, and rewrite it to hold exactly those.
+
+    Errored episodes and duplicates are dropped so that the retried episode becomes the only record
+    of its key; a torn last line (a writer killed mid-record) is dropped too.
+    """
+    from safe_alfred.records import scan_records, write_records
+
+    if not path.exists():
+        return {}
+    scan = scan_records(path)
+    done: dict[Key, dict[str, Any]] = {}
+    for r in scan.records:
+        if not is_error(r):
+            done.setdefault(record_key(r), r)
+    if len(done) != len(scan.records) or scan.bad_lines or scan.torn_last_line:
+        write_records(path, list(done.values()))
+    return done
+
+
+def append(path: Path, record: dict[str, Any]) -> None:
+    """Append one record as one JSON line, atomically (error stubs skip schema validation)."""
+    from safe_alfred.records import append_record
+
+    append_record(path, record, validate=not record.get("runner_error"))
+
+
+# -- the run -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    records: list[dict[str, Any]]
+    summary: dict[str, Any]
+    ran: int  # episodes executed by this invocation
+    reused: int  # episodes found finished in the run dir
+
+
+def _check_same_experiment(out_dir: Path, resolved: dict[str, Any]) -> None:
+    prev_path = out_dir / CONFIG
+    if not prev_path.exists():
+        return
+    prev = OmegaConf.to_container(OmegaConf.load(prev_path), resolve=True)
+    assert isinstance(prev, dict)
+    differs = [k for k in EXPERIMENT_KEYS if k in prev and prev.get(k) != resolved.get(k)]
+    if differs:
+        raise RunError(
+            f"{out_dir} holds records of a different experiment ({', '.join(differs)} differ); "
+            "choose another hydra.run.dir or delete it"
+        )
+
+
+def _write_config(out_dir: Path, resolved: dict[str, Any]) -> None:
+    tmp = out_dir / f".{CONFIG}.tmp"
+    tmp.write_text(OmegaConf.to_yaml(OmegaConf.create(resolved)), encoding="utf-8")
+    os.replace(tmp, out_dir / CONFIG)
+
+
+def _resolved(cfg: RunConfig) -> dict[str, Any]:
+    out = OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True, enum_to_str=True)
+    assert isinstance(out, dict)
+    return out
+
+
+def run_experiment(
+    cfg: RunConfig,
+    out_dir: str | Path,
+    resolved: dict[str, Any] | None = None,
+    tasks: list[dict[str, Any]] | None = None,
+) -> RunResult:
+    """Run (or finish) the experiment ``cfg`` in ``out_dir`` and write its records and report."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    check_available(cfg)
+    if cfg.runner.workers < 1 or cfg.runner.concurrency < 1:
+        raise RunError("runner.workers and runner.concurrency must be at least 1")
+    if cfg.runner.workers > 1 and cfg.runner.concurrency > 1:
+        raise RunError("choose runner.workers (processes) or runner.concurrency (async), not both")
+    resolved = _resolved(cfg) if resolved is None else resolved
+    tasks = load_suite_tasks(cfg.suite) if tasks is None else tasks
+    records_path = out_dir / RECORDS
+
+    if records_path.exists() and records_path.stat().st_size > 0:
+        if not cfg.runner.resume:
+            raise RunError(f"{records_path} exists and runner.resume=false; choose another hydra.run.dir")
+        _check_same_experiment(out_dir, resolved)
+    _write_config(out_dir, resolved)
+    done = load_finished(records_path) if cfg.runner.resume else {}
+
+    specs = [(t, s) for t in tasks for s in cfg.seeds()]
+    wanted = {(task_id(t), s) for t, s in specs}
+    todo = [(t, s) for t, s in specs if (task_id(t), s) not in done]
+    reused = [r for k, r in done.items() if k in wanted]
+
+    progress = make_progress(cfg.runner.progress.value, total=len(specs), label=_label(cfg))
+    progress.start(reused)
+    new: list[dict[str, Any]] = []
+
+    def sink(record: dict[str, Any]) -> None:
+        append(records_path, record)
+        new.append(record)
+        progress.update(record)
+        if cfg.runner.fail_fast and is_error(record):
+            raise RunError(f"episode {record_key(record)} failed: {record.get('error')}")
+
+    try:
+        if not todo:
+            pass
+        elif cfg.runner.workers > 1:
+            _run_processes(cfg, todo, sink)
+        elif cfg.runner.concurrency > 1:
+            asyncio.run(_run_async(cfg, todo, sink))
+        else:
+            _run_serial(cfg, todo, sink)
+    finally:
+        progress.stop()
+
+    records = sort_records([*reused, *new])
+    summary = write_outputs(out_dir, records, cfg)
+    return RunResult(out_dir=out_dir, records=records, summary=summary, ran=len(new), reused=len(reused))
+
+
+def _label(cfg: RunConfig) -> str:
+    filt = f" +{cfg.filter.name}" if cfg.filter.enabled else ""
+    return f"{cfg.agent.name or cfg.agent.kind}{filt} on {cfg.suite.name}"
+
+
+def write_outputs(out_dir: Path, records: list[dict[str, Any]], cfg: RunConfig) -> dict[str, Any]:
+    """``summary.json``, ``report.md`` and ``plots/`` from the sorted records."""
+    from safe_alfred.runner.episode import write_report
+
+    return write_report(out_dir, records, plots=cfg.runner.plots, title=_label(cfg))
+
+
+# -- executors ---------------------------------------------------------------------------------------
+
+
+def _run_serial(cfg: RunConfig, todo: list[tuple[dict, int]], sink: Callable[[dict], None]) -> None:
+    worker = Worker(cfg)
+    try:
+        for task, seed in todo:
+            sink(worker.run(task, seed))
+    finally:
+        worker.close()
+
+
+_WORKER: Worker | None = None
+
+
+def _init_process(cfg: RunConfig) -> None:
+    global _WORKER
+    _WORKER = Worker(cfg)
+
+
+def _run_in_process(task: dict[str, Any], seed: int) -> dict[str, Any]:
+    assert _WORKER is not None, "worker process not initialised"
+    return _WORKER.run(task, seed)
+
+
+def _run_processes(cfg: RunConfig, todo: list[tuple[dict, int]], sink: Callable[[dict], None]) -> None:
+    """A pool of ``runner.workers`` processes, each with its own env, planner and judge."""
+    ctx = multiprocessing.get_context("spawn")
+    n = min(cfg.runner.workers, len(todo))
+    with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_process, initargs=(cfg,)) as pool:
+        # Keep a bounded window in flight so that a kill loses at most a few episodes' work.
+        pending = set()
+        queue = list(todo)
+        window = 2 * n
+        try:
+            while queue or pending:
+                while queue and len(pending) < window:
+                    task, seed = queue.pop(0)
+                    pending.add(pool.submit(_run_in_process, task, seed))
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    sink(fut.result())
+        except BaseException:
+            for fut in pending:
+                fut.cancel()
+            raise
+
+
+async def _run_async(cfg: RunConfig, todo: list[tuple[dict, int]], sink: Callable[[dict], None]) -> None:
+    """``runner.concurrency`` episodes at once in this process (``arun_episode``), one worker each."""
+    n = min(cfg.runner.concurrency, len(todo))
+    slots: asyncio.Queue[Worker] = asyncio.Queue()
+    workers = [Worker(cfg) for _ in range(n)]
+    for w in workers:
+        slots.put_nowait(w)
+
+    async def one(task: dict[str, Any], seed: int) -> None:
+        w = await slots.get()
+        try:
+            record = await w.arun(task, seed)
+        finally:
+            slots.put_nowait(w)
+        sink(record)
+
+    try:
+        await asyncio.gather(*(one(t, s) for t, s in todo))
+    finally:
+        for w in workers:
+            w.close()
+
+
+def load_run(out_dir: str | Path) -> list[dict[str, Any]]:
+    """The sorted records of a run directory."""
+    from safe_alfred.records import read_records
+
+    return sort_records(read_records(Path(out_dir) / RECORDS))

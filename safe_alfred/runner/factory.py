@@ -1,0 +1,152 @@
+"""Build what one episode needs from a ``RunConfig``: env (with the optional filter), planner, judge.
+
+A ``Worker`` owns one of each and runs episodes with them; the process pool gives every worker
+process its own ``Worker`` and the async runner one per concurrent slot. Nothing here is built at
+import time, so a ``RunConfig`` (plain dataclasses) is all that crosses a process boundary.
+"""
+
+from __future__ import annotations
+
+import importlib
+import traceback
+from typing import Any
+
+from safe_alfred.runner.config import AgentConfig, FilterConfig, JudgeConfig, RunConfig
+from safe_alfred.runner.errors import RunError
+
+
+def planner_settings(agent: AgentConfig, default_seed: int = 0) -> dict[str, Any]:
+    """Constructor keyword arguments for ``safe_alfred.agents.make_planner``."""
+    settings: dict[str, Any] = {"mode": agent.mode.value, **dict(agent.params)}
+    if agent.name is not None:
+        settings["name"] = agent.name
+    settings["seed"] = default_seed if agent.seed is None else agent.seed
+    return settings
+
+
+def make_planner(cfg: RunConfig | AgentConfig, seed: int = 0) -> Any:
+    """The planner of a run config (or of its ``agent`` node)."""
+    from safe_alfred.agents import KINDS
+    from safe_alfred.agents import make_planner as _make
+
+    agent = cfg.agent if isinstance(cfg, RunConfig) else cfg
+    if isinstance(cfg, RunConfig):
+        seed = cfg.seed
+    if agent.kind not in KINDS:
+        raise RunError(f"unknown agent.kind {agent.kind!r}; choose one of {', '.join(KINDS)}")
+    try:
+        return _make(agent.kind, **planner_settings(agent, seed))
+    except TypeError as exc:
+        raise RunError(f"agent {agent.kind!r}: bad agent.params: {exc}") from None
+
+
+def make_judge(judge: JudgeConfig) -> Any:
+    """The recognition judge named by ``judge.name`` with ``judge.options``."""
+    from safe_alfred.judges.registry import make_judge as _make
+
+    opts = {k: v for k, v in dict(judge.options).items() if v is not None}
+    try:
+        return _make(judge.name, **opts)
+    except (KeyError, ValueError, TypeError, ImportError) as exc:
+        raise RunError(f"judge {judge.name!r}: {exc}") from None
+
+
+def _filter_wrapper() -> Any | None:
+    """The CBF action-filter wrapper class of ``safe_alfred.safety``, if this installation has one."""
+    for module, attr in (("safe_alfred.safety", "CBFFilter"), ("safe_alfred.safety.filter", "CBFFilter"),
+                         ("safe_alfred.envs.wrappers", "CBFFilter")):
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            continue
+        if hasattr(mod, attr):
+            return getattr(mod, attr)
+    return None
+
+
+def check_available(cfg: RunConfig) -> None:
+    """Refuse early, with one clear line, options this installation cannot run."""
+    if cfg.filter.enabled and _filter_wrapper() is None:
+        raise RunError(
+            f"filter={cfg.filter.name} is not available: this installation of safe_alfred.safety "
+            "has no CBF action filter; use filter=none"
+        )
+
+
+def wrap_filter(env: Any, filt: FilterConfig) -> Any:
+    """The env wrapped in the CBF action filter when ``filter.enabled``."""
+    if not filt.enabled:
+        return env
+    cls = _filter_wrapper()
+    if cls is None:
+        raise RunError(f"filter={filt.name} is not available; use filter=none")
+    kwargs: dict[str, Any] = {"gamma": filt.gamma, "substitution": filt.substitution, **dict(filt.options)}
+    if filt.categories is not None:
+        kwargs["categories"] = list(filt.categories)
+    return cls(env, **kwargs)
+
+
+def make_env(cfg: RunConfig) -> Any:
+    """``SafeAlfredEnv`` for the run's env config, wrapped in the filter when enabled."""
+    from safe_alfred.envs import SafeAlfredEnv
+
+    e = cfg.env
+    env = SafeAlfredEnv(backend=e.backend.value, scene=e.scene, max_steps=e.max_steps,
+                        require_knife=e.require_knife, backend_options=dict(e.backend_options))
+    return wrap_filter(env, cfg.filter)
+
+
+def error_record(task: dict[str, Any], seed: int, exc: BaseException) -> dict[str, Any]:
+    """A record for an episode that raised: kept in the file, retried on resume."""
+    from safe_alfred.metrics.recorder import task_summary
+
+    return {
+        "task": task_summary(task),
+        "seed": int(seed),
+        "outcome": {"label": "error"},
+        "recognition": None,
+        "error": f"runner: {type(exc).__name__}: {exc}",
+        "runner_error": traceback.format_exc(limit=8),
+    }
+
+
+class Worker:
+    """One env, planner and judge; runs and judges episodes."""
+
+    def __init__(self, cfg: RunConfig) -> None:
+        self.cfg = cfg
+        self.env = make_env(cfg)
+        self.planner = make_planner(cfg)
+        self.judge = make_judge(cfg.judge)
+
+    def _judged(self, record: dict[str, Any]) -> dict[str, Any]:
+        from safe_alfred.metrics.judging import judge_record
+
+        return judge_record(record, self.judge)
+
+    def run(self, task: dict[str, Any], seed: int) -> dict[str, Any]:
+        """Run and judge one episode; an exception becomes an error record."""
+        from safe_alfred.runner.episode import run_episode
+
+        try:
+            return self._judged(run_episode(self.env, self.planner, task, seed))
+        except Exception as exc:
+            return error_record(task, seed, exc)
+
+    async def arun(self, task: dict[str, Any], seed: int) -> dict[str, Any]:
+        """``run`` for server-bound planners: the episode is awaited, judging runs in a thread."""
+        import asyncio
+
+        from safe_alfred.runner.episode import arun_episode
+
+        try:
+            record = await arun_episode(self.env, self.planner, task, seed)
+            return await asyncio.to_thread(self._judged, record)
+        except Exception as exc:
+            return error_record(task, seed, exc)
+
+    def close(self) -> None:
+        try:
+            self.env.close()
+        except Exception:
+            pass
