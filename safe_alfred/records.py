@@ -169,7 +169,7 @@ def append_record(path: str | os.PathLike, record: dict, *, validate: bool = Tru
     line = (canonical_json(record) + "\n").encode("utf-8")
     target = _records_path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(target, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX)
