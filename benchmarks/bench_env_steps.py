@@ -722,13 +722,24 @@ def main(argv: list[str] | None = None) -> int:
 
     print("== Summary ==")
     print(pin_msg)
-    print(f"{'TextWorld':<34}{_fmt_rate(tw and tw['steps_per_s']):>10} steps/s")
+
+    def cpu_rate(res: dict | None) -> float | None:
+        return res["steps"] / res["cpu_seconds"] if res and res["cpu_seconds"] > 0 else None
+
+    print(
+        f"{'':<34}{'wall steps/s':>12}{'CPU steps/s':>13}   (CPU: process time, less sensitive to other load)"
+    )
+    print(f"{'TextWorld':<34}{_fmt_rate(tw and tw['steps_per_s']):>12}{_fmt_rate(cpu_rate(tw)):>13}")
     for key, label in (("make", "SafeAlfred gymnasium.make"), ("unwrapped", "SafeAlfred unwrapped")):
         rate = sa[key] and sa[key]["steps_per_s"]
         ratio = ratios.get(key)
+        cpu_ratio = None
+        if cpu_rate(sa[key]) is not None and cpu_rate(tw) is not None:
+            cpu_ratio = cpu_rate(sa[key]) / cpu_rate(tw)
+            report.setdefault("ratio_vs_textworld_cpu_time", {})[key] = cpu_ratio
         print(
-            f"{label:<34}{_fmt_rate(rate):>10} steps/s"
-            + (f"   {ratio:,.1f}x TextWorld" if ratio is not None else "")
+            f"{label:<34}{_fmt_rate(rate):>12}{_fmt_rate(cpu_rate(sa[key])):>13}"
+            + (f"   {ratio:,.1f}x TextWorld (CPU time: {cpu_ratio:,.1f}x)" if ratio is not None else "")
         )
     if mem is not None:
         print(
