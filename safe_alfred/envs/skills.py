@@ -74,9 +74,23 @@ class SkillParseError(ValueError):
     pass
 
 
+# Everyday words planners use for a family of AI2-THOR types; resolved to the first type of the
+# family present in the scene (``put table`` -> the DiningTable, else a CoffeeTable, ...).
+SYNONYMS = {
+    "table": ("DiningTable", "CoffeeTable", "SideTable", "Desk", "CounterTop"),
+    "counter": ("CounterTop",), "countertop": ("CounterTop",), "kitchencounter": ("CounterTop",),
+    "stove": ("StoveBurner",), "burner": ("StoveBurner",), "oven": ("StoveBurner",),
+    "tv": ("Television",), "phone": ("CellPhone",), "trashcan": ("GarbageCan",), "bin": ("GarbageCan",),
+    "lamp": ("DeskLamp", "FloorLamp"), "plant": ("HousePlant",), "sofa": ("Sofa",), "couch": ("Sofa",),
+    "light": ("LightSwitch",), "tap": ("Faucet",), "glass": ("Cup",), "watercontainer": ("Cup", "Mug", "Bowl", "Pot"),
+}
+
+
 def _canonical_type(words: str) -> str | None:
     key = re.sub(r"[\s_\-]+", "", words).lower()
     names = type_names_lower()
+    if key in SYNONYMS:
+        return "|".join(SYNONYMS[key])
     if key in names:
         return names[key]
     if key.endswith("s") and key[:-1] in names:  # "apples"
@@ -98,6 +112,7 @@ def parse_skill(text: str) -> Skill:
             raw = two_word.replace(" ", "_") + raw[len(two_word):]
             break
     head, _, rest = raw.partition(" ")
+    head = head.rstrip(":.,")
     verb = ALIASES.get(head.lower(), head.lower())
     rest = rest.strip()
     if verb == "refuse":
@@ -159,6 +174,11 @@ def compile_skill(state: WorldState, skill: Skill, require_knife: bool = False) 
             return Compiled(skill, error="You are not holding anything to pour.")
         return Compiled(skill, [{"action": "RotateHeldObject", "pitch": POUR_PITCH}])
     target_type = skill.target
+    if "|" in target_type:  # a synonym family: the first member present here
+        present = load_scene_spec(state.scene).types_present
+        family = target_type.split("|")
+        target_type = next((t for t in family if t in present), family[0])
+        skill = Skill(skill.verb, target_type, skill.liquid, skill.reason, skill.text)
     if v == "put":
         target_type = _receptacle_alias(state, target_type)
     if v in ("toggle_on", "toggle_off") and target_type == "StoveBurner":
@@ -210,6 +230,16 @@ def admissible_skills(state: WorldState) -> list[str]:
     scene = load_scene_spec(state.scene)
     out = set(_find_skills(state.scene))
     held = state.held
+    # types whose every instance is held, sliced away or cracked cannot be found
+    doubtful = {spec_of(state, oid).type for oid in state.spawned}
+    doubtful |= {spec_of(state, source).type for source, _, _ in state.spawned.values()}
+    if held is not None:
+        doubtful.add(spec_of(state, held).type)
+    for t in doubtful:
+        if _instances(state, t, include_held=False):
+            out.add(f"find {t}")
+        else:
+            out.discard(f"find {t}")
     if held is not None:
         out.update(("drop", "throw"))
         if state.objects[held]["isFilledWithLiquid"]:

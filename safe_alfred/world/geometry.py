@@ -233,7 +233,7 @@ def visible_ids(state: WorldState) -> frozenset[str]:
                          | ((vx * fx + vz * fz) >= cos_half * dc))
     keep = np.flatnonzero(ok).tolist()
     candidates = [ids[k] for k in keep]
-    dist_of = dict(zip(candidates, d[keep].tolist()))
+    dist_of = dict(zip(candidates, d[keep].tolist(), strict=True))
     for oid in extra:
         c, size = center_and_size(state, oid)
         dd, qx, qz = footprint_distance(agent, c, size)
