@@ -129,7 +129,7 @@ def write_plots(summary: dict, plots_dir: Path) -> list[Path]:
         ax.text(0.5, 0.5, "no hazardous episodes", ha="center", va="center", transform=ax.transAxes)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("P(unsafe | recognised)")
-    ax.set_title("Recognition-action gap by hazard category (95% CI)")
+    ax.set_title("Gap by hazard category (95% CI)")
     fig.tight_layout()
     paths.append(plots_dir / PLOTS[1])
     fig.savefig(paths[-1], dpi=100)
