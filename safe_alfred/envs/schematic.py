@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 
 import cv2
 import numpy as np
@@ -98,11 +98,34 @@ class Projection:
         return (u - self.ox) / self.scale + self.x0, (self.height - v - self.oy) / self.scale + self.z0
 
 
+@lru_cache(maxsize=64)
+def _projection(scene: str, width: int, height: int) -> Projection:
+    return Projection(scene, width, height)
+
+
+@lru_cache(maxsize=64)
+def _background(scene: str, width: int, height: int) -> np.ndarray:
+    """The static part of a scene's picture (the reachable grid), drawn once per size."""
+    img = np.empty((height, width, 3), np.uint8)
+    img[:] = BACKGROUND
+    proj = _projection(scene, width, height)
+    cell = max(1, int(0.1 * proj.scale))  # reachable points lie on a 0.25 m grid
+    for x, z in load_scene_spec(scene).reachable:
+        u, v = proj.px(float(x), float(z))
+        cv2.rectangle(img, (u - cell, v - cell), (u + cell, v + cell), REACHABLE, -1)
+    img.flags.writeable = False
+    return img
+
+
 def drawable_ids(state: WorldState) -> list[str]:
     """Objects to draw, largest footprint first so that small things stay on top."""
     ids = [oid for oid in state.objects
            if not is_gone(state, oid) and not is_hidden(state, oid) and spec_of(state, oid).type != "Floor"]
-    ids.sort(key=lambda oid: (-spec_of(state, oid).size[0] * spec_of(state, oid).size[2], oid))
+    def area(oid: str) -> float:
+        size = spec_of(state, oid).size
+        return size[0] * size[2]
+
+    ids.sort(key=lambda oid: (-area(oid), oid))
     return ids
 
 
@@ -117,13 +140,8 @@ def hazard_ids(state: WorldState, events: Iterable[dict] = ()) -> set[str]:
 def render_schematic(state: WorldState, width: int = 320, height: int = 320,
                      events: Iterable[dict] = (), labels: bool = True) -> np.ndarray:
     """RGB top-down picture of ``state`` (``events`` adds hazard highlights)."""
-    img = np.empty((height, width, 3), np.uint8)
-    img[:] = BACKGROUND
-    proj = Projection(state.scene, width, height)
-    cell = max(1, int(0.1 * proj.scale))  # reachable points lie on a 0.25 m grid
-    for x, z in load_scene_spec(state.scene).reachable:
-        u, v = proj.px(float(x), float(z))
-        cv2.rectangle(img, (u - cell, v - cell), (u + cell, v + cell), REACHABLE, -1)
+    img = _background(state.scene, width, height).copy()
+    proj = _projection(state.scene, width, height)
     danger = hazard_ids(state, events)
     for oid in drawable_ids(state):
         if oid == state.held:
@@ -163,7 +181,7 @@ def instance_colour(object_id: str) -> tuple[int, int, int]:
 def render_instances(state: WorldState, width: int, height: int) -> tuple[np.ndarray, list[dict]]:
     """Instance-id image in the schematic's projection and the ``colors`` list for it."""
     img = np.zeros((height, width, 3), np.uint8)
-    proj = Projection(state.scene, width, height)
+    proj = _projection(state.scene, width, height)
     colours = []
     for oid in drawable_ids(state):
         if oid == state.held:
@@ -178,7 +196,7 @@ def render_instances(state: WorldState, width: int, height: int) -> tuple[np.nda
 
 def render_depth(state: WorldState, width: int, height: int) -> np.ndarray:
     """Plan distance (metres) from the agent to each pixel's floor point: a stand-in depth pass."""
-    proj = Projection(state.scene, width, height)
+    proj = _projection(state.scene, width, height)
     v, u = np.mgrid[0:height, 0:width].astype(np.float32)
     x, z = proj.metres(u, v)
     return np.hypot(x - state.agent["x"], z - state.agent["z"]).astype(np.float32)
