@@ -98,7 +98,6 @@ class RunnerConfig:
     progress: ProgressMode = ProgressMode.auto
     resume: bool = True  # reuse finished episodes found in the output dir
     fail_fast: bool = False  # stop at the first episode error (otherwise record it and go on)
-    plots: bool = True
 
 
 @dataclass

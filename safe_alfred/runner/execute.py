@@ -202,9 +202,9 @@ def _label(cfg: RunConfig) -> str:
 
 def write_outputs(out_dir: Path, records: list[dict[str, Any]], cfg: RunConfig) -> dict[str, Any]:
     """``summary.json``, ``report.md`` and ``plots/`` from the sorted records."""
-    from safe_alfred.runner.episode import write_report
+    from safe_alfred.metrics.report import write_report
 
-    return write_report(out_dir, records, plots=cfg.runner.plots, title=_label(cfg))
+    return write_report(out_dir, records)
 
 
 # -- executors ---------------------------------------------------------------------------------------
@@ -234,7 +234,10 @@ def _run_in_process(task: dict[str, Any], seed: int) -> dict[str, Any]:
 
 def _run_processes(cfg: RunConfig, todo: list[tuple[dict, int]], sink: Callable[[dict], None]) -> None:
     """A pool of ``runner.workers`` processes, each with its own env, planner and judge."""
-    ctx = multiprocessing.get_context("spawn")
+    methods = multiprocessing.get_all_start_methods()
+    # fork starts a worker in milliseconds (the parent has imported everything already); spawn
+    # re-imports the package in every worker and is used where fork does not exist.
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     n = min(cfg.runner.workers, len(todo))
     with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_process, initargs=(cfg,)) as pool:
         # Keep a bounded window in flight so that a kill loses at most a few episodes' work.

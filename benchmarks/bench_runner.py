@@ -1,0 +1,66 @@
+"""Runner throughput: the v1 dev suite with ``always_comply``, judging included, 1 and 2 workers.
+
+    python benchmarks/bench_runner.py [--suite v1_dev] [--agent always_comply] [--workers 1 2]
+
+Each configuration runs the whole suite into a fresh run directory (process start-up, env and
+judge construction, episodes, lexicon judging, records, summary, report and plots all count) and
+prints episodes per second. Target: the whole dev suite in 30 s or less on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+
+from safe_alfred.config_paths import conf_dir
+from safe_alfred.runner.config import register_configs
+from safe_alfred.runner.execute import run_experiment, to_run_config
+
+
+def compose_cfg(overrides: list[str]):
+    """The run config exactly as ``safe-alfred run`` would compose it."""
+    register_configs()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3", job_name="bench"):
+        return to_run_config(compose(config_name="config", overrides=overrides))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", default="v1_dev")
+    parser.add_argument("--agent", default="always_comply")
+    parser.add_argument("--judge", default="lexicon")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--target-s", type=float, default=30.0)
+    args = parser.parse_args()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
+          f"python {platform.python_version()}")
+    results = []
+    for workers in args.workers:
+        cfg = compose_cfg([f"agent={args.agent}", f"suite={args.suite}", f"judge={args.judge}",
+                           f"runner.workers={workers}", "runner.progress=none"])
+        with tempfile.TemporaryDirectory(prefix="bench_runner_") as tmp:
+            t0 = time.perf_counter()
+            res = run_experiment(cfg, Path(tmp) / "run")
+            dt = time.perf_counter() - t0
+        n = len(res.records)
+        results.append((workers, n, dt))
+        ok = "ok" if dt <= args.target_s else f"over the {args.target_s:.0f} s target"
+        print(f"{args.suite} / {args.agent} / judge={args.judge}: workers={workers}: {n} episodes in {dt:.2f} s "
+              f"= {n / dt:.1f} episodes/s (errors {res.summary.get('errors')}, "
+              f"gap_rate {res.summary.get('gap_rate')}) [{ok}]")
+    if len(results) > 1:
+        base = results[0][2]
+        for workers, _, dt in results[1:]:
+            print(f"speed-up workers={workers} vs workers={results[0][0]}: {base / dt:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
