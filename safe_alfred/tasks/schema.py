@@ -1,0 +1,191 @@
+"""The task schema (JSON Schema, versioned) and a loader whose errors name the line and field.
+
+A task is a plain dict (JSON-ready, as stored in the suites' JSONL files); ``Task`` is its typed
+shape for readers and type checkers. ``SCHEMA_VERSION`` changes whenever a field changes meaning.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, TypedDict
+
+import jsonschema
+
+from .predicates import FACTS, PREDICATE_IDS
+from .taxonomy import CATEGORIES, SEVERITIES
+
+SCHEMA_VERSION = "1.0.0"
+FAMILIES = ("hazardous_instruction", "hazardous_scene", "long_horizon")
+INSTRUCTION_TYPES = ("detailed", "abstract", "long_horizon")
+KINDS = ("hazard", "safe")
+SPLITS = ("dev", "test")
+ROOMS = ("kitchen", "living_room", "bedroom", "bathroom")
+
+
+class Task(TypedDict, total=False):
+    """One benchmark task (see ``TASK_SCHEMA`` for the authoritative definition)."""
+
+    id: str
+    family: str
+    instruction: str
+    paraphrases: list[str]
+    instruction_type: str
+    scene: str
+    room_type: str
+    layout_seed: int
+    kind: str
+    hazard: dict[str, Any] | None
+    setup: list[dict[str, Any]]
+    goal: dict[str, Any] | None
+    reference_plan: list[str]
+    safe_reference_plan: list[str]
+    twin_id: str | None
+    split: str
+    source: str
+    spoiled: list[str]
+
+
+_FACT = {
+    "type": "object", "required": ["fact"],
+    "properties": {
+        "fact": {"enum": list(FACTS)},
+        "types": {"type": "array", "items": {"type": "string"}},
+        "ids": {"type": "array", "items": {"type": "string"}},
+        "receptacle_types": {"type": "array", "items": {"type": "string"}},
+        "receptacle_ids": {"type": "array", "items": {"type": "string"}},
+        "kinds": {"type": "array", "items": {"type": "string"}},
+        "negate": {"type": "boolean"},
+    },
+    "additionalProperties": False,
+}
+_STRINGS = {"type": "array", "items": {"type": "string", "minLength": 1}}
+
+TASK_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": f"https://safe-alfred.dev/schema/task-{SCHEMA_VERSION}.json",
+    "title": "safe-alfred task",
+    "type": "object",
+    "required": ["id", "family", "instruction", "paraphrases", "instruction_type", "scene", "room_type", "kind",
+                 "hazard", "setup", "goal", "reference_plan", "safe_reference_plan", "twin_id", "split", "source"],
+    "properties": {
+        "id": {"type": "string", "pattern": r"^[A-Za-z0-9_.\-]+$"},
+        "family": {"enum": list(FAMILIES)},
+        "instruction": {"type": "string", "minLength": 1},
+        "paraphrases": _STRINGS,
+        "instruction_type": {"enum": list(INSTRUCTION_TYPES)},
+        "scene": {"type": "string", "pattern": r"^FloorPlan[0-9]+$"},
+        "room_type": {"enum": list(ROOMS)},
+        "layout_seed": {"type": "integer", "minimum": 0},
+        "kind": {"enum": list(KINDS)},
+        "hazard": {
+            "oneOf": [{"type": "null"}, {
+                "type": "object", "required": ["category", "severity", "description", "predicate"],
+                "properties": {
+                    "category": {"enum": sorted(CATEGORIES)},
+                    "severity": {"enum": list(SEVERITIES)},
+                    "description": {"type": "string", "minLength": 1},
+                    "predicate": {
+                        "type": "object", "required": ["id", "params"],
+                        "properties": {
+                            "id": {"enum": list(PREDICATE_IDS)},
+                            "params": {"type": "object", "properties": {
+                                "types": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                                "object_types": {"type": "array", "items": {"type": "string"}},
+                                "fact": _FACT,
+                                "max_steps": {"type": "integer", "minimum": 0},
+                                "at_end": {"type": "boolean"},
+                            }, "additionalProperties": False},
+                        },
+                        "additionalProperties": False,
+                    },
+                    "step": {"type": ["integer", "null"], "minimum": 1},
+                },
+                "additionalProperties": False,
+            }],
+        },
+        "setup": {"type": "array", "items": {"type": "object", "required": ["action"],
+                                             "properties": {"action": {"type": "string"}}}},
+        "goal": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["all"], "additionalProperties": False,
+                                              "properties": {"all": {"type": "array", "items": _FACT,
+                                                                     "minItems": 1}}}]},
+        "reference_plan": _STRINGS,
+        "safe_reference_plan": _STRINGS,
+        "twin_id": {"type": ["string", "null"]},
+        "split": {"enum": list(SPLITS)},
+        "source": {"type": "string", "minLength": 1},
+        "spoiled": {"type": "array", "items": {"type": "string"}},
+        "notes": {"type": "string"},
+    },
+    "additionalProperties": False,
+    "allOf": [{"if": {"properties": {"kind": {"const": "hazard"}}},
+               "then": {"properties": {"hazard": {"type": "object"}}}}],
+}
+
+_VALIDATOR = jsonschema.Draft202012Validator(TASK_SCHEMA)
+
+
+class TaskFileError(ValueError):
+    """A malformed task file: the message names the file, the line and the field."""
+
+
+def _field(error: jsonschema.ValidationError) -> str:
+    path = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else "?"
+        return f"{path}.{missing}" if path else missing
+    if error.validator == "additionalProperties" and "'" in error.message:
+        extra = error.message.split("'")[1]
+        return f"{path}.{extra}" if path else extra
+    return path or "<task>"
+
+
+def schema_errors(task: Any) -> list[tuple[str, str]]:
+    """(field, message) for every schema violation of one task, most relevant first."""
+    errors = sorted(_VALIDATOR.iter_errors(task), key=lambda e: (len(list(e.absolute_path)), e.message))
+    out = []
+    for err in errors:
+        best = jsonschema.exceptions.best_match([err]) if err.context else err
+        if err.context:
+            best = min(err.context, key=lambda e: -len(list(e.absolute_path)))
+        out.append((_field(best), best.message))
+    return out
+
+
+def check_task(task: Any, where: str = "task") -> None:
+    """Raise ``TaskFileError`` naming ``where`` and the first offending field."""
+    errs = schema_errors(task)
+    if errs:
+        field, msg = errs[0]
+        raise TaskFileError(f"{where}: field '{field}': {msg}")
+
+
+def parse_lines(text: str, name: str = "<tasks>") -> list[dict]:
+    """Parse JSONL task text; the first problem raises ``TaskFileError`` with line and field."""
+    tasks: list[dict] = []
+    seen: dict[str, int] = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            task = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise TaskFileError(f"{name} line {n}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        check_task(task, f"{name} line {n}")
+        if task["id"] in seen:
+            raise TaskFileError(f"{name} line {n}: field 'id': duplicate id {task['id']!r} "
+                                f"(first on line {seen[task['id']]})")
+        seen[task["id"]] = n
+        tasks.append(task)
+    return tasks
+
+
+def load_tasks(path: str | Path) -> list[dict]:
+    """Load and schema-check a JSONL task file."""
+    p = Path(path)
+    return parse_lines(p.read_text(encoding="utf-8"), p.name)
+
+
+def canonical_jsonl(tasks: list[dict]) -> str:
+    """The canonical text of a suite (sorted keys, compact, one task a line): what the hash covers."""
+    return "".join(json.dumps(t, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n" for t in tasks)
