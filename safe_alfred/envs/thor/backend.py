@@ -9,7 +9,7 @@ Step semantics (reference: ai2thor 5.0.0 ``Controller.step``):
 * a normal event with ``lastActionSuccess`` false is a failed action (recorded, not raised);
 * ``ValueError`` (invalid action or arguments) becomes a failed ``WorldState`` carrying the
   controller's ``errorMessage`` and ``errorCode``, as the symbolic world reports it;
-* ``TimeoutError``/``RuntimeError`` mean the simulator is dead: the controller is dropped, the
+* ``TimeoutError``/``RuntimeError`` (or ``BrokenPipeError`` on the next send) mean the simulator is dead: the controller is dropped, the
   crash logged, and ``SimulatorCrashed`` raised; the next ``reset`` launches a fresh controller
   (counted in ``restarts``). ``run_with_restarts`` reruns an episode after such a crash.
 
@@ -207,7 +207,7 @@ class ThorBackend:
                                    "error": f"RestartError: {exc}"})
             self.restarts += 1
             raise SimulatorCrashed(f"simulator restarted by ai2thor in {self.scene}: {exc}") from exc
-        except (TimeoutError, RuntimeError) as exc:
+        except (TimeoutError, RuntimeError, OSError) as exc:  # OSError: a write to a dead process's pipe
             raise self._lose_controller(action, exc) from exc
 
     def _remember(self, event) -> None:
@@ -234,7 +234,7 @@ class ThorBackend:
                 self.reachable = np.array([[p["x"], p["z"]] for p in grid], dtype=float).reshape(-1, 2)
                 self.reachable_y = float(grid[0]["y"]) if grid else 0.9
                 event = self.controller.last_event
-        except (TimeoutError, RuntimeError) as exc:
+        except (TimeoutError, RuntimeError, OSError) as exc:
             if isinstance(exc, SimulatorCrashed):
                 raise
             raise self._lose_controller({"action": "Reset", "sceneName": scene}, exc) from exc
