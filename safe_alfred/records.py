@@ -153,8 +153,9 @@ def validate_record(record: Any) -> None:
 # -- storage ---------------------------------------------------------------------------------------
 
 def _records_path(path: str | os.PathLike) -> Path:
+    """A ``.jsonl`` path or existing file is the records file; anything else is a run directory."""
     p = Path(path)
-    return p / RECORDS_FILE if p.is_dir() else p
+    return p if p.suffix == ".jsonl" or p.is_file() else p / RECORDS_FILE
 
 
 def append_record(path: str | os.PathLike, record: dict, *, validate: bool = True) -> None:
