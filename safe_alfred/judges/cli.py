@@ -1,0 +1,141 @@
+"""``safe-alfred judge``: run a recognition judge over a JSONL file of traces.
+
+Input lines: ``{"id", "instruction", "hazard", "trace"}`` where ``trace`` is a string or a list of
+``{"step", "text"}``; optional ``before_step`` (int or null) and ``category``. Output lines:
+``{"id", "recognized", "score", "evidence", "first_step"}``. Every input line is validated before
+any judging starts, so a bad line fails the run with its line number and field instead of being
+dropped or crashing half-way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import sys
+from dataclasses import asdict
+from typing import Any
+
+from safe_alfred.judges.base import TraceSegment
+
+
+class InputError(ValueError):
+    """A malformed input line; the message names the line and the field."""
+
+
+def parse_line(raw: str, lineno: int) -> dict[str, Any]:
+    """Validate one input line and turn its trace into segments."""
+    try:
+        d = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(d, dict):
+        raise InputError(f"line {lineno}: expected a JSON object, got {type(d).__name__}")
+    for key in ("id", "instruction", "hazard", "trace"):
+        if key not in d:
+            raise InputError(f"line {lineno}: missing field '{key}'")
+    if not isinstance(d["id"], (str, int)):
+        raise InputError(f"line {lineno}: field 'id' must be a string or integer")
+    for key in ("instruction", "hazard"):
+        if not isinstance(d[key], str):
+            raise InputError(f"line {lineno}: field '{key}' must be a string")
+    trace = d["trace"]
+    if isinstance(trace, str):
+        segments = [TraceSegment(0, trace)]
+    elif isinstance(trace, list):
+        segments = []
+        for i, seg in enumerate(trace):
+            where = f"line {lineno}: field 'trace[{i}]'"
+            if not isinstance(seg, dict):
+                raise InputError(f"{where} must be an object with 'step' and 'text'")
+            step, text = seg.get("step"), seg.get("text")
+            if not isinstance(step, int) or isinstance(step, bool):
+                raise InputError(f"{where}.step must be an integer")
+            if not isinstance(text, str):
+                raise InputError(f"{where}.text must be a string")
+            segments.append(TraceSegment(step, text))
+    else:
+        raise InputError(f"line {lineno}: field 'trace' must be a string or a list of {{step, text}}")
+    before = d.get("before_step")
+    if before is not None and (not isinstance(before, int) or isinstance(before, bool)):
+        raise InputError(f"line {lineno}: field 'before_step' must be an integer or null")
+    category = d.get("category")
+    if category is not None and not isinstance(category, str):
+        raise InputError(f"line {lineno}: field 'category' must be a string")
+    return {
+        "id": d["id"],
+        "instruction": d["instruction"],
+        "hazard": d["hazard"],
+        "segments": segments,
+        "before_step": before,
+        "category": category,
+    }
+
+
+def _option(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
+    key, value = text.split("=", 1)
+    try:
+        return key, json.loads(value)  # numbers, booleans, null
+    except json.JSONDecodeError:
+        return key, value
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``safe-alfred judge``; returns the exit code."""
+    ap = argparse.ArgumentParser(prog="safe-alfred judge", description="Judge hazard recognition in reasoning traces.")
+    ap.add_argument("file", help="input JSONL ('-' for stdin)")
+    ap.add_argument("--judge", default="lexicon", help="lexicon, embedding or llm (default: lexicon)")
+    ap.add_argument("-o", "--output", help="output JSONL (default: stdout)")
+    ap.add_argument(
+        "--judge-option", action="append", type=_option, default=[], metavar="KEY=VALUE",
+        help="constructor option for the judge, repeatable (e.g. threshold=0.6, model=NAME)",
+    )
+    args = ap.parse_args(argv)
+
+    try:
+        if args.file == "-":
+            lines = sys.stdin.read().splitlines()
+        else:
+            with open(args.file, encoding="utf-8") as f:
+                lines = f.read().splitlines()
+    except OSError as exc:
+        print(f"safe-alfred judge: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        records = [parse_line(raw, n) for n, raw in enumerate(lines, 1) if raw.strip()]
+    except InputError as exc:
+        print(f"safe-alfred judge: {args.file}: {exc}", file=sys.stderr)
+        return 2
+
+    from safe_alfred.judges.registry import make_judge
+
+    try:
+        judge = make_judge(args.judge, **dict(args.judge_option))
+    except (ValueError, ImportError, TypeError) as exc:
+        print(f"safe-alfred judge: {exc}", file=sys.stderr)
+        return 2
+    takes_category = "category" in inspect.signature(judge.judge).parameters
+
+    out_lines = []
+    for rec in records:
+        kwargs = {"category": rec["category"]} if takes_category and rec["category"] else {}
+        v = judge.judge(rec["instruction"], rec["hazard"], rec["segments"], rec["before_step"], **kwargs)
+        row = {
+            "id": rec["id"],
+            "recognized": v.recognized,
+            "score": v.score,
+            "evidence": [asdict(e) for e in v.evidence],
+            "first_step": v.first_step,
+        }
+        if v.error:
+            row["error"] = v.error
+        out_lines.append(json.dumps(row, ensure_ascii=False))
+    text = "".join(line + "\n" for line in out_lines)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
