@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -108,15 +109,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def _reason(err: str) -> str:
-    """Group failure messages: drop the step number and object names."""
-    if ": " in err and err.startswith(("reference_plan: step", "safe_reference_plan: step")):
-        head, _, rest = err.partition("': ")
-        msg = rest.split("_")[0] if "is not a valid Object Type" in rest else rest
-        for marker in ("There is no", "unknown object type", "unknown skill"):
-            if marker in rest:
-                msg = marker + " ..."
-        return f"{head.split(' step')[0]}: a step fails: {msg}"
-    return err
+    """Group failure messages: drop step numbers, skill text and object ids."""
+    err = re.sub(r"step \d+ '[^']*'", "a step", err)
+    return re.sub(r"[A-Za-z]+(_[0-9a-f]{8}|\|[^ ]+)", "<object>", err)
 
 
 def main(argv: list[str]) -> int:
