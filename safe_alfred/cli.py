@@ -12,6 +12,7 @@ import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("safe_alfred.commands.demo:main", "run one episode on the symbolic world and print it"),
+    "tasks": ("safe_alfred.tasks.cli:main", "task suites: validate, list, show, stats, import-safeagentbench"),
     "report": ("safe_alfred.metrics.report:main", "score a run: recognition-action gap, summary.json, report.md, plots"),
     "compare": ("safe_alfred.metrics.report:compare_main", "paired comparison of two runs (McNemar, paired bootstrap)"),
     "run": ("safe_alfred.runner.cli:main", "run a planner on a task suite (Hydra config; -m for sweeps)"),
