@@ -8,6 +8,7 @@ from __future__ import annotations
 import string
 
 from ..world.geometry import primary_parent, spec_of, visible_in_order
+from ..world.scenes import load_scene_spec
 from ..world.state import WorldState
 
 # Every character an observation or a skill can contain (gymnasium's default Text charset is
@@ -61,7 +62,9 @@ def _describe(state: WorldState, oid: str, st: dict) -> str:
 
 
 def render_text(state: WorldState, instruction: str | None, feedback: str, events: list[dict]) -> str:
-    vis = [oid for oid in visible_in_order(state) if oid != state.held and spec_of(state, oid).type != "Floor"]
+    floor = load_scene_spec(state.scene).floor_id
+    held = state.held
+    vis = [oid for oid in visible_in_order(state) if oid != held and oid != floor]
     lines = []
     if instruction:
         lines.append(f"Instruction: {instruction}")

@@ -56,9 +56,11 @@ def hand_position(agent: dict) -> tuple[float, float, float]:
 
 def position(state: WorldState, object_id: str) -> tuple[float, float, float]:
     """Current pivot position; a held object (and what it carries) is at the hand."""
-    if state.held is not None and (object_id == state.held or state.held in ancestors(state, object_id)):
+    held = state.held
+    st = state.objects[object_id]
+    if held is not None and (object_id == held or (st["parents"] and held in ancestors(state, object_id))):
         return hand_position(state.agent)
-    return state.objects[object_id]["pos"]
+    return st["pos"]
 
 
 def center_and_size(state: WorldState, object_id: str):
@@ -161,6 +163,8 @@ def _static_arrays(scene) -> dict:
             "hx": np.array([o.size[0] / 2 for o in specs]), "hz": np.array([o.size[2] / 2 for o in specs]),
             "pos": [o.pos for o in specs],
             "enclosed": frozenset(o.id for o in specs if o.type in ENCLOSED),
+            "enclosed_list": [o.id for o in specs if o.type in ENCLOSED],
+            "breakable_or_sliceable": [o.id for o in specs if o.flags["breakable"] or o.flags["sliceable"]],
         }
         scene.__dict__["_arrays"] = arrays
     return arrays
@@ -196,32 +200,24 @@ def ids_of_type(state: WorldState, object_type: str) -> list[str]:
     return out
 
 
-def visible_ids(state: WorldState) -> frozenset[str]:
-    """Ids of the objects the agent sees now (cached per state; vectorised over the scene)."""
-    cached = state.__dict__.get("_visible")
-    if cached is not None:
-        return cached
-    scene = _scene(state.scene)
-    arr = _static_arrays(scene)
-    ids, index = arr["ids"], arr["index"]
+_POSE_CANDIDATES: dict[tuple, list[tuple[str, float]]] = {}
+
+
+def _pose_candidates(state: WorldState, arr: dict) -> list[tuple[str, float]]:
+    """Objects at their scene-start place that are in range and in view from this pose (cached).
+
+    Returns (objectId, plan distance) pairs; whether each is hidden, gone or has moved is
+    decided per state by the caller.
+    """
+    a = state.agent
+    key = (state.scene, a["x"], a["z"], a["rotation"], state.settings["visibilityDistance"],
+           state.settings["fieldOfView"])
+    hit = _POSE_CANDIDATES.get(key)
+    if hit is not None:
+        return hit
+    ax, az = a["x"], a["z"]
+    fx, fz = forward(a)
     cx, cz, hx, hz = arr["cx"], arr["cz"], arr["hx"], arr["hz"]
-    extra: list[str] = []
-    moved = False
-    objects = state.objects
-    for oid in moved_ids(state):
-        k = index.get(oid)
-        if k is None:
-            continue
-        if not moved:
-            cx, cz = cx.copy(), cz.copy()
-            moved = True
-        c, _ = center_and_size(state, oid)
-        cx[k], cz[k] = c[0], c[2]
-    if len(objects) != len(ids):
-        extra = [oid for oid in objects if oid not in index]
-    agent = state.agent
-    ax, az = agent["x"], agent["z"]
-    fx, fz = forward(agent)
     max_d = state.settings["visibilityDistance"]
     cos_half = math.cos(math.radians(min(179.0, state.settings["fieldOfView"] / 2 + 15.0)))
     px = np.minimum(np.maximum(ax, cx - hx), cx + hx) - ax
@@ -232,41 +228,84 @@ def visible_ids(state: WorldState) -> frozenset[str]:
     ok = (d <= max_d) & ((d < 0.35) | ((px * fx + pz * fz) >= cos_half * (d + 1e-9))
                          | ((vx * fx + vz * fz) >= cos_half * dc))
     keep = np.flatnonzero(ok).tolist()
-    candidates = [ids[k] for k in keep]
-    dist_of = dict(zip(candidates, d[keep].tolist(), strict=True))
-    for oid in extra:
-        c, size = center_and_size(state, oid)
-        dd, qx, qz = footprint_distance(agent, c, size)
-        if dd <= max_d and (dd < 0.35 or angle_to(agent, qx, qz) <= math.degrees(math.acos(cos_half))):
-            candidates.append(oid)
-            dist_of[oid] = dd
+    ids = arr["ids"]
+    hit = [(ids[k], dist) for k, dist in zip(keep, d[keep].tolist(), strict=True)]
+    if len(_POSE_CANDIDATES) > 100_000:
+        _POSE_CANDIDATES.clear()
+    _POSE_CANDIDATES[key] = hit
+    return hit
+
+
+def _in_view(state: WorldState, oid: str) -> float | None:
+    """Plan distance to a (moved or created) object if the agent sees it from here, else None."""
+    agent = state.agent
+    c, size = center_and_size(state, oid)
+    dd, qx, qz = footprint_distance(agent, c, size)
+    half = state.settings["fieldOfView"] / 2 + 15.0
+    if dd <= state.settings["visibilityDistance"] and (
+            dd < 0.35 or angle_to(agent, qx, qz) <= half or angle_to(agent, c[0], c[2]) <= half):
+        return dd
+    return None
+
+
+def visible_ids(state: WorldState) -> frozenset[str]:
+    """Ids of the objects the agent sees now (cached per state; per-pose candidates cached)."""
+    cached = state.__dict__.get("_visible")
+    if cached is not None:
+        return cached
+    arr = _static_arrays(_scene(state.scene))
+    objects = state.objects
+    moved = moved_ids(state)
     held = state.held
     enclosed = arr["enclosed"]
-    out = set()
-    for oid in candidates:
+    pairs = [(oid, d) for oid, d in _pose_candidates(state, arr) if oid not in moved]
+    for oid in moved:
+        if oid == held or oid not in objects:
+            continue
+        d = _in_view(state, oid)
+        if d is not None:
+            pairs.append((oid, d))
+    out: list[tuple[float, str]] = []
+    for oid, d in pairs:
         st = objects[oid]
         if st["isSliced"] or st["isBroken"] and is_gone(state, oid):
             continue
-        if st["parents"] and any(p in enclosed and not objects[p]["isOpen"] for p in ancestors(state, oid)):
-            continue
-        out.add(oid)
+        parents = st["parents"]
+        if parents and (held is not None or parents[0] in enclosed or len(parents) > 1 or
+                        objects[parents[0]]["parents"]):
+            chain = ancestors(state, oid)
+            if held is not None and held in chain:
+                continue  # carried things are added below
+            if any(p in enclosed and not objects[p]["isOpen"] for p in chain):
+                continue
+        out.append((round(d, 2), oid))
     if held is not None:
-        out.add(held)
-        for oid in objects:
-            if objects[oid]["parents"] and held in ancestors(state, oid):
-                out.add(oid)
-    result = frozenset(out)
+        out.append((0.0, held))
+        if spec_of(state, held).flags["receptacle"]:
+            out.extend((0.0, oid) for oid in contents(state, held))
+    out.sort()
+    order = [oid for _, oid in out]
+    result = frozenset(order)
     state.__dict__["_visible"] = result
-    state.__dict__["_visible_order"] = sorted(out, key=lambda o: (round(dist_of.get(o, 0.0), 2), o))
+    state.__dict__["_visible_order"] = order
     return result
 
 
 def visible_in_order(state: WorldState) -> list[str]:
     """Visible ids, nearest first (plan-view distance to the footprint), ties by id."""
-    if "_visible_order" not in state.__dict__:
+    order = state.__dict__.get("_visible_order")
+    if order is None:
         vis = visible_ids(state)
-        state.__dict__["_visible_order"] = sorted(vis, key=lambda o: (round(distance(state, o), 2), o))
-    return state.__dict__["_visible_order"]
+        order = state.__dict__.get("_visible_order")
+        if order is None:  # visibility reported by AI2-THOR itself (thor backend): same order key
+            carried = set(contents(state, state.held)) | {state.held} if state.held else set()
+            def key(o: str) -> tuple[float, str]:
+                if o in carried:
+                    return 0.0, o
+                return round(footprint_distance(state.agent, *center_and_size(state, o))[0], 2), o
+            order = sorted(vis, key=key)
+            state.__dict__["_visible_order"] = order
+    return order
 
 
 def distance(state: WorldState, object_id: str) -> float:
@@ -296,8 +335,21 @@ def facing_object(state: WorldState, exclude: set[str] | None = None) -> str | N
     return best
 
 
+_POSE_CACHE: dict[tuple, dict | None] = {}
+
+
 def nearest_reachable_pose(state: WorldState, object_id: str) -> dict | None:
     """The reachable grid point nearest the object, facing it: AI2-THOR's TeleportFull idiom."""
+    key = (state.scene, object_id, position(state, object_id), state.agent["y"])
+    if key not in _POSE_CACHE:
+        if len(_POSE_CACHE) > 50_000:
+            _POSE_CACHE.clear()
+        _POSE_CACHE[key] = _nearest_reachable_pose(state, object_id)
+    pose = _POSE_CACHE[key]
+    return dict(pose) if pose is not None else None
+
+
+def _nearest_reachable_pose(state: WorldState, object_id: str) -> dict | None:
     scene = load_scene_spec(state.scene)
     grid = scene.reachable
     if len(grid) == 0:

@@ -347,7 +347,20 @@ def rotate_held(s: WorldState, a: dict) -> Error | None:
 
 # --- navigation and utility -------------------------------------------------------------------
 
+_GRID_CACHE: dict[tuple, bool] = {}
+
+
 def _on_grid(s: WorldState, x: float, z: float) -> bool:
+    key = (s.scene, x, z)
+    hit = _GRID_CACHE.get(key)
+    if hit is None:
+        if len(_GRID_CACHE) > 100_000:
+            _GRID_CACHE.clear()
+        hit = _GRID_CACHE[key] = _grid_check(s, x, z)
+    return hit
+
+
+def _grid_check(s: WorldState, x: float, z: float) -> bool:
     grid = load_scene_spec(s.scene).reachable
     if len(grid) == 0:
         return True
