@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from safe_alfred.runner.config import EXPERIMENT_KEYS, RunConfig
+from safe_alfred.runner.config import EXPERIMENT_KEYS, ProgressMode, RunConfig
 from safe_alfred.runner.errors import RunError, one_line
 from safe_alfred.runner.factory import Worker, check_available
 from safe_alfred.runner.progress import make_progress
@@ -167,7 +169,7 @@ def run_experiment(
     todo = [(t, s) for t, s in specs if (task_id(t), s) not in done]
     reused = [r for k, r in done.items() if k in wanted]
 
-    progress = make_progress(cfg.runner.progress.value, total=len(specs), label=_label(cfg))
+    progress = make_progress(ProgressMode(cfg.runner.progress).value, total=len(specs), label=_label(cfg))
     progress.start(reused)
     new: list[dict[str, Any]] = []
 
@@ -222,8 +224,21 @@ def _run_serial(cfg: RunConfig, todo: list[tuple[dict, int]], sink: Callable[[di
 _WORKER: Worker | None = None
 
 
-def _init_process(cfg: RunConfig) -> None:
+def _exit_with_parent(parent_pid: int, every_s: float = 0.5) -> None:
+    """End this worker when the run process dies (a SIGKILLed run must not leave orphans)."""
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(1)
+            time.sleep(every_s)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _init_process(cfg: RunConfig, parent_pid: int) -> None:
     global _WORKER
+    _exit_with_parent(parent_pid)
     _WORKER = Worker(cfg)
 
 
@@ -239,7 +254,8 @@ def _run_processes(cfg: RunConfig, todo: list[tuple[dict, int]], sink: Callable[
     # re-imports the package in every worker and is used where fork does not exist.
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     n = min(cfg.runner.workers, len(todo))
-    with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_process, initargs=(cfg,)) as pool:
+    with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_process,
+                             initargs=(cfg, os.getpid())) as pool:
         # Keep a bounded window in flight so that a kill loses at most a few episodes' work.
         pending = set()
         queue = list(todo)
