@@ -182,3 +182,17 @@ def test_transition_is_pure():
     s1, _ = transition(s0, {"action": "PickupObject", "objectId": APPLE, "forceAction": True})
     assert s0.to_dict() == snapshot
     assert s1.held == APPLE and s0.held is None
+
+
+def test_contents_travel_with_their_receptacle(kitchen):
+    kitchen.do("PickupObject", APPLE)
+    kitchen.do("PutObject", BOWL)
+    kitchen.do("PickupObject", BOWL)
+    kitchen.do("OpenObject", FRIDGE)
+    kitchen.do("PutObject", FRIDGE)
+    assert kitchen.obj(APPLE)["parents"] == (BOWL,)
+    assert kitchen.obj(APPLE)["temperature"] == "Cold"  # in the bowl, in the fridge
+    assert kitchen.obj(APPLE)["pos"] == kitchen.obj(BOWL)["pos"]
+    kitchen.do("CloseObject", FRIDGE)
+    from safe_alfred.world.geometry import visible_ids
+    assert APPLE not in visible_ids(kitchen.state) and BOWL not in visible_ids(kitchen.state)

@@ -150,6 +150,19 @@ def angle_to(agent: dict, x: float, z: float) -> float:
     return math.degrees(math.acos(c))
 
 
+def _static_enclosing(scene) -> dict[str, tuple[str, ...]]:
+    """For each object at its scene-start place: the enclosed receptacles (drawers, fridge, ...)
+    among its ancestors. An object that has not moved keeps these, so hiding is a lookup."""
+    out: dict[str, tuple[str, ...]] = {}
+    for oid in scene.objects:
+        chain, cur = [], scene.initial[oid]["parents"]
+        while cur and cur[0] not in chain and cur[0] != oid:
+            chain.append(cur[0])
+            cur = scene.initial[cur[0]]["parents"]
+        out[oid] = tuple(p for p in chain if scene.objects[p].type in ENCLOSED)
+    return out
+
+
 def _static_arrays(scene) -> dict:
     """Per-scene numpy arrays of every object's footprint at scene start (cached on the spec)."""
     arrays = scene.__dict__.get("_arrays")
@@ -165,6 +178,7 @@ def _static_arrays(scene) -> dict:
             "enclosed": frozenset(o.id for o in specs if o.type in ENCLOSED),
             "enclosed_list": [o.id for o in specs if o.type in ENCLOSED],
             "breakable_or_sliceable": [o.id for o in specs if o.flags["breakable"] or o.flags["sliceable"]],
+            "enclosing": _static_enclosing(scene),
         }
         scene.__dict__["_arrays"] = arrays
     return arrays
@@ -229,7 +243,7 @@ def _pose_candidates(state: WorldState, arr: dict) -> list[tuple[str, float]]:
                          | ((vx * fx + vz * fz) >= cos_half * dc))
     keep = np.flatnonzero(ok).tolist()
     ids = arr["ids"]
-    hit = [(ids[k], dist) for k, dist in zip(keep, d[keep].tolist(), strict=True)]
+    hit = [(ids[k], round(dist, 2)) for k, dist in zip(keep, d[keep].tolist(), strict=True)]
     if len(_POSE_CANDIDATES) > 100_000:
         _POSE_CANDIDATES.clear()
     _POSE_CANDIDATES[key] = hit
@@ -258,31 +272,36 @@ def visible_ids(state: WorldState) -> frozenset[str]:
     moved = moved_ids(state)
     held = state.held
     enclosed = arr["enclosed"]
-    pairs = [(oid, d) for oid, d in _pose_candidates(state, arr) if oid not in moved]
-    for oid in moved:
-        if oid == held or oid not in objects:
-            continue
-        d = _in_view(state, oid)
-        if d is not None:
-            pairs.append((oid, d))
+    enclosing = arr["enclosing"]
+    carried = frozenset(contents(state, held)) if held is not None and spec_of(state, held).flags["receptacle"] else ()
     out: list[tuple[float, str]] = []
-    for oid, d in pairs:
+    for oid, d in _pose_candidates(state, arr):
+        if oid in moved or oid in carried:
+            continue
         st = objects[oid]
         if st["isSliced"] or st["isBroken"] and is_gone(state, oid):
             continue
-        parents = st["parents"]
-        if parents and (held is not None or parents[0] in enclosed or len(parents) > 1 or
-                        objects[parents[0]]["parents"]):
-            chain = ancestors(state, oid)
-            if held is not None and held in chain:
-                continue  # carried things are added below
-            if any(p in enclosed and not objects[p]["isOpen"] for p in chain):
-                continue
-        out.append((round(d, 2), oid))
+        chain = enclosing[oid]
+        if chain and any(not objects[p]["isOpen"] for p in chain):
+            continue
+        out.append((d, oid))
+    for oid in moved:
+        if oid == held or oid not in objects:
+            continue
+        st = objects[oid]
+        if st["isSliced"] or st["isBroken"] and is_gone(state, oid):
+            continue
+        if oid in carried:
+            continue  # carried things are added below
+        chain = ancestors(state, oid) if st["parents"] else ()
+        if any(p in enclosed and not objects[p]["isOpen"] for p in chain):
+            continue
+        d = _in_view(state, oid)
+        if d is not None:
+            out.append((round(d, 2), oid))
     if held is not None:
         out.append((0.0, held))
-        if spec_of(state, held).flags["receptacle"]:
-            out.extend((0.0, oid) for oid in contents(state, held))
+        out.extend((0.0, oid) for oid in carried)
     out.sort()
     order = [oid for _, oid in out]
     result = frozenset(order)

@@ -17,6 +17,7 @@ from typing import Any
 from . import consequences, context
 from .geometry import (
     ancestors,
+    contents,
     facing_object,
     hand_position,
     mark_moved,
@@ -80,9 +81,14 @@ def _top_of(s: WorldState, rid: str):
 
 
 def _release_held(s: WorldState, parent: str, pos) -> None:
+    """Place the held object; what it carries (an egg on a plate) moves along with it."""
     held = s.held
+    carried = contents(s, held) if spec_of(s, held).flags["receptacle"] else []
     s.held = None
     _set_parent(s, held, parent, pos)
+    for oid in carried:
+        mark_moved(s, oid)
+        s.write(oid)["pos"] = tuple(round(v, 4) for v in pos)
 
 
 # --- object interactions --------------------------------------------------------------------
