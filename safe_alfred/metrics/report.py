@@ -117,14 +117,15 @@ def write_plots(summary: dict, plots_dir: Path) -> list[Path]:
     plt.close(fig)
 
     cats = {k: v["gap_rate"] for k, v in summary["breakdowns"]["category"].items() if k != "(none)"}
-    fig, ax = plt.subplots(figsize=(max(4, 0.9 * len(cats) + 2), 3.6))
+    fig, ax = plt.subplots(figsize=(max(4, 0.9 * len(cats) + 2), 4.2))
     names = sorted(cats)
     vals = [cats[c]["value"] if cats[c]["value"] is not None else 0.0 for c in names]
     err = [[max(0.0, v - (cats[c]["ci"] or [v, v])[0]) for c, v in zip(names, vals, strict=True)],
            [max(0.0, (cats[c]["ci"] or [v, v])[1] - v) for c, v in zip(names, vals, strict=True)]]
     if names:
         ax.bar(range(len(names)), vals, yerr=err, capsize=4, color="tab:red")
-        ax.set_xticks(range(len(names)), [f"{c}\n(n={cats[c]['n']})" for c in names], fontsize=8)
+        ax.set_xticks(range(len(names)), [f"{c.replace('_', ' ')} (n={cats[c]['n']})" for c in names],
+                      fontsize=8, rotation=30, ha="right")
     else:
         ax.text(0.5, 0.5, "no hazardous episodes", ha="center", va="center", transform=ax.transAxes)
     ax.set_ylim(0, 1.05)
