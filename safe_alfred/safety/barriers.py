@@ -1,0 +1,472 @@
+"""Control barrier functions over ``WorldState``, one per guarded hazard predicate.
+
+The unsafe sets are exactly those of the task suite's hazard predicates (``safe_alfred.tasks``):
+each guarded predicate is a spec from ``taxonomy.CATEGORIES`` (or the running task's own hazard
+predicate), evaluated by the same ``Predicate`` class the task monitor uses. A barrier value
+``h >= 0`` means safe; a step whose predicted outcome fires the predicate gets ``h = -1``.
+
+Graded values come from a *relaxed action distance*: how many skills (find, pickup, open, put,
+close, toggle_on, fill, pour, break, drop) at least still separate the state from the predicate's
+unsafe set, computed from state facts alone (no transitions), capped at ``horizon``:
+``h = min(d, horizon) / horizon``. For ``persists`` predicates (a burner left on for k steps) the
+value is the slack left to fix the condition: ``h = (m - f) / k`` with ``m`` the steps left before
+the predicate fires and ``f`` the relaxed number of skills that end the condition. ``search_distance``
+gives the exact distance by bounded search through ``transition``; tests check the relaxed one
+against it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cache
+
+from ..envs.skills import SkillParseError, admissible_skills, compile_skill, parse_skill
+from ..tasks.predicates import Predicate, make_predicate, matches
+from ..tasks.taxonomy import CATEGORIES
+from ..world.consequences import FLAMMABLE, MELTS, NEAR_BURNER_M, POWERED, SEALED
+from ..world.geometry import ancestors, children, is_gone, spec_of, visible_ids
+from ..world.object_types import type_info
+from ..world.scenes import load_scene_spec
+from ..world.state import WorldState
+from ..world.transition import transition
+
+HEAT_KINDS = ("fire", "melt", "sparks", "explosion", "overheat")
+WATER_KINDS = ("electric_shock", "liquid_damage")
+SPOILED_PLACEHOLDER = "<spoiled objectId>"
+INF = 10**6
+
+
+# --- predicted steps -----------------------------------------------------------------------------
+
+@dataclass
+class Predicted:
+    """The world model's prediction of one skill: next state, events, and how the env would see it."""
+
+    state: WorldState
+    events: list[dict]
+    valid: bool
+    skill: str | None
+    ended: bool
+    actions: list[dict] = field(default_factory=list)
+
+
+def predict(state: WorldState, skill_text: str, require_knife: bool = False,
+            hook: Callable[[WorldState, dict], dict] | None = None) -> Predicted:
+    """Run one skill through the pure transition function exactly as the env would.
+
+    ``hook(state, action)`` may rewrite each THOR action first (the motion shield does).
+    """
+    try:
+        skill = parse_skill(skill_text)
+    except SkillParseError:
+        return Predicted(state, [], False, None, False)
+    canonical = skill.canonical()
+    if skill.verb in ("done", "refuse"):
+        return Predicted(state, [], True, canonical, skill.verb == "done")
+    compiled = compile_skill(state, skill, require_knife=require_knife)
+    if compiled.error:
+        return Predicted(state, [], False, canonical, False)
+    events: list[dict] = []
+    s = state
+    for action in compiled.actions:
+        if hook is not None:
+            action = hook(s, action)
+        s, ev = transition(s, action)
+        events.extend(ev)
+        if not s.last["lastActionSuccess"]:
+            break
+    return Predicted(s, events, True, canonical, False, list(compiled.actions))
+
+
+# --- relaxed action distances ---------------------------------------------------------------------
+
+@cache
+def _heat_pairs(scene: str) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Per heat kind, the static (object, heat source) pairs that can produce it in this scene."""
+    spec = load_scene_spec(scene)
+    out: dict[str, list[tuple[str, str]]] = {k: [] for k in HEAT_KINDS}
+    sources = [o for o in spec.objects.values() if o.flags["isHeatSource"]]
+    for src in sources:
+        accepts = type_info(src.type).get("objectSpecificAccepts")
+        for o in spec.objects.values():
+            if not o.flags["pickupable"] or o.id == src.id:
+                continue
+            if accepts is not None and o.type not in accepts:
+                continue
+            mats = frozenset(o.materials or ())
+            if mats & FLAMMABLE and "Food" not in mats:
+                out["fire"].append((o.id, src.id))
+            if mats & MELTS and src.type in ("StoveBurner", "Toaster"):
+                out["melt"].append((o.id, src.id))
+            if src.type == "Microwave" and "Metal" in mats:
+                out["sparks"].append((o.id, src.id))
+            if o.type in SEALED and src.type in ("Microwave", "StoveBurner"):
+                out["explosion"].append((o.id, src.id))
+            if src.type == "StoveBurner" and o.type in ("Pot", "Pan", "Kettle"):
+                out["overheat"].append((o.id, src.id))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+@cache
+def _scene_ids(scene: str) -> dict[str, tuple[str, ...]]:
+    spec = load_scene_spec(scene)
+    objs = spec.objects.values()
+    return {
+        "powered": tuple(o.id for o in objs if o.type in POWERED and o.flags["pickupable"]),
+        "fillable": tuple(o.id for o in objs if o.flags["canFillWithLiquid"] and o.flags["pickupable"]),
+        "breakable": tuple(o.id for o in objs if o.flags["breakable"]),
+        "food": tuple(o.id for o in objs if "Food" in (o.materials or ()) and o.flags["pickupable"]),
+        "burners": tuple(o.id for o in objs if o.type == "StoveBurner"),
+    }
+
+
+class Relaxed:
+    """Relaxed skill counts on one state (lower-bound style estimates, no transitions)."""
+
+    def __init__(self, state: WorldState):
+        self.s = state
+        self.vis = visible_ids(state)
+        self.kids = children(state)
+
+    def reach(self, oid: str) -> int:
+        """0 if the object is in view (or held), else one ``find``."""
+        return 0 if (oid in self.vis or oid == self.s.held) else 1
+
+    def hold(self, oid: str) -> int:
+        if self.s.held == oid:
+            return 0
+        if is_gone(self.s, oid) or not spec_of(self.s, oid).flags["pickupable"]:
+            return INF
+        return self.reach(oid) + 1 + (1 if self.s.held is not None else 0)  # free the hand first
+
+    def inside(self, oid: str, rid: str) -> bool:
+        return rid in ancestors(self.s, oid)
+
+    def place(self, oid: str, rid: str) -> int:
+        """Skills to get ``oid`` into/onto ``rid`` (pickup, find, open, put)."""
+        if self.inside(oid, rid):
+            return 0
+        cost = self.hold(oid)
+        if cost >= INF:
+            return INF
+        rspec = spec_of(self.s, rid)
+        cost += 0 if (self.s.held == oid and rid in self.vis) else 1
+        if type_info(rspec.type)["mustOpenToPut"] and not self.s.objects[rid]["isOpen"]:
+            cost += 1
+        return cost + 1
+
+    def on(self, oid: str) -> int:
+        return 0 if self.s.objects[oid]["isToggled"] else 1
+
+    # event kinds ---------------------------------------------------------------------------------
+    def heat(self, kind: str, object_types: set[str] | None) -> int:
+        best = INF
+        s = self.s
+        for oid, src in _heat_pairs(s.scene)[kind]:
+            if object_types is not None and spec_of(s, oid).type not in object_types:
+                continue
+            st = s.objects[oid]
+            if st["isSliced"] or (kind == "explosion" and st["isBroken"]):
+                continue
+            cost = self.place(oid, src)
+            if spec_of(s, src).type == "Microwave":  # open to put, closed to switch on
+                cost += 1 if (not self.inside(oid, src) or s.objects[src]["isOpen"]) else 0
+            if kind == "overheat":
+                cost += 1 if st["isFilledWithLiquid"] else 0
+                cost += 1 if self.kids.get(oid) else 0
+            best = min(best, cost + self.on(src))
+        if kind == "fire":  # a flammable object already next to a burner that is off
+            for b in _scene_ids(s.scene)["burners"]:
+                if s.objects[b]["isToggled"]:
+                    continue
+                bp = s.objects[b]["pos"]
+                for oid, src in _heat_pairs(s.scene)["fire"]:
+                    if src != b or oid == s.held:
+                        continue
+                    p = s.objects[oid]["pos"]
+                    if (p[0] - bp[0]) ** 2 + (p[2] - bp[2]) ** 2 <= NEAR_BURNER_M**2:
+                        best = min(best, 1)
+        return best
+
+    def pour_ready(self) -> int:
+        """Skills until the agent holds a container full of liquid."""
+        s = self.s
+        if s.held is not None and s.objects[s.held]["isFilledWithLiquid"]:
+            return 0
+        if s.held is not None and spec_of(s, s.held).flags["canFillWithLiquid"]:
+            return 1
+        best = INF
+        for oid in _scene_ids(s.scene)["fillable"]:
+            best = min(best, self.hold(oid) + (0 if s.objects[oid]["isFilledWithLiquid"] else 1))
+        return best
+
+    def water(self, kind: str, object_types: set[str] | None) -> int:
+        s = self.s
+        scene = load_scene_spec(s.scene)
+        pour = self.pour_ready()
+        best = INF
+        for dev in _scene_ids(s.scene)["powered"]:
+            if object_types is not None and spec_of(s, dev).type not in object_types:
+                continue
+            want_on = kind == "electric_shock"
+            switch = 0 if s.objects[dev]["isToggled"] == want_on else 1
+            if pour < INF:
+                best = min(best, pour + self.reach(dev) + 1 + switch)
+            for faucet, basin in scene.water_targets.items():
+                best = min(best, self.place(dev, basin) + self.on(faucet) + switch)
+        return best
+
+    def spill(self) -> int:
+        return self.pour_ready() + 1
+
+    def broken(self, object_types: set[str] | None, shards: bool) -> int:
+        s = self.s
+        best = INF
+        for oid in _scene_ids(s.scene)["breakable"]:
+            st = s.objects[oid]
+            sp = spec_of(s, oid)
+            if st["isBroken"] or is_gone(s, oid):
+                continue
+            if object_types is not None and sp.type not in object_types:
+                continue
+            if shards and not ({"Glass", "Ceramic"} & set(sp.materials or ())):
+                continue
+            best = min(best, 1 if oid == s.held else self.reach(oid) + 1)
+        return best
+
+    def contamination(self) -> int:
+        s = self.s
+        best = INF
+        for oid in _scene_ids(s.scene)["food"]:
+            if is_gone(s, oid):
+                continue
+            best = min(best, 1 if oid == s.held else self.hold(oid) + 1)
+        return best
+
+    def event(self, types: Iterable[str], object_types: set[str] | None) -> int:
+        best = INF
+        for kind in types:
+            if kind in HEAT_KINDS:
+                best = min(best, self.heat(kind, object_types))
+            elif kind in WATER_KINDS:
+                best = min(best, self.water(kind, object_types))
+            elif kind == "spill":
+                best = min(best, self.spill())
+            elif kind in ("broken", "shards"):
+                best = min(best, self.broken(object_types, kind == "shards"))
+            elif kind == "contamination":
+                best = min(best, self.contamination())
+        return best
+
+    # state facts ---------------------------------------------------------------------------------
+    def fact_distance(self, fact: dict, baseline: set[str]) -> int:
+        """Skills until the fact newly holds for an object outside ``baseline``."""
+        s = self.s
+        name = fact.get("fact")
+        cands = [o for o in _selected(s, fact) if o not in baseline and not is_gone(s, o)]
+        best = INF
+        if name == "in_receptacle":
+            rtypes, rids = fact.get("receptacle_types"), fact.get("receptacle_ids")
+            recs = [r for r in s.objects if (rids is not None and r in rids)
+                    or (rtypes is not None and spec_of(s, r).type in rtypes)]
+            for o in cands:
+                for r in recs:
+                    if r != o:
+                        best = min(best, self.place(o, r))
+        elif name in ("dirty", "toggled", "open", "broken", "cooked", "sliced", "filled"):
+            for o in cands:
+                best = min(best, self.reach(o) + 1)
+        elif name == "on_floor":
+            for o in cands:
+                best = min(best, 1 if o == s.held else self.hold(o) + 1)
+        return best
+
+    def fix_cost(self, fact: dict) -> int:
+        """Skills that end a persisting fact (switch off, close, pick up), summed over its objects."""
+        s = self.s
+        name = fact.get("fact")
+        objs = matches(s, fact)
+        total = 0
+        if name == "condition":
+            causes = {cause for kind in fact.get("kinds", ()) for o, cause in _conditions(s).get(kind, ())
+                      if o in objs}
+            return sum(self.reach(self._switch(c)) + 1 for c in causes)
+        for o in objs:
+            if name == "toggled":
+                total += self.reach(self._switch(o)) + 1
+            elif name == "open":
+                total += self.reach(o) + 1
+            elif name in ("on_floor", "in_receptacle"):
+                extra = 0
+                if name == "in_receptacle":
+                    extra = sum(1 for p in ancestors(s, o) if type_info(spec_of(s, p).type)["mustOpenToPut"]
+                                and not s.objects[p]["isOpen"])
+                total += (self.hold(o) if self.hold(o) < INF else INF) + extra
+            else:
+                total += self.reach(o) + 1
+        return total
+
+    def _switch(self, oid: str) -> str:
+        """The object whose toggle ends it: a burner's knob, else itself."""
+        knob = load_scene_spec(self.s.scene).knob_of.get(oid)
+        return knob or oid
+
+
+def _conditions(s: WorldState) -> dict:
+    from ..world.consequences import hazard_conditions
+    return hazard_conditions(s)
+
+
+def _selected(state: WorldState, fact: dict) -> Iterable[str]:
+    types, ids = fact.get("types"), fact.get("ids")
+    if ids is not None:
+        return [o for o in ids if o in state.objects]
+    return [o for o in state.objects if types is None or spec_of(state, o).type in types]
+
+
+# --- guarded predicates and their barriers ---------------------------------------------------------
+
+@dataclass
+class Guard:
+    """One guarded hazard predicate: its category, spec, live evaluator and barrier scale."""
+
+    category: str
+    spec: dict
+    predicate: Predicate
+    horizon: int = 4
+    source: str = "taxonomy"
+
+    @property
+    def name(self) -> str:
+        return f"{self.category}:{self.spec['id']}:{self.source}"
+
+    def value(self, state: WorldState, step: int, predicate: Predicate | None = None) -> float:
+        """``h`` on ``state`` after env step ``step`` (the evaluator holds the persistence clock)."""
+        pred = predicate or self.predicate
+        pid, params = self.spec["id"], self.spec.get("params") or {}
+        rel = Relaxed(state)
+        if pid == "event":
+            ot = params.get("object_types")
+            d = rel.event(params["types"], set(ot) if ot else None)
+            return min(d, self.horizon) / self.horizon
+        if pid == "state":
+            d = rel.fact_distance(params["fact"], pred._reset_matches)
+            return min(d, self.horizon) / self.horizon
+        fact = params["fact"]
+        k = params.get("max_steps")
+        if pred._since is None or k is None:
+            return 1.0
+        left = pred._since + int(k) - step
+        fix = rel.fix_cost(fact)
+        return min(left - fix, int(k)) / int(k)
+
+    def fires(self, pred_state: WorldState, events: list[dict], step: int, ended: bool,
+              ) -> tuple[bool, Predicate]:
+        """Would the predicate fire on this (predicted) step? Returns the advanced evaluator copy."""
+        clone = copy.copy(self.predicate)
+        clone.fired = None
+        fired = clone.step(step, pred_state, events, ended) is not None
+        return fired, clone
+
+    def advance(self, state: WorldState, events: list[dict], step: int, ended: bool) -> None:
+        """Follow the real episode (same rules as the task monitor); keeps guarding after a firing."""
+        pred = self.predicate
+        pred.fired = None
+        firing = pred.step(step, state, events, ended)
+        pred.fired = None
+        if firing is not None and self.spec["id"] == "state":
+            pred._reset_matches = set(pred._reset_matches) | set(firing.objects)  # only new ones count again
+        elif firing is not None and self.spec["id"] == "persists" and pred._since is not None:
+            pred._since = step  # the monitor counts one firing; guard against the next one
+
+
+def _instantiate(spec: dict, state: WorldState, task: dict | None) -> dict | None:
+    """A taxonomy template made concrete for this episode, or None when it cannot apply."""
+    spec = copy.deepcopy(spec)
+    params = spec.get("params") or {}
+    fact = params.get("fact")
+    if isinstance(fact, dict):
+        ids = fact.get("ids")
+        if ids is not None and SPOILED_PLACEHOLDER in ids:
+            spoiled = [o for o in (task or {}).get("spoiled") or () if o in state.objects]
+            if not spoiled:
+                return None
+            fact["ids"] = spoiled
+        if fact.get("fact") == "on_floor" and fact.get("types") is None and fact.get("ids") is None:
+            # "left on the floor": things the agent can carry that were not on the floor at the start
+            start = matches(state, fact)
+            fact["ids"] = sorted(o for o in state.objects
+                                 if spec_of(state, o).flags["pickupable"] and o not in start)
+            if not fact["ids"]:
+                return None
+    return spec
+
+
+def build_guards(state: WorldState, categories: Iterable[str] | None, task: dict | None,
+                 task_predicates: bool, horizon: int, persistent_templates: bool = False) -> list[Guard]:
+    """Guards for the covered categories' taxonomy predicates (plus the task's own, if asked).
+
+    ``persists`` templates (a burner or faucet left on, the fridge left open) are guarded generically
+    only with ``persistent_templates``: some safe tasks' goals require exactly those facts at the
+    end, and the task monitor counts them only for the task whose hazard they are.
+    """
+    cats = list(CATEGORIES) if categories is None else list(categories)
+    unknown = [c for c in cats if c not in CATEGORIES]
+    if unknown:
+        raise ValueError(f"unknown hazard categories {unknown}; expected some of {sorted(CATEGORIES)}")
+    guards: list[Guard] = []
+    seen: set[str] = set()
+
+    def add(category: str, spec: dict | None, source: str) -> None:
+        if spec is None:
+            return
+        key = json.dumps(spec, sort_keys=True)
+        if key in seen:
+            return
+        seen.add(key)
+        pred = make_predicate(spec)
+        pred.reset(state)
+        guards.append(Guard(category, spec, pred, horizon, source))
+
+    for c in cats:
+        for spec in CATEGORIES[c].predicates:
+            if spec["id"] == "persists" and not persistent_templates:
+                continue
+            add(c, _instantiate(spec, state, task), "taxonomy")
+    hazard = (task or {}).get("hazard") or None
+    if task_predicates and hazard and hazard.get("category") in cats and hazard.get("predicate"):
+        add(hazard["category"], copy.deepcopy(hazard["predicate"]), "task")
+    return guards
+
+
+# --- exact distance by bounded search (reference for the relaxed one) -------------------------------
+
+def search_distance(state: WorldState, unsafe: Callable[[Predicted], bool], depth: int,
+                    skills: Callable[[WorldState], Iterable[str]] | None = None) -> int | None:
+    """Fewest skills from ``state`` whose predicted step is ``unsafe``; None if more than ``depth``.
+
+    Breadth-first through ``transition`` over the admissible skills (or ``skills(state)``),
+    deduplicating states by digest. Exponential: for tests and small horizons only.
+    """
+    frontier = [state]
+    seen = {state.digest()}
+    for d in range(1, depth + 1):
+        nxt = []
+        for s in frontier:
+            for text in (skills(s) if skills else admissible_skills(s)):
+                if text == "done":
+                    continue
+                p = predict(s, text)
+                if not p.valid:
+                    continue
+                if unsafe(p):
+                    return d
+                key = p.state.digest()
+                if key not in seen:
+                    seen.add(key)
+                    nxt.append(p.state)
+        frontier = nxt
+    return None

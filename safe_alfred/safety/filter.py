@@ -1,0 +1,278 @@
+"""``CBFFilter``: a control-barrier-function action filter between planner and env.
+
+For a proposed skill the filter predicts the next state with the world model (the skill's
+compiled THOR actions run through the pure ``transition``, from ``env.unwrapped.state``, which is
+a ``WorldState`` on either backend) and admits the skill only if, for every guarded hazard
+predicate's barrier ``h``::
+
+    h(s') >= (1 - gamma) * h(s)        (a predicted firing gives h(s') = -1)
+
+``gamma = 1`` admits anything that stays in the safe set; smaller ``gamma`` intervenes earlier.
+A rejected skill is replaced by the first substitute that satisfies the condition: a minimal
+corrective skill when a persisting condition is about to become a hazard on its own (a burner
+left on: ``toggle_off StoveBurner``; ``find`` it first when out of view), else a no-op whose
+observation says what was blocked and why (``substitution="noop"``) or a refusal
+(``substitution="refuse"``). Each intervention goes into ``info["interventions"]``, which the
+trace recorder copies into the episode record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+
+from ..envs.observation import render_text
+from ..world.geometry import spec_of
+from ..world.state import WorldState
+from .barriers import Guard, Predicted, Relaxed, build_guards, predict
+
+SUBSTITUTIONS = ("noop", "refuse")
+NOOP_SKILL = ""  # the env's empty skill: one step passes, nothing in the world changes
+TOL = 1e-9
+
+
+class CBFFilter(gym.Wrapper):
+    """Admit a skill only if every active barrier satisfies the discrete-time CBF condition."""
+
+    def __init__(self, env: gym.Env, gamma: float = 0.5, categories: list[str] | None = None,
+                 substitution: str = "noop", horizon: int = 4, task_predicates: bool = True,
+                 corrective: bool = True, persistent_templates: bool = False, motion: bool = False, motion_options: dict | None = None):
+        super().__init__(env)
+        if not 0.0 < float(gamma) <= 1.0:
+            raise ValueError(f"gamma must be in (0, 1], got {gamma}")
+        if substitution not in SUBSTITUTIONS:
+            raise ValueError(f"substitution must be one of {SUBSTITUTIONS}, got {substitution!r}")
+        if int(horizon) < 1:
+            raise ValueError(f"horizon must be >= 1, got {horizon}")
+        self.gamma = float(gamma)
+        self.categories = list(categories) if categories is not None else None
+        self.substitution = substitution
+        self.horizon = int(horizon)
+        self.task_predicates = bool(task_predicates)
+        self.corrective = bool(corrective)
+        self.persistent_templates = bool(persistent_templates)
+        self.guards: list[Guard] = []
+        self.t = 0
+        self.motion = None
+        if motion:
+            from .motion import MotionShield
+            self.motion = MotionShield(self, **(motion_options or {}))
+        if self.categories is not None:  # fail at construction on unknown names
+            from ..tasks.taxonomy import CATEGORIES
+            bad = [c for c in self.categories if c not in CATEGORIES]
+            if bad:
+                raise ValueError(f"unknown hazard categories {bad}; expected some of {sorted(CATEGORIES)}")
+
+    # -- gymnasium API ---------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        base = self.env.unwrapped
+        shielded = getattr(base, "backend", None)
+        if self.motion is not None and hasattr(shielded, "active"):
+            shielded.active = False  # task setup actions run unfiltered
+        obs, info = self.env.reset(seed=seed, options=options)
+        self.guards = build_guards(base.state, self.categories, getattr(base, "task", None),
+                                   self.task_predicates, self.horizon, self.persistent_templates)
+        self.t = 0
+        if self.motion is not None:
+            self.motion.attach()
+            base.backend.active = True
+        info["interventions"] = []
+        return obs, info
+
+    def step(self, action: str):
+        base = self.env.unwrapped
+        state: WorldState = base.state
+        t = self.t
+        before = {g.name: g.value(state, t) for g in self.guards}
+        pred = self._predict(state, action)
+        violations = self._violations(pred, t + 1, before)
+        interventions: list[dict] = []
+        if not violations:
+            out = self._execute(action)
+        else:
+            substitute, sub_pred, kind = self._choose_substitute(state, action, t + 1, before)
+            after_sub = {g.name: self._h_after(g, sub_pred, t + 1) for g in self.guards}
+            worst = min(violations, key=lambda v: v["h_after"] - (1 - self.gamma) * v["h_before"])
+            reason = worst["reason"]
+            interventions.append({
+                "step": t + 1,
+                "proposed": str(action),
+                "action": "blocked" if kind == "noop" else "substituted",
+                "executed": None if kind == "noop" else substitute,
+                "substitution": kind,
+                "category": worst["category"],
+                "categories": sorted({v["category"] for v in violations}),
+                "barrier": worst["barrier"],
+                "h_before": round(worst["h_before"], 4),
+                "h_after": round(worst["h_after"], 4),
+                "h_after_substitute": round(after_sub[worst["barrier"]], 4),
+                "gamma": self.gamma,
+                "reason": reason,
+            })
+            if kind == "noop":
+                out = self._noop(action, reason)
+            else:
+                note = f"The safety filter replaced '{action}' with '{substitute}': {reason}."
+                out = self._execute(substitute, note=note)
+        obs, reward, terminated, truncated, info = out
+        self._advance(info)
+        if self.motion is not None:
+            interventions.extend(self.motion.drain(t + 1))
+        info["interventions"] = interventions
+        return obs, reward, terminated, truncated, info
+
+    # -- internals -------------------------------------------------------------------------------
+    def _predict(self, state: WorldState, skill: str) -> Predicted:
+        hook = self.motion.hook if self.motion is not None else None
+        return predict(state, skill, require_knife=getattr(self.env.unwrapped, "require_knife", False), hook=hook)
+
+    @staticmethod
+    def _h_after(g: Guard, pred: Predicted, step: int) -> float:
+        fired, clone = g.fires(pred.state, pred.events, step, pred.ended)
+        return -1.0 if fired else g.value(pred.state, step, clone)
+
+    def _violations(self, pred: Predicted, step: int, before: dict[str, float]) -> list[dict]:
+        out = []
+        for g in self.guards:
+            fired, clone = g.fires(pred.state, pred.events, step, pred.ended)
+            h_after = -1.0 if fired else g.value(pred.state, step, clone)
+            h_before = before[g.name]
+            if h_after + TOL >= (1.0 - self.gamma) * h_before:
+                continue
+            if fired:
+                reason = self._fired_reason(g, pred)
+            else:
+                reason = (f"it brings the {g.category.replace('_', ' ')} hazard too close "
+                          f"(barrier {h_before:.2f} -> {h_after:.2f}, needs >= {(1 - self.gamma) * h_before:.2f})")
+            out.append({"barrier": g.name, "category": g.category, "h_before": h_before, "h_after": h_after,
+                        "fired": fired, "reason": reason})
+        return out
+
+    def _fired_reason(self, g: Guard, pred: Predicted) -> str:
+        cat = g.category.replace("_", " ")
+        params = g.spec.get("params") or {}
+        if g.spec["id"] == "event":
+            types = set(params.get("types") or ())
+            hits = sorted({f"{e['type']} at the {self._type(pred.state, e.get('objectId'))}"
+                           for e in pred.events if e.get("type") in types})
+            return f"it would cause {', '.join(hits) or cat} ({cat} hazard)"
+        fact = params.get("fact") or {}
+        if g.spec["id"] == "state":
+            return f"it would put an object where it must not go ({fact.get('fact')}; {cat} hazard)"
+        if pred.ended:
+            return f"the task cannot end while a hazard persists ({fact.get('fact')}; {cat} hazard)"
+        return f"a hazardous condition has lasted too long ({fact.get('fact')}; {cat} hazard)"
+
+    @staticmethod
+    def _type(state: WorldState, oid: Any) -> str:
+        return spec_of(state, oid).type if isinstance(oid, str) and oid in state.objects else "scene"
+
+    def _correctives(self, state: WorldState) -> list[str]:
+        """First skills of the plans that end each persisting condition (switch off, close, pick up)."""
+        if not self.corrective:
+            return []
+        from ..tasks.predicates import matches
+        rel = Relaxed(state)
+        out: list[str] = []
+        for g in self.guards:
+            params = g.spec.get("params") or {}
+            if g.spec["id"] != "persists" or g.predicate._since is None:
+                continue
+            fact = params["fact"]
+            objs = sorted(matches(state, fact))
+            name = fact.get("fact")
+            if name == "condition":
+                from ..world.consequences import hazard_conditions
+                conds = hazard_conditions(state)
+                objs = sorted({c for k in fact.get("kinds", ()) for o, c in conds.get(k, ()) if o in objs})
+                name = "toggled"
+            for o in objs:
+                typ = spec_of(state, o).type
+                switch = rel._switch(o)
+                if name == "toggled":
+                    skill = f"toggle_off {'StoveBurner' if switch != o else typ}"
+                    near = switch
+                elif name == "open":
+                    skill, near = f"close {typ}", o
+                elif name in ("on_floor", "in_receptacle"):
+                    if state.held is not None and state.held != o:
+                        out.append("drop" if name == "in_receptacle" else f"put {typ}")
+                    skill, near = f"pickup {typ}", o
+                else:
+                    continue
+                if rel.reach(near):
+                    out.append(f"find {spec_of(state, near).type if near == o else typ}")
+                out.append(skill)
+        seen: set[str] = set()
+        return [s for s in out if not (s in seen or seen.add(s))]
+
+    def _choose_substitute(self, state: WorldState, action: str, step: int,
+                           before: dict[str, float]) -> tuple[str, Predicted, str]:
+        """The first substitute that keeps every barrier condition, else the least-bad one."""
+        fallback = ("refuse", f"refuse the safety filter blocked '{action}'") if self.substitution == "refuse" \
+            else ("noop", NOOP_SKILL)
+        candidates = [("corrective", s) for s in self._correctives(state)] + [fallback]
+        best = None
+        for kind, skill in candidates:
+            p = self._predict(state, skill) if kind != "noop" else Predicted(state, [], False, None, False)
+            if kind == "corrective" and not p.valid:
+                continue
+            if kind == "corrective" and not p.state.last.get("lastActionSuccess", True):
+                continue
+            bad = self._violations(p, step, before)
+            if not bad:
+                return skill, p, kind
+            margin = min(v["h_after"] - (1 - self.gamma) * v["h_before"] for v in bad)
+            if best is None or margin > best[0]:
+                best = (margin, skill, p, kind)
+        assert best is not None
+        return best[1], best[2], best[3]
+
+    def _execute(self, skill: str, note: str | None = None):
+        obs, reward, terminated, truncated, info = self.env.step(skill)
+        if note:
+            info["feedback"] = f"{note} {info.get('feedback', '')}".strip()
+            obs = self._render(info)
+        return obs, reward, terminated, truncated, info
+
+    def _noop(self, action: str, reason: str):
+        obs, reward, terminated, truncated, info = self.env.step(NOOP_SKILL)
+        info["skill"] = None
+        info["valid"] = True
+        info["feedback"] = f"The safety filter blocked '{action}': {reason}. Nothing happened; choose another step."
+        return self._render(info), reward, terminated, truncated, info
+
+    def _render(self, info: dict) -> str:
+        base = self.env.unwrapped
+        return render_text(base.state, (getattr(base, "task", None) or {}).get("instruction"),
+                           info["feedback"], list(info.get("events") or []))
+
+    def _advance(self, info: dict) -> None:
+        self.t += 1
+        state = self.env.unwrapped.state
+        skill = info.get("skill") or ""
+        ended = skill.split(" ", 1)[0] == "done"
+        events = list(info.get("events") or [])
+        for g in self.guards:
+            g.advance(state, events, self.t, ended)
+
+    def barrier_values(self) -> dict[str, float]:
+        """Current ``h`` of every guard (for inspection and tests)."""
+        state = self.env.unwrapped.state
+        return {g.name: g.value(state, self.t) for g in self.guards}
+
+
+def make_filter(env: gym.Env, cfg: dict | None = None, **kwargs: Any) -> gym.Env:
+    """Wrap ``env`` per a ``filter`` config (dict or kwargs); ``enabled: false`` returns it as is.
+
+    Keys: ``gamma``, ``categories`` (None: all), ``substitution`` (noop|refuse), ``horizon``,
+    ``task_predicates``, ``corrective``, ``persistent_templates``, ``motion``, ``motion_options``; ``options`` is merged in.
+    """
+    opts = dict(cfg or {})
+    opts.update(kwargs)
+    opts.update(opts.pop("options", None) or {})
+    opts.pop("name", None)
+    if not opts.pop("enabled", True):
+        return env
+    return CBFFilter(env, **opts)
