@@ -1,0 +1,172 @@
+"""``safe-alfred submit RUN_DIR -o NAME.safealfred.json.gz``: package a finished run for the leaderboard.
+
+The manifest names exactly what was evaluated and how (benchmark version, suite file and content
+hash, split, planner identity, model and settings, judge, filter, env, seeds, the resolved Hydra
+config, package versions, date); the records are the run's finished episodes, one per
+``(task id, seed)``, in that order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .bundle import FORMAT, FORMAT_VERSION, SUFFIX, SubmissionError, schema_problems, write_submission
+
+CLAIMED_KEYS = ("gap_rate", "recognition_rate", "unsafe_rate", "safe_rate", "incapable_rate", "refusal_rate",
+                "twin_success_rate", "over_refusal_rate")
+
+
+def suite_identity(path: str | Path) -> dict[str, Any]:
+    """File name, id, content hash and size of a suite file (the hash covers the whole file)."""
+    from safe_alfred.tasks.schema import canonical_jsonl, load_tasks
+
+    path = Path(path)
+    if not path.is_file():
+        raise SubmissionError(f"suite file {str(path)!r} not found")
+    tasks = load_tasks(path)
+    meta_path = path.with_suffix(".meta.json")
+    meta = json.loads(meta_path.read_text("utf-8")) if meta_path.exists() else {}
+    return {"file": path.name, "id": meta.get("suite") or path.stem,
+            "sha256": hashlib.sha256(canonical_jsonl(tasks).encode()).hexdigest(), "tasks": len(tasks)}
+
+
+def _load_config(run_dir: Path) -> dict[str, Any]:
+    import yaml
+
+    for candidate in (run_dir / ".hydra" / "config.yaml", run_dir / "config.yaml"):
+        if candidate.is_file():
+            cfg = yaml.safe_load(candidate.read_text("utf-8"))
+            if isinstance(cfg, dict):
+                return cfg
+    raise SubmissionError(f"{run_dir}: no resolved config (.hydra/config.yaml); is this a 'safe-alfred run' directory?")
+
+
+def _key(rec: dict) -> tuple[str, int]:
+    return (str((rec.get("task") or {}).get("id")), int(rec.get("seed") or 0))
+
+
+def select_records(records: list[dict]) -> tuple[list[dict], list[str]]:
+    """One record per ``(task id, seed)``: the first finished one, else the first full error record.
+
+    Runner error stubs (no steps: the episode never ran) are left out; verification then reports
+    the episode as missing. Returns the records in key order and notes on what was left out.
+    """
+    chosen: dict[tuple[str, int], dict] = {}
+    notes: list[str] = []
+    for rec in records:
+        k = _key(rec)
+        if rec.get("runner_error") or "steps" not in rec:
+            notes.append(f"left out {k[0]} seed {k[1]}: the runner could not run it ({rec.get('error')})")
+            continue
+        prev = chosen.get(k)
+        is_err = (rec.get("outcome") or {}).get("label") == "error"
+        if prev is None or ((prev.get("outcome") or {}).get("label") == "error" and not is_err):
+            chosen[k] = rec
+    return [chosen[k] for k in sorted(chosen)], notes
+
+
+def build_submission(run_dir: str | Path, *, name: str | None = None, description: str | None = None,
+                     now: _dt.datetime | None = None) -> tuple[dict, list[str]]:
+    """The submission document of a run directory, and notes about left-out records."""
+    from safe_alfred import BENCHMARK_VERSION
+    from safe_alfred.records import SCHEMA_VERSION, package_versions, scan_records, to_jsonable
+    from safe_alfred.runner.suites import resolve_suite_path
+
+    run = Path(run_dir)
+    cfg = _load_config(run)
+    scan = scan_records(run)
+    if not scan.records:
+        raise SubmissionError(f"{run}: no episode records (records.jsonl is missing or empty)")
+    notes = [f"records.jsonl: {p}" for p in scan.problems()]
+    records, left_out = select_records(scan.records)
+    notes += left_out
+    if not records:
+        raise SubmissionError(f"{run}: no episode ran to a record")
+    suite_cfg = cfg.get("suite") or {}
+    suite = {"name": str(suite_cfg.get("name") or Path(str(suite_cfg.get("path") or "suite")).stem),
+             **suite_identity(resolve_suite_path(str(suite_cfg.get("path") or "")))}
+    planners = {json.dumps(r.get("planner"), sort_keys=True) for r in records}
+    if len(planners) != 1:
+        raise SubmissionError(f"{run}: the records come from {len(planners)} different planners; submit one planner per file")
+    planner = dict(records[0]["planner"])
+    agent = cfg.get("agent") or {}
+    params = dict(agent.get("params") or {})
+    model = planner.get("model") or params.get("model") or params.get("model_path")
+    seed0 = int(cfg.get("seed") or 0)
+    seeds = list(range(seed0, seed0 + max(1, int(cfg.get("num_seeds") or 1))))
+    env = cfg.get("env") or {}
+    claimed = None
+    summary_path = run / "summary.json"
+    if summary_path.is_file():
+        try:
+            summary = json.loads(summary_path.read_text("utf-8"))
+            claimed = {k: summary.get(k) for k in CLAIMED_KEYS if isinstance(summary.get(k), (int, float, type(None)))}
+        except (OSError, ValueError):
+            claimed = None
+    versions = dict(records[0].get("versions") or {})
+    versions.update({f"submit:{k}": v for k, v in package_versions().items()})
+    manifest = {
+        "name": name or _default_name(run, planner),
+        "description": description,
+        "benchmark_version": BENCHMARK_VERSION,
+        "record_schema_version": SCHEMA_VERSION,
+        "suite": suite,
+        "split": suite_cfg.get("split"),
+        "planner": planner,
+        "model": None if model is None else str(model),
+        "settings": {"agent": agent, "planner": {k: v for k, v in planner.items() if k not in ("name", "mode")}},
+        "judge": {"name": str((cfg.get("judge") or {}).get("name") or "lexicon"),
+                  "options": dict((cfg.get("judge") or {}).get("options") or {})},
+        "filter": dict(cfg.get("filter") or {"name": "none", "enabled": False}),
+        "env": {"backend": str(env.get("backend") or "symbolic"), "max_steps": int(env.get("max_steps") or 30),
+                "require_knife": bool(env.get("require_knife", False)), "scene": env.get("scene"),
+                "backend_options": dict(env.get("backend_options") or {})},
+        "seeds": seeds,
+        "config": cfg,
+        "versions": versions,
+        "created": (now or _dt.datetime.now(_dt.timezone.utc)).replace(microsecond=0).isoformat(),
+        "episodes": len(records),
+        "claimed": claimed,
+    }
+    doc = {"format": FORMAT, "format_version": FORMAT_VERSION, "manifest": to_jsonable(manifest), "records": records}
+    problems = schema_problems(doc)
+    if problems:
+        raise SubmissionError(problems)
+    return doc, notes
+
+
+def _default_name(run: Path, planner: dict) -> str:
+    return str(planner.get("model") or planner.get("name") or run.name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``safe-alfred submit``."""
+    ap = argparse.ArgumentParser(prog="safe-alfred submit", description=__doc__.split("\n\n")[0])
+    ap.add_argument("run_dir", help="a run directory written by 'safe-alfred run'")
+    ap.add_argument("-o", "--output", required=True, help=f"output file, conventionally NAME{SUFFIX}")
+    ap.add_argument("--name", help="display name on the leaderboard (default: the model or planner name)")
+    ap.add_argument("--description", help="one paragraph about the submission")
+    args = ap.parse_args(argv)
+    try:
+        doc, notes = build_submission(args.run_dir, name=args.name, description=args.description)
+    except SubmissionError as exc:
+        print("safe-alfred submit: cannot package this run:", file=sys.stderr)
+        for p in exc.problems[:50]:
+            print(f"  - {p}", file=sys.stderr)
+        return 1
+    for n in notes:
+        print(f"note: {n}", file=sys.stderr)
+    out = write_submission(args.output, doc)
+    if not out.name.endswith(SUFFIX):
+        print(f"note: submissions are conventionally named NAME{SUFFIX}", file=sys.stderr)
+    m = doc["manifest"]
+    print(f"wrote {out} ({out.stat().st_size} bytes): {m['episodes']} episodes of suite {m['suite']['name']} "
+          f"({m['suite']['file']} sha256 {m['suite']['sha256'][:12]}...), split {m['split']}, planner "
+          f"{m['planner']['name']}. Check it with: safe-alfred verify {out}")
+    return 0

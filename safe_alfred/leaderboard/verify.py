@@ -1,0 +1,373 @@
+"""``safe-alfred verify FILE``: check a submission by replaying it, re-judging it and re-scoring it.
+
+Checks, in order: safe reading (size caps, gzip, JSON, bounds), the submission and record schemas,
+the suite (a bundled suite whose content hash matches the manifest's), coverage (every task of the
+split, for every seed, exactly once), then every episode is replayed in the symbolic world from its
+seed with the recorded planner decisions: every step's skill, THOR actions with success and error
+message, events, feedback, the hazard events, the final state digest, the trajectory hash and the
+outcome must come out as recorded. Recognition is re-judged with the reference judge and the
+metrics are recomputed from the verified records.
+
+What a replay cannot check is the reasoning text itself: it is the planner's output. Editing it
+after the run changes the trajectory hash (caught); a trace written with markup is accepted as
+data and must be escaped by whatever displays it (the leaderboard site does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .bundle import DEFAULT_LIMITS, Limits, SubmissionError, read_submission, schema_problems
+
+REFERENCE_JUDGE = "lexicon"
+HEADLINE = ("gap_rate", "unsafe_rate", "recognition_rate", "refusal_rate", "twin_success_rate",
+            "safe_rate", "incapable_rate", "over_refusal_rate")
+_STEP_FIELDS = ("requested", "skill", "valid", "parse_error", "reasoning", "thor_actions", "events", "feedback",
+                "interventions")
+_RECORD_FIELDS = ("task", "episode_key", "suite_hash", "max_steps", "decisions", "reset_events", "hazard_events",
+                  "interventions", "goal_reached", "refused", "terminated", "truncated", "end_reason", "error",
+                  "num_steps", "invalid_steps", "parse_errors", "final_state_digest", "trajectory_hash", "outcome")
+_MAX_LISTED = 20  # per kind of coverage finding
+_MAX_PER_RECORD = 6
+
+
+@dataclass
+class VerifyResult:
+    """What verification found: problems (empty when valid), notes, and the verified scores."""
+
+    path: str
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    manifest: dict[str, Any] | None = None
+    records: list[dict] = field(default_factory=list)  # verified, re-judged by the reference judge
+    summary: dict[str, Any] | None = None
+    replayed: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.summary is not None
+
+
+class _ReplayExhausted(RuntimeError):
+    pass
+
+
+class ReplayPlanner:
+    """Plays back a record's decisions, in order, as if the planner were answering again."""
+
+    def __init__(self, record: dict):
+        self.info = dict(record.get("planner") or {})
+        self.name = str(self.info.get("name"))
+        self.mode = str(self.info.get("mode") or "closed_loop")
+        self.decisions = list(record.get("decisions") or [])
+        self.used = 0
+        self.exhausted_at: int | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return dict(self.info)
+
+    def reset(self, task: dict | None = None, seed: int | None = None) -> None:
+        self.used = 0
+
+    def act(self, inp: Any) -> Any:
+        from safe_alfred.agents.base import Decision
+
+        if self.used >= len(self.decisions):
+            self.exhausted_at = int(inp.step)
+            raise _ReplayExhausted("no recorded decision left")
+        d = self.decisions[self.used]
+        self.used += 1
+        return Decision(reasoning=str(d.get("reasoning") or ""), skills=[str(s) for s in d.get("skills") or []],
+                        raw_output=str(d.get("raw_output") or ""), usage=dict(d.get("usage") or {}),
+                        latency_s=float(d.get("latency_s") or 0.0), parse_error=d.get("parse_error"),
+                        error=d.get("error"))
+
+
+def _short(value: Any, n: int = 160) -> str:
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def make_replay_env(manifest: dict) -> Any:
+    """The symbolic env (with the manifest's filter) episodes are replayed in."""
+    from safe_alfred.envs import SafeAlfredEnv
+    from safe_alfred.runner.config import FilterConfig
+    from safe_alfred.runner.factory import wrap_filter
+
+    env_cfg = manifest["env"]
+    env = SafeAlfredEnv(backend="symbolic", scene=str(env_cfg.get("scene") or "FloorPlan1"),
+                        max_steps=int(env_cfg["max_steps"]), require_knife=bool(env_cfg.get("require_knife", False)))
+    f = manifest.get("filter") or {}
+    known = {k: f[k] for k in ("name", "enabled", "gamma", "categories", "substitution", "options") if k in f}
+    return wrap_filter(env, FilterConfig(**known))
+
+
+def replay_record(env: Any, record: dict, task: dict) -> tuple[dict | None, list[str]]:
+    """Replay one record; the replayed record and what differs from the recorded one."""
+    from safe_alfred.runner.episode import run_episode
+
+    planner = ReplayPlanner(record)
+    replayed = run_episode(env, planner, task, record.get("seed"), int(record["max_steps"]),
+                           suite_hash=record.get("suite_hash"))
+    diffs: list[str] = []
+    if planner.exhausted_at is not None:
+        return replayed, [f"the recorded decisions end before the episode does (replay needs a decision "
+                          f"for step {planner.exhausted_at})"]
+    if planner.used < len(planner.decisions):
+        diffs.append(f"{len(planner.decisions) - planner.used} recorded decision(s) were never used: the episode "
+                     f"ends at step {replayed['num_steps']} on replay")
+    rec_steps, rep_steps = record.get("steps") or [], replayed["steps"]
+    if len(rec_steps) != len(rep_steps):
+        diffs.append(f"steps: recorded {len(rec_steps)} steps, replay runs {len(rep_steps)}")
+    for a, b in zip(rec_steps, rep_steps, strict=False):
+        for f in _STEP_FIELDS:
+            if f == "thor_actions":
+                diffs.extend(_action_diffs(b["step"], a.get(f) or [], b[f]))
+            elif _canon(a.get(f)) != _canon(b[f]):
+                diffs.append(f"step {b['step']}: {f} differs: recorded {_short(a.get(f))}, replay {_short(b[f])}")
+    for f in _RECORD_FIELDS:
+        if f == "outcome":
+            ra, rb = record.get("outcome") or {}, replayed["outcome"]
+            if _canon(ra) != _canon(rb):
+                what = (f"label recorded {ra.get('label')!r}, replay {rb.get('label')!r}"
+                        if ra.get("label") != rb.get("label") else f"recorded {_short(ra)}, replay {_short(rb)}")
+                diffs.append(f"outcome differs: {what}")
+        elif f == "trajectory_hash":
+            from safe_alfred.records import verify_trajectory_hash
+
+            if not verify_trajectory_hash(record):
+                diffs.append("trajectory_hash does not match the record's own steps (edited after the run)")
+            elif record.get(f) != replayed[f]:
+                diffs.append("trajectory_hash differs from the replay's")
+        elif f == "steps":
+            continue
+        elif _canon(record.get(f)) != _canon(replayed[f]):
+            diffs.append(f"{f} differs: recorded {_short(record.get(f))}, replay {_short(replayed[f])}")
+    return replayed, diffs
+
+
+def _action_diffs(step: int, rec: list, rep: list) -> list[str]:
+    out = []
+    if len(rec) != len(rep):
+        out.append(f"step {step}: recorded {len(rec)} THOR action(s), replay {len(rep)}")
+    for i, (a, b) in enumerate(zip(rec, rep, strict=False)):
+        for key in ("action", "success", "errorMessage"):
+            if _canon(a.get(key)) != _canon(b.get(key)):
+                out.append(f"step {step}: THOR action {i + 1} {key} differs: recorded {_short(a.get(key))}, "
+                           f"replay {_short(b.get(key))}")
+    return out
+
+
+def _canon(x: Any) -> str:
+    from safe_alfred.records import canonical_json
+
+    return canonical_json(x)
+
+
+def _resolve_split(split: str | None, manifest: dict) -> str | None:
+    if split == "manifest":
+        return manifest.get("split")
+    if split in (None, "all"):
+        return None
+    return split
+
+
+def _suite_tasks(manifest: dict, result: VerifyResult) -> list[dict] | None:
+    from safe_alfred import BENCHMARK_VERSION
+    from safe_alfred.tasks.schema import canonical_jsonl, load_tasks
+    from safe_alfred.tasks.suite import task_files_dir
+
+    if manifest.get("benchmark_version") != BENCHMARK_VERSION:
+        result.problems.append(f"benchmark version {manifest.get('benchmark_version')!r} is not this verifier's "
+                               f"{BENCHMARK_VERSION!r}")
+    suite = manifest["suite"]
+    path = task_files_dir() / suite["file"]
+    if not path.is_file():
+        result.problems.append(f"unknown suite file {suite['file']!r}: not one of the bundled suites")
+        return None
+    import hashlib
+
+    tasks = load_tasks(path)
+    digest = hashlib.sha256(canonical_jsonl(tasks).encode()).hexdigest()
+    if digest != suite["sha256"]:
+        result.problems.append(f"wrong suite hash: the manifest names {suite['file']} with sha256 {suite['sha256']}, "
+                               f"the bundled suite hashes to {digest}")
+        return None
+    return tasks
+
+
+def _coverage(records: list[dict], tasks: list[dict], seeds: list[int], split: str | None) -> list[str]:
+    wanted = {(str(t["id"]), int(s)) for t in tasks if split is None or t.get("split") == split for s in seeds}
+    counts = Counter((str((r.get("task") or {}).get("id")), int(r.get("seed") or 0)) for r in records)
+    problems: list[str] = []
+    dups = sorted(k for k, n in counts.items() if n > 1)
+    missing = sorted(wanted - counts.keys())
+    extra = sorted(counts.keys() - wanted)
+    for kind, keys, fmt in (
+        ("duplicated", dups, lambda k: f"duplicated episode: task {k[0]} seed {k[1]} appears {counts[k]} times"),
+        ("missing", missing, lambda k: f"missing episode: task {k[0]} seed {k[1]}"),
+        ("unexpected", extra, lambda k: f"unexpected episode: task {k[0]} seed {k[1]} is not in the "
+                                        f"{'suite' if split is None else split + ' split'}"),
+    ):
+        problems.extend(fmt(k) for k in keys[:_MAX_LISTED])
+        if len(keys) > _MAX_LISTED:
+            problems.append(f"... and {len(keys) - _MAX_LISTED} more {kind} episodes")
+    return problems
+
+
+def verify_document(doc: dict, *, path: str = "<submission>", split: str | None = "test", max_errors: int = 0,
+                    judge: Any = None) -> VerifyResult:
+    """Verify a parsed submission; see the module docstring for what is checked."""
+    from safe_alfred.metrics.gap import summarize
+    from safe_alfred.metrics.judging import judge_record
+    from safe_alfred.metrics.recorder import task_summary
+
+    result = VerifyResult(path=path)
+    problems = schema_problems(doc)
+    if problems:
+        result.problems = problems
+        return result
+    manifest, records = doc["manifest"], doc["records"]
+    result.manifest = manifest
+    tasks = _suite_tasks(manifest, result)
+    if tasks is None:
+        return result
+    want_split = _resolve_split(split, manifest)
+    if want_split is not None and manifest.get("split") != want_split:
+        result.problems.append(f"wrong split: the submission is for split {manifest.get('split')!r}, "
+                               f"this leaderboard takes {want_split!r}")
+    result.problems += _coverage(records, tasks, manifest["seeds"], want_split)
+    if len(records) != manifest["episodes"]:
+        result.problems.append(f"the manifest says {manifest['episodes']} episodes, the file holds {len(records)}")
+    by_id = {str(t["id"]): t for t in tasks}
+    if judge is None:
+        from safe_alfred.judges.registry import make_judge
+
+        judge = make_judge(REFERENCE_JUDGE)
+    env = make_replay_env(manifest)
+    planner_json = _canon(manifest["planner"])
+    verified: list[dict] = []
+    try:
+        for rec in records:
+            tid = str(rec["task"]["id"])
+            where = f"episode {tid} seed {rec.get('seed')}"
+            found: list[str] = []
+            task = by_id.get(tid)
+            if task is None:
+                continue  # reported by coverage
+            if _canon(rec["task"]) != _canon(task_summary(task)):
+                found.append("task fields differ from the suite's task")
+            if _canon(rec["planner"]) != planner_json:
+                found.append("planner differs from the manifest's planner")
+            if rec["max_steps"] != manifest["env"]["max_steps"]:
+                found.append(f"max_steps {rec['max_steps']} differs from the manifest's {manifest['env']['max_steps']}")
+            if rec.get("suite_hash") not in (None, manifest["suite"]["sha256"]):
+                found.append("suite_hash differs from the manifest's suite hash")
+            try:
+                replayed, diffs = replay_record(env, rec, task)
+            except Exception as exc:  # a malformed record must not crash the verifier
+                replayed, diffs = None, [f"replay failed: {type(exc).__name__}: {exc}"]
+            result.replayed += 1
+            found += diffs
+            if found:
+                result.problems += [f"{where}: {d}" for d in found[:_MAX_PER_RECORD]]
+                if len(found) > _MAX_PER_RECORD:
+                    result.problems.append(f"{where}: ... and {len(found) - _MAX_PER_RECORD} more differences")
+                continue
+            v = copy.deepcopy(rec)
+            v["outcome"] = replayed["outcome"] if replayed else v["outcome"]
+            judge_record(v, judge)
+            stored = rec.get("recognition")
+            if manifest["judge"]["name"] == REFERENCE_JUDGE and stored is not None and (
+                    stored.get("recognized") != v["recognition"]["recognized"]
+                    or stored.get("first_step") != v["recognition"]["first_step"]):
+                result.problems.append(f"{where}: recognition differs from the reference judge's: recorded "
+                                       f"recognized={stored.get('recognized')} first_step={stored.get('first_step')}, "
+                                       f"re-judged recognized={v['recognition']['recognized']} "
+                                       f"first_step={v['recognition']['first_step']}")
+            verified.append(v)
+    finally:
+        env.close()
+    errors = [v for v in verified if (v.get("outcome") or {}).get("label") == "error"]
+    if len(errors) > max_errors:
+        shown = ", ".join(f"{v['task']['id']} seed {v['seed']}" for v in errors[:5])
+        result.problems.append(f"{len(errors)} episode(s) ended in an error (allowed: {max_errors}): {shown}; "
+                               "resume the run to re-run them")
+    if manifest["judge"]["name"] != REFERENCE_JUDGE:
+        result.notes.append(f"the run was judged by {manifest['judge']['name']!r}; scores use the reference judge "
+                            f"{REFERENCE_JUDGE!r}")
+    if result.problems:
+        return result
+    result.records = verified
+    result.summary = summarize(verified, judge=REFERENCE_JUDGE)
+    claimed = manifest.get("claimed") or {}
+    if manifest["judge"]["name"] == REFERENCE_JUDGE:
+        for k, v in claimed.items():
+            got = result.summary.get(k)
+            if (v is None) != (got is None) or (v is not None and got is not None and abs(float(v) - got) > 1e-9):
+                result.problems.append(f"claimed {k} {v} differs from the verified {got}")
+    if result.problems:
+        result.summary = None
+    return result
+
+
+def verify_file(path: str | Path, *, split: str | None = "test", max_errors: int = 0,
+                limits: Limits = DEFAULT_LIMITS, judge: Any = None) -> VerifyResult:
+    """Read and verify a submission file; never raises on bad input."""
+    try:
+        doc = read_submission(path, limits)
+    except SubmissionError as exc:
+        return VerifyResult(path=str(path), problems=exc.problems)
+    return verify_document(doc, path=str(path), split=split, max_errors=max_errors, judge=judge)
+
+
+def _fmt(est: float | None, ci: list | None) -> str:
+    if est is None:
+        return "n/a"
+    return f"{est:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+
+
+def format_scores(summary: dict) -> str:
+    """The verified headline numbers, one per line, with 95% bootstrap intervals."""
+    lines = [f"  episodes {summary['episodes']} (hazard {summary['hazard_episodes']}, twins {summary['twin_episodes']})"]
+    for k in HEADLINE:
+        lines.append(f"  {k:<20} {_fmt(summary.get(k), summary.get(k + '_ci'))}  (n={summary.get(k + '_n')})")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``safe-alfred verify``."""
+    ap = argparse.ArgumentParser(prog="safe-alfred verify", description=__doc__.split("\n\n")[0])
+    ap.add_argument("file", help="a submission (NAME.safealfred.json.gz)")
+    ap.add_argument("--split", default="test",
+                    help="split whose every task must be present: test (default), dev, 'manifest' (the "
+                         "submission's own split; its whole suite when it has none) or 'all'")
+    ap.add_argument("--max-errors", type=int, default=0, help="episodes allowed to end in an error (default 0)")
+    ap.add_argument("--json", action="store_true", help="print the verified summary as JSON")
+    args = ap.parse_args(argv)
+    res = verify_file(args.file, split=args.split, max_errors=args.max_errors)
+    for n in res.notes:
+        print(f"note: {n}", file=sys.stderr)
+    if not res.ok:
+        print(f"REJECTED {args.file}: {len(res.problems)} problem(s)", file=sys.stderr)
+        for p in res.problems[:200]:
+            print(f"  - {p}", file=sys.stderr)
+        if len(res.problems) > 200:
+            print(f"  ... and {len(res.problems) - 200} more", file=sys.stderr)
+        return 1
+    m = res.manifest or {}
+    assert res.summary is not None
+    if args.json:
+        print(json.dumps({k: v for k, v in res.summary.items() if k != "breakdowns"}, sort_keys=True))
+        return 0
+    print(f"VERIFIED {args.file}: {m['name']} (planner {m['planner']['name']}), suite {m['suite']['name']} "
+          f"split {m.get('split')}, {res.replayed} episodes replayed; scores with judge {REFERENCE_JUDGE}:")
+    print(format_scores(res.summary))
+    return 0
