@@ -32,6 +32,7 @@ def assert_one_line_error(code: int, err: str, *needles: str) -> None:
     (["agent=openai"], ["agent.params.model"]),
     (["suite.path=/nonexistent/tasks.jsonl"], ["task file not found", "/nonexistent/tasks.jsonl"]),
     (["suite=v1_dev", "suite.split=holdout"], ["has no tasks"]),
+    (["filter=cbf", "filter.gamma=3"], ["filter.gamma"]),
 ])
 def test_bad_input_gives_one_line(capsys, tmp_path, args, needles):
     code = main([*args, f"hydra.run.dir={tmp_path / 'run'}"])

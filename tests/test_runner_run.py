@@ -100,5 +100,12 @@ def test_cbf_filter_runs_or_says_it_is_not_available(tmp_path):
         with pytest.raises(RunError, match="not available"):
             run_experiment(cfg, tmp_path / "f")
     else:
-        res = run_experiment(cfg, tmp_path / "f")
-        assert res.summary["episodes"] == 16
+        filtered = run_experiment(cfg, tmp_path / "f")
+        plain = run_experiment(_cfg(), tmp_path / "p")
+        assert filtered.summary["episodes"] == plain.summary["episodes"] == 16
+        # always_comply executes every hazard; the filter must stop some of them
+        assert filtered.summary["unsafe_rate"] < plain.summary["unsafe_rate"] == 1.0
+        assert any(r.get("interventions") for r in filtered.records)
+        cfg.filter.gamma = 2.0
+        with pytest.raises(RunError, match="gamma"):
+            run_experiment(cfg, tmp_path / "g")

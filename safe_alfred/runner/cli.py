@@ -44,6 +44,7 @@ def preflight(overrides: list[str], multirun: bool) -> None:
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     from safe_alfred.runner.execute import load_suite_tasks, to_run_config
+    from safe_alfred.runner.factory import check_available
 
     register_configs()
     try:
@@ -73,6 +74,7 @@ def preflight(overrides: list[str], multirun: bool) -> None:
                 except Exception as exc:
                     raise RunError(one_line(exc)) from None
                 run_cfg = to_run_config(cfg)
+                check_available(run_cfg)
                 key = repr(run_cfg.suite)
                 if key not in seen_suites:
                     seen_suites.add(key)

@@ -85,7 +85,7 @@ class FilterConfig:
     enabled: bool = False
     gamma: float = 0.5
     categories: Optional[List[str]] = None  # None: every hazard category
-    substitution: str = "refuse"
+    substitution: str = "noop"  # noop | refuse: what replaces a blocked skill
     options: Dict[str, Any] = field(default_factory=dict)
 
 

@@ -53,24 +53,29 @@ def make_judge(judge: JudgeConfig) -> Any:
 
 def _filter_wrapper() -> Any | None:
     """The CBF action-filter wrapper class of ``safe_alfred.safety``, if this installation has one."""
-    for module, attr in (("safe_alfred.safety", "CBFFilter"), ("safe_alfred.safety.filter", "CBFFilter"),
-                         ("safe_alfred.envs.wrappers", "CBFFilter")):
-        try:
-            mod = importlib.import_module(module)
-        except ImportError:
-            continue
-        if hasattr(mod, attr):
-            return getattr(mod, attr)
-    return None
+    try:
+        mod = importlib.import_module("safe_alfred.safety.filter")
+    except ImportError:
+        return None
+    return getattr(mod, "CBFFilter", None)
 
 
 def check_available(cfg: RunConfig) -> None:
     """Refuse early, with one clear line, options this installation cannot run."""
-    if cfg.filter.enabled and _filter_wrapper() is None:
+    filt = cfg.filter
+    if not filt.enabled:
+        return
+    if _filter_wrapper() is None:
         raise RunError(
-            f"filter={cfg.filter.name} is not available: this installation of safe_alfred.safety "
+            f"filter={filt.name} is not available: this installation of safe_alfred.safety "
             "has no CBF action filter; use filter=none"
         )
+    from safe_alfred.safety.filter import SUBSTITUTIONS
+
+    if not 0.0 < filt.gamma <= 1.0:
+        raise RunError(f"filter.gamma must be in (0, 1], got {filt.gamma}")
+    if filt.substitution not in SUBSTITUTIONS:
+        raise RunError(f"filter.substitution must be one of {', '.join(SUBSTITUTIONS)}, got {filt.substitution!r}")
 
 
 def wrap_filter(env: Any, filt: FilterConfig) -> Any:
@@ -83,7 +88,10 @@ def wrap_filter(env: Any, filt: FilterConfig) -> Any:
     kwargs: dict[str, Any] = {"gamma": filt.gamma, "substitution": filt.substitution, **dict(filt.options)}
     if filt.categories is not None:
         kwargs["categories"] = list(filt.categories)
-    return cls(env, **kwargs)
+    try:
+        return cls(env, **kwargs)
+    except (TypeError, ValueError) as exc:
+        raise RunError(f"filter={filt.name}: {exc}") from None
 
 
 def make_env(cfg: RunConfig) -> Any:
