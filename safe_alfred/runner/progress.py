@@ -45,6 +45,8 @@ class _Counts:
         self.new += 1
 
     def eta(self) -> str:
+        if self.done >= self.total:
+            return "0:00"
         if self.new == 0:
             return "?"
         rate = self.new / max(1e-9, time.monotonic() - self.t0)
