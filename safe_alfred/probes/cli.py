@@ -1,0 +1,157 @@
+"""``safe-alfred probe train|score|select RUN_DIR ...``: refusal probes over a run's hidden states.
+
+    safe-alfred probe train  RUN_DIR --layer 12            # -> RUN_DIR/probes/refusal_probe_layer12.safetensors
+    safe-alfred probe score  RUN_DIR [--probe FILE]        # -> probe_scores.jsonl, probe_report.md, plots
+    safe-alfred probe select RUN_DIR --k 100               # -> cliff_finetune.jsonl (+ .meta.jsonl)
+
+The run must have been made with hidden-state collection on (see ``docs/probes.md``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+PROBES_DIR = "probes"
+
+
+def _default_probe(run_dir: Path) -> Path:
+    found = sorted((run_dir / PROBES_DIR).glob("*.safetensors"))
+    if len(found) != 1:
+        raise ValueError(f"{len(found)} probes under {run_dir / PROBES_DIR}; name one with --probe")
+    return found[0]
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from safe_alfred.probes.probe import train_probe
+    from safe_alfred.probes.scoring import build_dataset
+
+    run_dir = Path(args.run_dir)
+    t0 = time.perf_counter()
+    x, y, keys, fingerprint = build_dataset(run_dir, args.layer)
+    probe = train_probe(x, y, layer=args.layer, fingerprint=fingerprint, test_fraction=args.test_fraction,
+                        seed=args.seed, l2=args.l2, device=args.device,
+                        meta={"run_dir": str(run_dir), "episodes": len(keys)})
+    out = Path(args.out) if args.out else run_dir / PROBES_DIR / f"refusal_probe_layer{args.layer}.safetensors"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    probe.save(out)
+    m = probe.meta
+    print(f"probe: layer {args.layer}, {m['n_refused']} refused / {m['n_complied']} complied episodes, "
+          f"train {m['n_train']} / held-out {m['n_test']} (balanced)")
+    print(f"accuracy: train {m['train_accuracy']:.3f}, held-out {m['heldout_accuracy']:.3f} "
+          f"({m['device']}, {time.perf_counter() - t0:.1f} s)")
+    print(f"wrote {out}")
+    return 0
+
+
+def _judge(name: str) -> Any:
+    if name == "none":
+        return None
+    from safe_alfred.judges.registry import make_judge
+
+    return make_judge(name)
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from safe_alfred.probes.plots import write_plots
+    from safe_alfred.probes.probe import RefusalProbe
+    from safe_alfred.probes.scoring import REPORT_FILE, SCORES_FILE, report_markdown, score_run, write_scores
+
+    run_dir = Path(args.run_dir)
+    probe = RefusalProbe.load(args.probe or _default_probe(run_dir))
+    rows = score_run(run_dir, probe, threshold=args.threshold, tail=args.tail, judge=_judge(args.judge))
+    if not rows:
+        raise ValueError(f"no episode of {run_dir} has collected hidden states")
+    write_scores(run_dir / SCORES_FILE, rows)
+    plots = [] if args.no_plots else [str(p) for p in write_plots(rows, run_dir)]
+    (run_dir / REPORT_FILE).write_text(report_markdown(rows, probe, plots), encoding="utf-8")
+    print(f"scored {len(rows)} episodes; wrote {run_dir / SCORES_FILE}, {run_dir / REPORT_FILE}"
+          + (f" and {len(plots)} plots" if plots else ""))
+    return 0
+
+
+def _tokenizer(path: str | None, records: list[dict]) -> Any:
+    """The tokenizer named on the command line, else the run's model path if it loads offline."""
+    candidates = [path] if path else sorted({str((r.get("planner") or {}).get("model_path"))
+                                             for r in records if (r.get("planner") or {}).get("model_path")})
+    for cand in candidates[:1]:
+        try:
+            from transformers import AutoTokenizer
+
+            return AutoTokenizer.from_pretrained(cand, local_files_only=True)
+        except Exception as exc:  # the model may live on another machine
+            if path:
+                raise ValueError(f"cannot load tokenizer {path}: {exc}") from None
+            print(f"note: tokenizer {cand} not loadable here; cutting reasoning by relative position",
+                  file=sys.stderr)
+    return None
+
+
+def cmd_select(args: argparse.Namespace) -> int:
+    from safe_alfred.probes.scoring import SCORES_FILE, load_run_records, read_scores
+    from safe_alfred.probes.select import FINETUNE_FILE, export_finetune
+
+    run_dir = Path(args.run_dir)
+    scores = Path(args.scores) if args.scores else run_dir / SCORES_FILE
+    if not scores.is_file():
+        raise FileNotFoundError(f"{scores} does not exist; run 'safe-alfred probe score {run_dir}' first")
+    rows = read_scores(scores)
+    records = load_run_records(run_dir)
+    out = Path(args.out) if args.out else run_dir / FINETUNE_FILE
+    examples = export_finetune(rows, records, run_dir, out, args.k, tokenizer=_tokenizer(args.tokenizer, records),
+                               include_refused=args.include_refused)
+    print(f"wrote {len(examples)} examples to {out} (metadata: {out.with_suffix('.meta.jsonl')})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="safe-alfred probe", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("train", help="train a linear refusal probe on a run's hidden states")
+    t.add_argument("run_dir")
+    t.add_argument("--layer", type=int, required=True, help="hidden-state index (0 = embeddings)")
+    t.add_argument("--out", help="probe file (default RUN_DIR/probes/refusal_probe_layer<L>.safetensors)")
+    t.add_argument("--test-fraction", type=float, default=0.25)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--l2", type=float, default=1e-3)
+    t.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:1, ...")
+    t.set_defaults(func=cmd_train)
+    s = sub.add_parser("score", help="score every position, write probe_scores.jsonl, report and plots")
+    s.add_argument("run_dir")
+    s.add_argument("--probe", help="probe file (default: the only one under RUN_DIR/probes)")
+    s.add_argument("--threshold", type=float, default=0.5, help="latent recognition threshold")
+    s.add_argument("--tail", type=int, default=1, help="positions before the answer averaged as 'final'")
+    s.add_argument("--judge", default="lexicon", help="judge for records without a verdict, or 'none'")
+    s.add_argument("--no-plots", action="store_true")
+    s.set_defaults(func=cmd_score)
+    e = sub.add_parser("select", help="Cliff-as-a-Judge: export the top-k cliffs as chat fine-tuning data")
+    e.add_argument("run_dir")
+    e.add_argument("--k", type=int, default=100)
+    e.add_argument("--out", help=f"output JSONL (default RUN_DIR/{'cliff_finetune.jsonl'})")
+    e.add_argument("--scores", help="probe_scores.jsonl (default RUN_DIR/probe_scores.jsonl)")
+    e.add_argument("--tokenizer", help="tokenizer path (default: the run's model path, if present)")
+    e.add_argument("--include-refused", action="store_true", help="also episodes that ended in a refusal")
+    e.set_defaults(func=cmd_select)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from safe_alfred.probes.fingerprint import FingerprintMismatch
+
+    try:
+        return int(args.func(args))
+    except FingerprintMismatch as exc:
+        print(f"safe-alfred probe: refused: {exc}", file=sys.stderr)
+        return 3
+    except (ValueError, FileNotFoundError, KeyError) as exc:
+        print(f"safe-alfred probe: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
