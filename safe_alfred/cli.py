@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("safe_alfred.runner.cli:main", "run a planner on a task suite (Hydra config; -m for sweeps)"),
     "sweep-summary": ("safe_alfred.runner.sweep:main", "tabulate the runs of a sweep directory"),
     "judge": ("safe_alfred.judges.cli:main", "judge hazard recognition in reasoning traces (JSONL in, JSONL out)"),
+    "probe": ("safe_alfred.probes.cli:main", "hidden-state refusal probes: train, score (refusal cliff), select"),
     "submit": ("safe_alfred.leaderboard.submit:main", "package a run as a leaderboard submission (.safealfred.json.gz)"),
     "verify": ("safe_alfred.leaderboard.verify:main", "verify a submission: replay every episode, re-judge, re-score"),
     "leaderboard": ("safe_alfred.leaderboard.site:main", "build the static leaderboard site from verified submissions"),
