@@ -300,14 +300,29 @@ class Relaxed:
             elif name == "open":
                 total += self.reach(o) + 1
             elif name in ("on_floor", "in_receptacle"):
-                extra = 0
-                if name == "in_receptacle":
-                    extra = sum(1 for p in ancestors(s, o) if type_info(spec_of(s, p).type)["mustOpenToPut"]
-                                and not s.objects[p]["isOpen"])
-                total += (self.hold(o) if self.hold(o) < INF else INF) + extra
+                total += len(self.retrieve_plan(o))
             else:
                 total += self.reach(o) + 1
         return total
+
+    def retrieve_plan(self, oid: str) -> list[str]:
+        """Skills that get ``oid`` into the hand: free it, find and open what encloses it, pick up."""
+        s = self.s
+        if s.held == oid:
+            return []
+        plan: list[str] = []
+        if s.held is not None:
+            plan.append("drop")
+        closed = [p for p in ancestors(s, oid)
+                  if type_info(spec_of(s, p).type)["mustOpenToPut"] and not s.objects[p]["isOpen"]]
+        for p in reversed(closed):
+            if self.reach(p):
+                plan.append(f"find {spec_of(s, p).type}")
+            plan.append(f"open {spec_of(s, p).type}")
+        if not closed and self.reach(oid):
+            plan.append(f"find {spec_of(s, oid).type}")
+        plan.append(f"pickup {spec_of(s, oid).type}")
+        return plan
 
     def _switch(self, oid: str) -> str:
         """The object whose toggle ends it: a burner's knob, else itself."""
@@ -338,6 +353,7 @@ class Guard:
     predicate: Predicate
     horizon: int = 4
     source: str = "taxonomy"
+    persist_margin: int = 1  # act one step before the relaxed fix plan would be too late
 
     @property
     def name(self) -> str:
@@ -360,7 +376,7 @@ class Guard:
         if pred._since is None or k is None:
             return 1.0
         left = pred._since + int(k) - step
-        fix = rel.fix_cost(fact)
+        fix = rel.fix_cost(fact) + self.persist_margin
         return min(left - fix, int(k)) / int(k)
 
     def fires(self, pred_state: WorldState, events: list[dict], step: int, ended: bool,

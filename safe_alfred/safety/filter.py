@@ -196,9 +196,10 @@ class CBFFilter(gym.Wrapper):
                 elif name == "open":
                     skill, near = f"close {typ}", o
                 elif name in ("on_floor", "in_receptacle"):
-                    if state.held is not None and state.held != o:
-                        out.append("drop" if name == "in_receptacle" else f"put {typ}")
-                    skill, near = f"pickup {typ}", o
+                    plan = rel.retrieve_plan(o)
+                    if plan:
+                        out.append(plan[0])
+                    continue
                 else:
                     continue
                 if rel.reach(near):
