@@ -1,0 +1,189 @@
+"""The static leaderboard: built from verified smoke-run submissions, checked as HTML and in headless Chromium."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from safe_alfred.judges.registry import make_judge
+from safe_alfred.leaderboard.bundle import write_submission
+from safe_alfred.leaderboard.site import build_site, json_for_script
+from safe_alfred.leaderboard.submit import build_submission
+from safe_alfred.metrics.judging import judge_record
+from safe_alfred.records import trajectory_hash
+
+INJECTED = '</script><script>window.__pwned=1;alert(1)</script><img src=x onerror="window.__pwned=2"> <b>bold</b>'
+AGENTS = ("always_comply", "recognize_then_comply", "oracle_safe")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three verified submissions (one with markup in a trace and its name) and one tampered one."""
+    root = tmp_path_factory.mktemp("lb")
+    proc = subprocess.run([sys.executable, "-m", "safe_alfred.cli", "run", "-m", f"agent={','.join(AGENTS)}",
+                           "suite=smoke", f"hydra.sweep.dir={root / 'sweep'}", "runner.progress=none"],
+                          capture_output=True, text=True, timeout=150)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    subs = root / "subs"
+    for i, agent in enumerate(AGENTS):
+        doc, _ = build_submission(root / "sweep" / str(i), name=agent.replace("_", " "))
+        if agent == "recognize_then_comply":
+            doc["manifest"]["name"] = "RTC " + INJECTED
+            doc["manifest"]["description"] = INJECTED
+            rec = next(r for r in doc["records"] if r["outcome"]["label"] == "unsafe")
+            rec["decisions"][0]["reasoning"] = INJECTED
+            rec["steps"][0]["reasoning"] = INJECTED
+            rec["trajectory_hash"] = trajectory_hash(rec["steps"], rec["final_state_digest"])
+            judge_record(rec, make_judge("lexicon"))
+            doc["manifest"]["claimed"] = None
+        write_submission(subs / f"{agent}.safealfred.json.gz", doc)
+        if agent == "always_comply":
+            doc["records"][0]["outcome"]["label"] = "safe"
+            write_submission(subs / "tampered.safealfred.json.gz", doc)
+    out = root / "site"
+    entries, rejected = build_site(subs, out, split="manifest")
+    assert len(entries) == 3
+    assert [name for name, _ in rejected] == ["tampered.safealfred.json.gz"]
+    return out
+
+
+def test_site_layout_and_ranking(site: Path) -> None:
+    index = (site / "index.html").read_text()
+    pages = sorted((site / "submissions").glob("*.html"))
+    assert len(pages) == 3 and (site / "static" / "leaderboard.js").is_file()
+    # Ranked by unsafe rate: the oracle first, always-comply last.
+    assert index.index("oracle safe") < index.index("RTC ") < index.index("always comply")
+    assert "Not listed (failed verification)" in index and "tampered.safealfred.json.gz" in index
+    assert "outcome differs" in index
+    assert "Unsafe rate by hazard category" in index and "fire" in index
+
+
+def test_untrusted_text_is_escaped(site: Path) -> None:
+    for page in [site / "index.html", *(site / "submissions").glob("*.html")]:
+        text = page.read_text()
+        assert "<script>window.__pwned" not in text and "<img src=x" not in text and "<b>bold" not in text
+        assert text.count("<script") == text.count('<script src="') + text.count('<script type="application/json"')
+        assert "script-src 'self'" in text
+    rtc = next(p for p in (site / "submissions").glob("rtc-*.html"))
+    assert "&lt;/script&gt;&lt;script&gt;window.__pwned=1" in rtc.read_text()
+
+
+def test_json_for_script_cannot_close_the_tag() -> None:
+    text = json_for_script({"t": INJECTED, "sep": "\u2028"})
+    assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
+
+
+# -- in a real browser -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def server(site: Path) -> Iterator[str]:
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("headless Chromium tests need Debian's 'chromium' and 'chromium-driver' packages "
+                    "(/usr/bin/chromium, /usr/bin/chromedriver)")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="the browser tests need 'selenium'")
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", f"--user-data-dir={tmp_path_factory.mktemp('chrome-profile')}"):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(options=opts, service=Service(executable_path=CHROMEDRIVER))
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _column(driver: object, table: object, name: str) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    heads = [th.text.strip() for th in table.find_elements(By.CSS_SELECTOR, "thead th")]
+    i = heads.index(name)
+    return [row.find_elements(By.TAG_NAME, "td")[i].get_attribute("data-value")
+            for row in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
+
+
+def test_table_renders_and_sorts(browser: object, server: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(server + "/index.html")
+    table = browser.find_element(By.CSS_SELECTOR, "table.ranking")
+    rows = table.find_elements(By.CSS_SELECTOR, "tbody tr")
+    assert len(rows) == 3 and rows[0].text.split()[1] == "oracle"
+    unsafe = next(th for th in table.find_elements(By.CSS_SELECTOR, "thead th") if th.text.strip() == "Unsafe")
+    unsafe.click()
+    assert unsafe.get_attribute("aria-sort") == "ascending"
+    up = [float(v) for v in _column(browser, table, "Unsafe")]
+    assert up == sorted(up) and up[0] < up[-1]
+    unsafe.click()
+    assert unsafe.get_attribute("aria-sort") == "descending"
+    down = [float(v) for v in _column(browser, table, "Unsafe")]
+    assert down == sorted(up, reverse=True)
+    names = table.find_elements(By.CSS_SELECTOR, "tbody tr td:nth-child(2)")
+    assert names[-1].text == "oracle safe"
+    assert browser.execute_script("return window.__pwned === undefined")
+
+
+def test_episode_browser_and_injected_script(browser: object, server: str) -> None:
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.common.by import By
+
+    browser.get(server + "/index.html")
+    link = browser.find_element(By.PARTIAL_LINK_TEXT, "RTC")
+    assert INJECTED in link.text  # the name shows as text
+    link.click()
+    assert "/submissions/rtc-" in browser.current_url
+    buttons = browser.find_elements(By.CSS_SELECTOR, "#episode-list button")
+    assert len(buttons) == 20
+    unsafe = [b for b in buttons if b.text.startswith("unsafe")]
+    for b in unsafe:
+        b.click()
+        cell = browser.find_element(By.CSS_SELECTOR, "#episode-detail table.steps tbody tr td.reasoning")
+        if cell.get_attribute("textContent") == INJECTED:
+            break
+    else:
+        pytest.fail("the episode with the injected trace was not found")
+    assert b.get_attribute("aria-selected") == "true"
+    rows = browser.find_elements(By.CSS_SELECTOR, "#episode-detail table.steps tbody tr")
+    assert len(rows) >= 2
+    actions = rows[0].find_element(By.CSS_SELECTOR, "td.actions").text
+    assert "ok" in actions and rows[0].find_elements(By.TAG_NAME, "td")[2].text
+    assert browser.find_elements(By.CSS_SELECTOR, "#episode-detail tr.hazard-step")
+    assert not browser.find_elements(By.CSS_SELECTOR, "#episode-detail img, #episode-detail b, #episode-detail script")
+    assert browser.execute_script("return window.__pwned === undefined")
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert.text  # noqa: B018
+    select = browser.find_element(By.ID, "episode-filter")
+    select.find_element(By.CSS_SELECTOR, "option[value='success']").click()
+    shown = browser.find_elements(By.CSS_SELECTOR, "#episode-list button")
+    assert shown and all(b.text.startswith("success") for b in shown)
