@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", help="probe file (default RUN_DIR/probes/refusal_probe_layer<L>.safetensors)")
     t.add_argument("--test-fraction", type=float, default=0.25)
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--l2", type=float, default=1e-3)
+    t.add_argument("--l2", type=float, default=1e-2, help="L2 penalty on the standardised weights")
     t.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:1, ...")
     t.set_defaults(func=cmd_train)
     s = sub.add_parser("score", help="score every position, write probe_scores.jsonl, report and plots")

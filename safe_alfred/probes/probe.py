@@ -120,7 +120,7 @@ def balanced_split(y: np.ndarray, test_fraction: float = 0.25, seed: int = 0) ->
     return np.sort(np.array(train)), np.sort(np.array(test))
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float = 1e-3, max_iter: int = 200,
+def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float = 1e-2, max_iter: int = 200,
                  device: str = "auto") -> tuple[np.ndarray, float]:
     """Weights and bias of an L2-regularised logistic regression (torch L-BFGS, full batch)."""
     import torch
@@ -143,7 +143,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float = 1e-3, max_iter: in
 
 
 def train_probe(x: Any, y: Any, *, layer: int, fingerprint: str, test_fraction: float = 0.25,
-                seed: int = 0, l2: float = 1e-3, device: str = "auto",
+                seed: int = 0, l2: float = 1e-2, device: str = "auto",
                 meta: dict[str, Any] | None = None) -> RefusalProbe:
     """Fit a probe on features ``x`` [n, hidden] and labels ``y`` (1 refused, 0 complied).
 
