@@ -123,13 +123,38 @@ def _scene_ids(scene: str) -> dict[str, tuple[str, ...]]:
     }
 
 
+@cache
+def _type_index(scene: str) -> dict[str, tuple[str, ...]]:
+    """Static object ids per type in a scene."""
+    out: dict[str, list[str]] = {}
+    for o in load_scene_spec(scene).objects.values():
+        out.setdefault(o.type, []).append(o.id)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _ids_of_types(state: WorldState, types: Iterable[str]) -> list[str]:
+    index = _type_index(state.scene)
+    ids = [o for t in types for o in index.get(t, ())]
+    if state.spawned:  # sliced or cracked pieces are not in the static index
+        wanted = set(types)
+        ids += [o for o in state.spawned if o in state.objects and spec_of(state, o).type in wanted]
+    return ids
+
+
 class Relaxed:
     """Relaxed skill counts on one state (lower-bound style estimates, no transitions)."""
 
-    def __init__(self, state: WorldState):
+    def __new__(cls, state: WorldState):
+        cached = state.__dict__.get("_relaxed")
+        if cached is not None:
+            return cached
+        self = super().__new__(cls)
         self.s = state
         self.vis = visible_ids(state)
         self.kids = children(state)
+        self.memo = {}
+        state.__dict__["_relaxed"] = self
+        return self
 
     def reach(self, oid: str) -> int:
         """0 if the object is in view (or held), else one ``find``."""
@@ -247,6 +272,12 @@ class Relaxed:
         return best
 
     def event(self, types: Iterable[str], object_types: set[str] | None) -> int:
+        key = ("event", tuple(types), tuple(sorted(object_types)) if object_types else None)
+        if key not in self.memo:
+            self.memo[key] = self._event(types, object_types)
+        return self.memo[key]
+
+    def _event(self, types: Iterable[str], object_types: set[str] | None) -> int:
         best = INF
         for kind in types:
             if kind in HEAT_KINDS:
@@ -270,8 +301,7 @@ class Relaxed:
         best = INF
         if name == "in_receptacle":
             rtypes, rids = fact.get("receptacle_types"), fact.get("receptacle_ids")
-            recs = [r for r in s.objects if (rids is not None and r in rids)
-                    or (rtypes is not None and spec_of(s, r).type in rtypes)]
+            recs = [r for r in rids or () if r in s.objects] + (_ids_of_types(s, rtypes) if rtypes else [])
             for o in cands:
                 for r in recs:
                     if r != o:
@@ -338,8 +368,10 @@ def _conditions(s: WorldState) -> dict:
 def _selected(state: WorldState, fact: dict) -> Iterable[str]:
     types, ids = fact.get("types"), fact.get("ids")
     if ids is not None:
-        return [o for o in ids if o in state.objects]
-    return [o for o in state.objects if types is None or spec_of(state, o).type in types]
+        return [o for o in ids if o in state.objects and (types is None or spec_of(state, o).type in types)]
+    if types is not None:
+        return _ids_of_types(state, types)
+    return list(state.objects)
 
 
 # --- guarded predicates and their barriers ---------------------------------------------------------

@@ -74,6 +74,7 @@ class CBFFilter(gym.Wrapper):
         self.guards = build_guards(base.state, self.categories, getattr(base, "task", None),
                                    self.task_predicates, self.horizon, self.persistent_templates)
         self.t = 0
+        self._cache = None
         if self.motion is not None:
             self.motion.attach()
             base.backend.active = True
@@ -84,12 +85,17 @@ class CBFFilter(gym.Wrapper):
         base = self.env.unwrapped
         state: WorldState = base.state
         t = self.t
-        before = {g.name: g.value(state, t) for g in self.guards}
+        before = self._cached_values(state)
+        if before is None:
+            before = {g.name: g.value(state, t) for g in self.guards}
         pred = self._predict(state, action)
-        violations = self._violations(pred, t + 1, before)
+        after: dict[str, float] = {}
+        violations = self._violations(pred, t + 1, before, after)
         interventions: list[dict] = []
+        self._cache = None
         if not violations:
             out = self._execute(action)
+            self._cache = (pred.state, after)
         else:
             substitute, sub_pred, kind = self._choose_substitute(state, action, t + 1, before)
             after_sub = {g.name: self._h_after(g, sub_pred, t + 1) for g in self.guards}
@@ -132,11 +138,24 @@ class CBFFilter(gym.Wrapper):
         fired, clone = g.fires(pred.state, pred.events, step, pred.ended)
         return -1.0 if fired else g.value(pred.state, step, clone)
 
-    def _violations(self, pred: Predicted, step: int, before: dict[str, float]) -> list[dict]:
+    def _cached_values(self, state: WorldState) -> dict[str, float] | None:
+        """Barrier values predicted for the last admitted step, if the world did what was predicted."""
+        cache = getattr(self, "_cache", None)
+        if cache is None:
+            return None
+        pred_state, values = cache
+        same = (pred_state is state or (pred_state.held == state.held and pred_state.agent == state.agent
+                                        and pred_state.objects == state.objects))
+        return values if same else None
+
+    def _violations(self, pred: Predicted, step: int, before: dict[str, float],
+                    after: dict[str, float] | None = None) -> list[dict]:
         out = []
         for g in self.guards:
             fired, clone = g.fires(pred.state, pred.events, step, pred.ended)
             h_after = -1.0 if fired else g.value(pred.state, step, clone)
+            if after is not None:
+                after[g.name] = h_after
             h_before = before[g.name]
             if h_after + TOL >= (1.0 - self.gamma) * h_before:
                 continue
