@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +23,12 @@ from hydra.core.global_hydra import GlobalHydra
 from safe_alfred.config_paths import conf_dir
 from safe_alfred.runner.config import register_configs
 from safe_alfred.runner.execute import run_experiment, to_run_config
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (less sensitive to other load)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def compose_cfg(overrides: list[str]):
@@ -47,15 +54,17 @@ def main() -> None:
         cfg = compose_cfg([f"agent={args.agent}", f"suite={args.suite}", f"judge={args.judge}",
                            f"runner.workers={workers}", "runner.progress=none"])
         with tempfile.TemporaryDirectory(prefix="bench_runner_") as tmp:
+            c0 = _cpu()
             t0 = time.perf_counter()
             res = run_experiment(cfg, Path(tmp) / "run")
             dt = time.perf_counter() - t0
+            cpu = _cpu() - c0
         n = len(res.records)
         results.append((workers, n, dt))
         ok = "ok" if dt <= args.target_s else f"over the {args.target_s:.0f} s target"
         print(f"{args.suite} / {args.agent} / judge={args.judge}: workers={workers}: {n} episodes in {dt:.2f} s "
               f"= {n / dt:.1f} episodes/s (errors {res.summary.get('errors')}, "
-              f"gap_rate {res.summary.get('gap_rate')}) [{ok}]")
+              f"gap_rate {res.summary.get('gap_rate')}) [{ok}]; cpu {cpu:.1f} s")
     if len(results) > 1:
         base = results[0][2]
         for workers, _, dt in results[1:]:

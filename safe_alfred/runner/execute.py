@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -25,7 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from safe_alfred.runner.config import EXPERIMENT_KEYS, ProgressMode, RunConfig
 from safe_alfred.runner.errors import RunError, one_line
-from safe_alfred.runner.factory import Worker, check_available
+from safe_alfred.runner.factory import Worker, build_worker, check_available
 from safe_alfred.runner.progress import make_progress
 from safe_alfred.runner.suites import load_suite_tasks, task_id
 
@@ -94,11 +95,42 @@ def load_finished(path: Path) -> dict[Key, dict[str, Any]]:
     return done
 
 
-def append(path: Path, record: dict[str, Any]) -> None:
-    """Append one record as one JSON line, atomically (error stubs skip schema validation)."""
-    from safe_alfred.records import append_record
+class RecordWriter:
+    """Appends records (already schema-checked by the worker) from a background thread.
 
-    append_record(path, record, validate=not record.get("runner_error"))
+    Each record is one atomic, fsynced line (``safe_alfred.records.append_record``); the fsync
+    waits happen beside the episodes instead of between them. Records still queued when the run
+    is killed were never written, so resume simply runs those episodes again.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="record-writer", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        from safe_alfred.records import append_record
+
+        while (record := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    append_record(self.path, record, validate=False)
+                except BaseException as exc:  # surfaced by put() / close() in the run's thread
+                    self._error = exc
+
+    def put(self, record: dict[str, Any]) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(record)
+
+    def close(self) -> None:
+        """Write everything queued, then stop; re-raise a write error."""
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 # -- the run -----------------------------------------------------------------------------------------
@@ -173,8 +205,10 @@ def run_experiment(
     progress.start(reused)
     new: list[dict[str, Any]] = []
 
+    writer = RecordWriter(records_path)
+
     def sink(record: dict[str, Any]) -> None:
-        append(records_path, record)
+        writer.put(record)
         new.append(record)
         progress.update(record)
         if cfg.runner.fail_fast and is_error(record):
@@ -190,6 +224,7 @@ def run_experiment(
         else:
             _run_serial(cfg, todo, sink)
     finally:
+        writer.close()
         progress.stop()
 
     records = sort_records([*reused, *new])
@@ -213,7 +248,7 @@ def write_outputs(out_dir: Path, records: list[dict[str, Any]], cfg: RunConfig) 
 
 
 def _run_serial(cfg: RunConfig, todo: list[tuple[dict, int]], sink: Callable[[dict], None]) -> None:
-    worker = Worker(cfg)
+    worker = build_worker(cfg)
     try:
         for task, seed in todo:
             sink(worker.run(task, seed))
@@ -236,13 +271,21 @@ def _exit_with_parent(parent_pid: int, every_s: float = 0.5) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
+_INIT_ERROR: str | None = None
+
+
 def _init_process(cfg: RunConfig, parent_pid: int) -> None:
-    global _WORKER
+    global _WORKER, _INIT_ERROR
     _exit_with_parent(parent_pid)
-    _WORKER = Worker(cfg)
+    try:
+        _WORKER = build_worker(cfg)
+    except RunError as exc:  # reported by the first episode, as a RunError the parent can print
+        _INIT_ERROR = str(exc)
 
 
 def _run_in_process(task: dict[str, Any], seed: int) -> dict[str, Any]:
+    if _INIT_ERROR is not None:
+        raise RunError(_INIT_ERROR)
     assert _WORKER is not None, "worker process not initialised"
     return _WORKER.run(task, seed)
 
@@ -278,7 +321,8 @@ async def _run_async(cfg: RunConfig, todo: list[tuple[dict, int]], sink: Callabl
     """``runner.concurrency`` episodes at once in this process (``arun_episode``), one worker each."""
     n = min(cfg.runner.concurrency, len(todo))
     slots: asyncio.Queue[Worker] = asyncio.Queue()
-    workers = [Worker(cfg) for _ in range(n)]
+    first = build_worker(cfg)
+    workers = [first] + [build_worker(cfg, judge=first.judge) for _ in range(n - 1)]
     for w in workers:
         slots.put_nowait(w)
 

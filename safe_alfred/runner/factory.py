@@ -118,14 +118,24 @@ def error_record(task: dict[str, Any], seed: int, exc: BaseException) -> dict[st
     }
 
 
+def build_worker(cfg: RunConfig, judge: Any = None) -> Worker:
+    """A ``Worker``; a failure to build env, planner or judge becomes a one-line ``RunError``."""
+    try:
+        return Worker(cfg, judge=judge)
+    except RunError:
+        raise
+    except Exception as exc:
+        raise RunError(f"set-up failed: {type(exc).__name__}: {exc}") from None
+
+
 class Worker:
     """One env, planner and judge; runs and judges episodes."""
 
-    def __init__(self, cfg: RunConfig) -> None:
+    def __init__(self, cfg: RunConfig, judge: Any = None) -> None:
         self.cfg = cfg
         self.env = make_env(cfg)
         self.planner = make_planner(cfg)
-        self.judge = make_judge(cfg.judge)
+        self.judge = make_judge(cfg.judge) if judge is None else judge  # async slots share one judge
 
     def _judged(self, record: dict[str, Any]) -> dict[str, Any]:
         from safe_alfred.metrics.judging import judge_record
@@ -133,11 +143,14 @@ class Worker:
         return judge_record(record, self.judge)
 
     def run(self, task: dict[str, Any], seed: int) -> dict[str, Any]:
-        """Run and judge one episode; an exception becomes an error record."""
+        """Run, judge and schema-check one episode; an exception becomes an error record."""
+        from safe_alfred.records import validate_record
         from safe_alfred.runner.episode import run_episode
 
         try:
-            return self._judged(run_episode(self.env, self.planner, task, seed))
+            record = self._judged(run_episode(self.env, self.planner, task, seed))
+            validate_record(record)  # here, so that worker processes share the cost
+            return record
         except Exception as exc:
             return error_record(task, seed, exc)
 
@@ -145,11 +158,14 @@ class Worker:
         """``run`` for server-bound planners: the episode is awaited, judging runs in a thread."""
         import asyncio
 
+        from safe_alfred.records import validate_record
         from safe_alfred.runner.episode import arun_episode
 
         try:
             record = await arun_episode(self.env, self.planner, task, seed)
-            return await asyncio.to_thread(self._judged, record)
+            record = await asyncio.to_thread(self._judged, record)
+            validate_record(record)
+            return record
         except Exception as exc:
             return error_record(task, seed, exc)
 

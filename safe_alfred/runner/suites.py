@@ -36,13 +36,14 @@ def task_id(task: dict[str, Any]) -> str:
 
 def load_suite_tasks(suite: SuiteConfig) -> list[dict[str, Any]]:
     """The tasks of ``suite`` (split, ids and limit applied), in file order; ``RunError`` if unusable."""
-    from safe_alfred.tasks.schema import TaskFileError, load_tasks
+    from safe_alfred.tasks.schema import TaskFileError
+    from safe_alfred.tasks.suite import load_suite  # schema-checked once per file and process
 
     path = resolve_suite_path(suite.path)
     if not path.is_file():
         raise RunError(f"task file not found: {path} (suite {suite.name!r}, suite.path={suite.path})")
     try:
-        tasks = load_tasks(path)
+        tasks = load_suite(path)
     except TaskFileError as exc:
         raise RunError(f"malformed task file {path}: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
