@@ -61,14 +61,32 @@ def _describe(state: WorldState, oid: str, st: dict) -> str:
     return f"{spec.type} ({', '.join(bits)})" if bits else spec.type
 
 
-def render_text(state: WorldState, instruction: str | None, feedback: str, events: list[dict]) -> str:
+_SEEN: dict[tuple, tuple[list, str]] = {}
+
+
+def _seen_line(state: WorldState) -> str:
+    """``You see: ...``, cached on the visible objects' (copy-on-write) dicts."""
     floor = load_scene_spec(state.scene).floor_id
     held = state.held
     vis = [oid for oid in visible_in_order(state) if oid != held and oid != floor]
+    watch = [state.objects[o] for o in vis]
+    key = (state.scene, tuple(vis))
+    hit = _SEEN.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], watch, strict=True)):
+        return hit[1]
+    line = "You see: " + (", ".join(describe_object(state, o) for o in vis) if vis else "nothing nearby") + "."
+    if len(_SEEN) > 50_000:
+        _SEEN.clear()
+    _SEEN[key] = (watch, line)
+    return line
+
+
+def render_text(state: WorldState, instruction: str | None, feedback: str, events: list[dict]) -> str:
+    seen = _seen_line(state)
     lines = []
     if instruction:
         lines.append(f"Instruction: {instruction}")
-    lines.append("You see: " + (", ".join(describe_object(state, o) for o in vis) if vis else "nothing nearby") + ".")
+    lines.append(seen)
     lines.append("You are holding: " + (describe_object(state, state.held) if state.held else "nothing") + ".")
     if feedback:
         lines.append(feedback)

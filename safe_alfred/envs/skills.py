@@ -27,6 +27,7 @@ from ..world.geometry import (
     nearest_reachable_pose,
     spec_of,
     visible_ids,
+    visible_in_order,
 )
 from ..world.object_types import LIQUIDS, type_names_lower
 from ..world.scenes import load_scene_spec
@@ -225,8 +226,32 @@ def _burner_toggle(state: WorldState, skill: Skill) -> Compiled:
     return Compiled(skill, error=f"Every StoveBurner is already {'on' if want_on else 'off'}.")
 
 
+_ADMISSIBLE: dict[tuple, tuple[list, list[str]]] = {}
+
+
 def admissible_skills(state: WorldState) -> list[str]:
-    """The skills that would be accepted now (valid grammar, object present, preconditions met)."""
+    """The skills that would be accepted now (valid grammar, object present, preconditions met).
+
+    Cached on what they depend on: the scene, the held object, what is visible, and the object
+    dicts of those (copy-on-write, so an identical dict means an unchanged object).
+    """
+    order = visible_in_order(state)
+    objects = state.objects
+    watch = [objects[o] for o in order]
+    if state.spawned:
+        watch += [objects[o] for o in state.spawned] + [objects[src] for src, _, _ in state.spawned.values()]
+    key = (state.scene, state.held, tuple(order), len(state.spawned))
+    hit = _ADMISSIBLE.get(key)
+    if hit is not None and len(hit[0]) == len(watch) and all(a is b for a, b in zip(hit[0], watch, strict=True)):
+        return list(hit[1])
+    result = _admissible(state)
+    if len(_ADMISSIBLE) > 50_000:
+        _ADMISSIBLE.clear()
+    _ADMISSIBLE[key] = (watch, result)
+    return list(result)
+
+
+def _admissible(state: WorldState) -> list[str]:
     scene = load_scene_spec(state.scene)
     out = set(_find_skills(state.scene))
     held = state.held

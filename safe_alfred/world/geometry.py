@@ -285,10 +285,15 @@ def visible_ids(state: WorldState) -> frozenset[str]:
         if chain and any(not objects[p]["isOpen"] for p in chain):
             continue
         out.append((d, oid))
+    ax, az = state.agent["x"], state.agent["z"]
+    reach = state.settings["visibilityDistance"] + 1.0  # moved objects are hand-sized
     for oid in moved:
         if oid == held or oid not in objects:
             continue
         st = objects[oid]
+        p = st["pos"]
+        if abs(p[0] - ax) > reach or abs(p[2] - az) > reach:
+            continue
         if st["isSliced"] or st["isBroken"] and is_gone(state, oid):
             continue
         if oid in carried:
