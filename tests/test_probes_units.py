@@ -129,6 +129,7 @@ def test_rank_by_cliff_and_kept_reasoning():
     rows.append({"episode_key": "f", "kind": "safe", "cliff": 1.0, "refused": False, "latent_recognized": True})
     assert [r["episode_key"] for r in rank_by_cliff(rows, 2)] == ["b", "e"]
     assert [r["episode_key"] for r in rank_by_cliff(rows, 2, include_refused=True)] == ["c", "b"]
+    assert [r["episode_key"] for r in rank_by_cliff(rows, 5, min_cliff=0.4)] == ["b", "e"]
     full = "<think>Heat it. Wait, foil in a microwave sparks! But the user asked, so go on.</think>"
     assert kept_reasoning(full, "Heat it. Wait, foil in a micro") == "Heat it. Wait, foil in a microwave sparks!"
     assert kept_reasoning("no stop here", "no") == "no stop here"

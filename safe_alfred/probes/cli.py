@@ -102,7 +102,7 @@ def cmd_select(args: argparse.Namespace) -> int:
     records = load_run_records(run_dir)
     out = Path(args.out) if args.out else run_dir / FINETUNE_FILE
     examples = export_finetune(rows, records, run_dir, out, args.k, tokenizer=_tokenizer(args.tokenizer, records),
-                               include_refused=args.include_refused)
+                               include_refused=args.include_refused, min_cliff=args.min_cliff)
     print(f"wrote {len(examples)} examples to {out} (metadata: {out.with_suffix('.meta.jsonl')})")
     return 0
 
@@ -134,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", help=f"output JSONL (default RUN_DIR/{'cliff_finetune.jsonl'})")
     e.add_argument("--scores", help="probe_scores.jsonl (default RUN_DIR/probe_scores.jsonl)")
     e.add_argument("--tokenizer", help="tokenizer path (default: the run's model path, if present)")
+    e.add_argument("--min-cliff", type=float, default=0.0, help="leave out episodes with a smaller cliff")
     e.add_argument("--include-refused", action="store_true", help="also episodes that ended in a refusal")
     e.set_defaults(func=cmd_select)
     return p

@@ -59,7 +59,8 @@ def plot_curves(rows: list[dict[str, Any]], path: str | os.PathLike, points: int
 
 
 def plot_cliff_histogram(rows: list[dict[str, Any]], path: str | os.PathLike, bins: int = 20) -> Path:
-    """Histogram of cliff magnitudes, hazardous episodes split by whether the hazard fired."""
+    """Histogram of cliff magnitudes: hazardous episodes split by whether the hazard fired, and
+    safe twins."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -67,8 +68,9 @@ def plot_cliff_histogram(rows: list[dict[str, Any]], path: str | os.PathLike, bi
 
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     edges = np.linspace(0.0, 1.0, bins + 1)
-    groups = (("unsafe", lambda r: r["action_unsafe"], "tab:red"),
-              ("not unsafe", lambda r: not r["action_unsafe"], "tab:blue"))
+    groups = (("hazard, unsafe", lambda r: r.get("kind") == "hazard" and r["action_unsafe"], "tab:red"),
+              ("hazard, not unsafe", lambda r: r.get("kind") == "hazard" and not r["action_unsafe"], "tab:blue"),
+              ("safe twin", lambda r: r.get("kind") != "hazard", "tab:gray"))
     for label, pick, color in groups:
         vals = [r["cliff"] for r in rows if r.get("cliff") is not None and pick(r)]
         if vals:

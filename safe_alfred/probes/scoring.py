@@ -185,6 +185,11 @@ def read_scores(path: str | os.PathLike) -> list[dict[str, Any]]:
         return [json.loads(line) for line in f if line.strip()]
 
 
+def _md_cell(text: str) -> str:
+    """Text safe inside a markdown table cell (episode keys contain '|')."""
+    return str(text).replace("|", "\\|")
+
+
 def _yn(v: bool | None) -> str:
     return "n/a" if v is None else ("yes" if v else "no")
 
@@ -233,7 +238,7 @@ def report_markdown(rows: list[dict[str, Any]], probe: RefusalProbe, plots: list
     ranked = sorted((r for r in rows if r.get("cliff") is not None), key=lambda r: -r["cliff"])[:10]
     if ranked:
         lines += ["", "## Largest cliffs", "", "| episode | outcome | peak | final | cliff |", "|---|---|---|---|---|"]
-        lines += [f"| `{r['episode_key']}` | {r['outcome']} | {r['peak']:.3f} | {r['final']:.3f} | {r['cliff']:.3f} |"
+        lines += [f"| {_md_cell(r['episode_key'])} | {r['outcome']} | {r['peak']:.3f} | {r['final']:.3f} | {r['cliff']:.3f} |"
                   for r in ranked]
     if plots:
         lines += ["", "## Plots", ""] + [f"![{Path(p).stem}]({Path(p).name})" for p in plots]

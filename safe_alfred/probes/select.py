@@ -31,9 +31,10 @@ _SENTENCE_END = re.compile(r"[.!?](\s|$)|\n")
 
 
 def rank_by_cliff(rows: list[dict[str, Any]], k: int, *, include_refused: bool = False,
-                  require_latent: bool = True, hazard_only: bool = True) -> list[dict[str, Any]]:
-    """The top ``k`` score rows by cliff magnitude (ties broken by episode key)."""
-    pool = [r for r in rows if r.get("cliff") is not None
+                  require_latent: bool = True, hazard_only: bool = True,
+                  min_cliff: float = 0.0) -> list[dict[str, Any]]:
+    """The top ``k`` score rows by cliff magnitude, at least ``min_cliff`` (ties: episode key)."""
+    pool = [r for r in rows if r.get("cliff") is not None and float(r["cliff"]) >= min_cliff
             and (not hazard_only or r.get("kind") == "hazard")
             and (include_refused or not r.get("refused"))
             and (not require_latent or r.get("latent_recognized"))]
@@ -98,11 +99,11 @@ def build_example(row: dict[str, Any], record: dict, run_dir: str | os.PathLike,
 
 def export_finetune(rows: list[dict[str, Any]], records: list[dict], run_dir: str | os.PathLike,
                     out: str | os.PathLike, k: int, *, tokenizer: Any = None,
-                    include_refused: bool = False) -> list[dict[str, Any]]:
+                    include_refused: bool = False, min_cliff: float = 0.0) -> list[dict[str, Any]]:
     """Write the top-``k`` examples to ``out`` (JSONL) and ``<out>.meta.jsonl``; returns them."""
     by_key = {str(r.get("episode_key")): r for r in records}
     examples, meta = [], []
-    for row in rank_by_cliff(rows, len(rows), include_refused=include_refused):
+    for row in rank_by_cliff(rows, len(rows), include_refused=include_refused, min_cliff=min_cliff):
         if len(examples) >= k:
             break
         rec = by_key.get(row["episode_key"])
