@@ -229,6 +229,15 @@ def test_train_score_select_plot_through_the_cli(run, capsys):
         hazard = by_key[m["episode_key"]]["task"]["hazard"]["description"]
         assert answer.startswith("<think>") and answer.endswith(f"</think>\nrefuse {hazard}")
         assert by_key[m["episode_key"]]["task"]["instruction"] in ex["messages"][1]["content"]
+    # cutting the reasoning by tokens (tokenizer given) keeps the same text up to the peak
+    from safe_alfred.probes.select import export_finetune
+
+    by_tokens = export_finetune(rows, run["records"], run_dir, run_dir / "ft_tok.jsonl", 3,
+                                tokenizer=run["planner"].tokenizer, include_refused=True)
+    assert len(by_tokens) == 3
+    for ex in by_tokens:
+        kept = ex["messages"][2]["content"].split("</think>")[0].removeprefix("<think>")
+        assert kept and "</think>" not in kept and "<think>" not in kept
 
 
 def test_fingerprint_mismatch_is_refused(run, tmp_path, capsys):
