@@ -91,10 +91,18 @@ def _task(cfg: DictConfig) -> None:
 
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
-        run_experiment(to_run_config(cfg), out_dir, resolved=OmegaConf.to_container(cfg, resolve=True))
+        result = run_experiment(to_run_config(cfg), out_dir, resolved=OmegaConf.to_container(cfg, resolve=True))
     except RunError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    s = result.summary
+    print(f"{result.out_dir}: {s.get('episodes')} episodes ({result.reused} resumed), errors {s.get('errors')}, "
+          f"gap_rate {_pct(s.get('gap_rate'))}, unsafe_rate {_pct(s.get('unsafe_rate'))}; see report.md",
+          file=sys.stderr)
+
+
+def _pct(value: Any) -> str:
+    return "n/a" if value is None else f"{100 * float(value):.1f}%"
 
 
 def main(argv: list[str] | None = None) -> int:

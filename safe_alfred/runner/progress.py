@@ -97,16 +97,17 @@ class RichProgress(_Counts):
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self._p = Progress(TextColumn("[bold]{task.fields[label]}"), BarColumn(), MofNCompleteColumn(),
-                           TextColumn("{task.fields[counts]}"), TextColumn("eta"), TimeRemainingColumn(),
+        # Two-line row: run label over the outcome counts, then bar, done/total and ETA (fits 80 columns).
+        self._p = Progress(TextColumn("{task.fields[label]}"), BarColumn(bar_width=20), MofNCompleteColumn(),
+                           TextColumn("eta"), TimeRemainingColumn(),
                            console=Console(stderr=True), transient=False)
         self._id: Any = None
 
     def _fields(self) -> dict[str, str]:
         c = self.counts
         counts = (f"[red]unsafe {c['unsafe']}[/] [green]safe {c['safe']}[/] [yellow]incapable "
-                  f"{c['incapable']}[/] success {c['success']} [magenta]errors {c['error']}[/]")
-        return {"label": self.label, "counts": counts}
+                  f"{c['incapable']}[/] [magenta]errors {c['error']}[/] twins ok {c['success']}")
+        return {"label": f"[bold]{self.label}[/]\n{counts}"}
 
     def start(self, done: list[dict[str, Any]]) -> None:
         super().start(done)
