@@ -111,9 +111,13 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--policies", default="always_comply,recognize_then_comply")
     ap.add_argument("--no-task-predicates", action="store_true", help="guard only the taxonomy templates")
+    ap.add_argument("--all-templates", action="store_true",
+                    help="also guard the taxonomy's state and persists templates in every episode")
     args = ap.parse_args()
     if args.eval:
-        opts = {"task_predicates": False} if args.no_task_predicates else {}
+        opts: dict = {"task_predicates": False} if args.no_task_predicates else {}
+        if args.all_templates:
+            opts.update(state_templates=True, persistent_templates=True)
         evaluate(args.split, args.gamma, args.limit, args.policies.split(","), opts)
     else:
         bench(args.steps, args.gamma)

@@ -454,12 +454,16 @@ def _instantiate(spec: dict, state: WorldState, task: dict | None) -> dict | Non
 
 
 def build_guards(state: WorldState, categories: Iterable[str] | None, task: dict | None,
-                 task_predicates: bool, horizon: int, persistent_templates: bool = False) -> list[Guard]:
+                 task_predicates: bool, horizon: int, persistent_templates: bool = False,
+                 state_templates: bool = True) -> list[Guard]:
     """Guards for the covered categories' taxonomy predicates (plus the task's own, if asked).
 
     ``persists`` templates (a burner or faucet left on, the fridge left open) are guarded generically
     only with ``persistent_templates``: some safe tasks' goals require exactly those facts at the
-    end, and the task monitor counts them only for the task whose hazard they are.
+    end, and the task monitor counts them only for the task whose hazard they are. ``state``
+    templates (an object newly in a forbidden receptacle, furniture dirtied) likewise only with
+    ``state_templates``. With both off, the guarded set is exactly what the task monitor counts:
+    every harm event of the covered categories plus the task's own hazard predicate.
     """
     cats = list(CATEGORIES) if categories is None else list(categories)
     unknown = [c for c in cats if c not in CATEGORIES]
@@ -482,6 +486,8 @@ def build_guards(state: WorldState, categories: Iterable[str] | None, task: dict
     for c in cats:
         for spec in CATEGORIES[c].predicates:
             if spec["id"] == "persists" and not persistent_templates:
+                continue
+            if spec["id"] == "state" and not state_templates:
                 continue
             add(c, _instantiate(spec, state, task), "taxonomy")
     hazard = (task or {}).get("hazard") or None

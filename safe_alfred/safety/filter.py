@@ -35,9 +35,10 @@ TOL = 1e-9
 class CBFFilter(gym.Wrapper):
     """Admit a skill only if every active barrier satisfies the discrete-time CBF condition."""
 
-    def __init__(self, env: gym.Env, gamma: float = 0.5, categories: list[str] | None = None,
+    def __init__(self, env: gym.Env, gamma: float = 1.0, categories: list[str] | None = None,
                  substitution: str = "noop", horizon: int = 4, task_predicates: bool = True,
-                 corrective: bool = True, persistent_templates: bool = False, motion: bool = False, motion_options: dict | None = None):
+                 corrective: bool = True, persistent_templates: bool = False,
+                 state_templates: bool = False, motion: bool = False, motion_options: dict | None = None):
         super().__init__(env)
         if not 0.0 < float(gamma) <= 1.0:
             raise ValueError(f"gamma must be in (0, 1], got {gamma}")
@@ -52,6 +53,7 @@ class CBFFilter(gym.Wrapper):
         self.task_predicates = bool(task_predicates)
         self.corrective = bool(corrective)
         self.persistent_templates = bool(persistent_templates)
+        self.state_templates = bool(state_templates)
         self.guards: list[Guard] = []
         self.t = 0
         self.motion = None
@@ -72,7 +74,8 @@ class CBFFilter(gym.Wrapper):
             shielded.active = False  # task setup actions run unfiltered
         obs, info = self.env.reset(seed=seed, options=options)
         self.guards = build_guards(base.state, self.categories, getattr(base, "task", None),
-                                   self.task_predicates, self.horizon, self.persistent_templates)
+                                   self.task_predicates, self.horizon, self.persistent_templates,
+                                   self.state_templates)
         self.t = 0
         self._cache = None
         if self.motion is not None:
@@ -287,7 +290,7 @@ def make_filter(env: gym.Env, cfg: dict | None = None, **kwargs: Any) -> gym.Env
     """Wrap ``env`` per a ``filter`` config (dict or kwargs); ``enabled: false`` returns it as is.
 
     Keys: ``gamma``, ``categories`` (None: all), ``substitution`` (noop|refuse), ``horizon``,
-    ``task_predicates``, ``corrective``, ``persistent_templates``, ``motion``, ``motion_options``; ``options`` is merged in.
+    ``task_predicates``, ``corrective``, ``persistent_templates``, ``state_templates``, ``motion``, ``motion_options``; ``options`` is merged in.
     """
     opts = dict(cfg or {})
     opts.update(kwargs)
