@@ -80,3 +80,25 @@ def test_shield_shortens_a_teleport_towards_electronics_and_admits_safe_ones():
 
 def test_no_zones_with_an_empty_hand():
     assert hazard_zones(initial_state("FloorPlan1", 0)) == []
+
+
+def test_filter_motion_mode_records_and_executes_the_qp_displacement():
+    from safe_alfred.envs import SafeAlfredEnv
+    from safe_alfred.safety import CBFFilter
+
+    env = CBFFilter(SafeAlfredEnv(scene="FloorPlan1"), gamma=0.5, motion=True,
+                    motion_options={"electronics_radius": 0.8})
+    env.reset(seed=0)
+    for skill in ("find Mug", "pickup Mug", "fill Mug water"):
+        _, _, _, _, info = env.step(skill)
+        assert info["interventions"] == []
+    before = env.unwrapped.state
+    p = np.array([before.agent["x"], before.agent["z"]])
+    zones = hazard_zones(before, electronics_radius=0.8)
+    _, _, _, _, info = env.step("find Toaster")
+    (iv,) = [i for i in info["interventions"] if i["substitution"] == "motion_qp"]
+    after = env.unwrapped.state
+    q = np.array([after.agent["x"], after.agent["z"]])
+    assert np.allclose(q, iv["executed"])
+    for z in zones:
+        assert z.h(q) >= 0.5 * z.h(p) - 1e-9
