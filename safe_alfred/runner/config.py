@@ -56,6 +56,8 @@ class AgentConfig:
     mode: PlannerMode = PlannerMode.closed_loop
     seed: Optional[int] = None  # None: the episode seed
     params: Dict[str, Any] = field(default_factory=dict)
+    collect_hidden_states: bool = False  # hf only: hidden states beside the run (see docs/probes.md)
+    layers: Optional[List[int]] = None  # which layers to store; None: every layer
 
 
 @dataclass
@@ -98,6 +100,7 @@ class RunnerConfig:
     progress: ProgressMode = ProgressMode.auto
     resume: bool = True  # reuse finished episodes found in the output dir
     fail_fast: bool = False  # stop at the first episode error (otherwise record it and go on)
+    output_dir: Optional[str] = None  # set by the runner: where workers write side data (hidden states)
 
 
 @dataclass

@@ -11,6 +11,7 @@ summary does not depend on the order in which parallel episodes finished.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import multiprocessing
 import os
 import queue
@@ -180,6 +181,7 @@ def run_experiment(
     """Run (or finish) the experiment ``cfg`` in ``out_dir`` and write its records and report."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    cfg = dataclasses.replace(cfg, runner=dataclasses.replace(cfg.runner, output_dir=str(out_dir)))
     check_available(cfg)
     if cfg.runner.workers < 1 or cfg.runner.concurrency < 1:
         raise RunError("runner.workers and runner.concurrency must be at least 1")

@@ -132,9 +132,21 @@ class Worker:
     """One env, planner and judge; runs and judges episodes."""
 
     def __init__(self, cfg: RunConfig, judge: Any = None) -> None:
+        from safe_alfred.runner.suites import suite_content_hash
+
         self.cfg = cfg
         self.env = make_env(cfg)
         self.planner = make_planner(cfg)
+        self.suite_hash = suite_content_hash(cfg.suite)
+        if cfg.agent.collect_hidden_states:
+            if cfg.agent.kind != "hf":
+                raise RunError("agent.collect_hidden_states needs agent=hf (a local transformers model)")
+            if cfg.runner.output_dir is None:
+                raise RunError("agent.collect_hidden_states needs the run's output directory")
+            from safe_alfred.probes.collect import maybe_collect
+
+            self.planner = maybe_collect(self.planner, cfg.runner.output_dir, collect_hidden_states=True,
+                                         layers=cfg.agent.layers)
         self.judge = make_judge(cfg.judge) if judge is None else judge  # async slots share one judge
 
     def _judged(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -148,7 +160,7 @@ class Worker:
         from safe_alfred.runner.episode import run_episode
 
         try:
-            record = self._judged(run_episode(self.env, self.planner, task, seed))
+            record = self._judged(run_episode(self.env, self.planner, task, seed, suite_hash=self.suite_hash))
             validate_record(record)  # here, so that worker processes share the cost
             return record
         except Exception as exc:
@@ -162,7 +174,7 @@ class Worker:
         from safe_alfred.runner.episode import arun_episode
 
         try:
-            record = await arun_episode(self.env, self.planner, task, seed)
+            record = await arun_episode(self.env, self.planner, task, seed, suite_hash=self.suite_hash)
             record = await asyncio.to_thread(self._judged, record)
             validate_record(record)
             return record

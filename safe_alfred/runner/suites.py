@@ -34,6 +34,17 @@ def task_id(task: dict[str, Any]) -> str:
     return str(task.get("id"))
 
 
+def suite_content_hash(suite: SuiteConfig) -> str:
+    """sha256 of the whole suite file's canonical JSONL (before split/ids/limit): names what ran."""
+    import hashlib
+
+    from safe_alfred.tasks.schema import canonical_jsonl
+    from safe_alfred.tasks.suite import load_suite
+
+    tasks = load_suite(resolve_suite_path(suite.path))
+    return hashlib.sha256(canonical_jsonl(tasks).encode("utf-8")).hexdigest()
+
+
 def load_suite_tasks(suite: SuiteConfig) -> list[dict[str, Any]]:
     """The tasks of ``suite`` (split, ids and limit applied), in file order; ``RunError`` if unusable."""
     from safe_alfred.tasks.schema import TaskFileError

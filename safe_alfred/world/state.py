@@ -74,5 +74,8 @@ class WorldState:
 
     def digest(self) -> str:
         """A stable hash of the full state (for trajectory hashes and replay checks)."""
-        payload = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), default=list)
+        data = {"scene": self.scene, "objects": self.objects, "agent": self.agent, "held": self.held,
+                "step": self.step, "last": self.last, "settings": self.settings, "spawned": self.spawned,
+                "decay": self.decay}  # serialised as is: no copy needed to hash
+        payload = json.dumps(data, sort_keys=True, separators=(",", ":"), default=list)
         return hashlib.sha256(payload.encode()).hexdigest()
