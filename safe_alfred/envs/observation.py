@@ -6,6 +6,7 @@ Built from ``WorldState`` only, so the symbolic and thor backends describe a sce
 from __future__ import annotations
 
 import string
+from functools import lru_cache
 
 from ..world.geometry import primary_parent, spec_of, visible_in_order
 from ..world.scenes import load_scene_spec
@@ -85,22 +86,24 @@ def render_text(state: WorldState, instruction: str | None, feedback: str, event
     seen = _seen_line(state)
     lines = []
     if instruction:
-        lines.append(f"Instruction: {instruction}")
-    lines.append(seen)
+        lines.append(sanitize(f"Instruction: {instruction}"))
+    lines.append(seen)  # built from AI2-THOR type names: ASCII already
     lines.append("You are holding: " + (describe_object(state, state.held) if state.held else "nothing") + ".")
     if feedback:
-        lines.append(feedback)
-    alerts = sorted({f"{ALERTS[e['type']]} at the {spec_of(state, e['objectId']).type}"
-                     for e in events if e["type"] in ALERTS and e.get("objectId") in state.objects})
-    if alerts:
-        lines.append("You notice: " + "; ".join(alerts) + ".")
-    return sanitize("\n".join(lines))[:MAX_OBS_CHARS]
+        lines.append(sanitize(feedback))
+    if events:
+        alerts = sorted({f"{ALERTS[e['type']]} at the {spec_of(state, e['objectId']).type}"
+                         for e in events if e["type"] in ALERTS and e.get("objectId") in state.objects})
+        if alerts:
+            lines.append("You notice: " + "; ".join(alerts) + ".")
+    return "\n".join(lines)[:MAX_OBS_CHARS]
 
 
 _CONTROL = {i: "?" for i in range(32) if chr(i) not in "\n\t"}
 _CONTROL[127] = "?"
 
 
+@lru_cache(maxsize=4096)
 def sanitize(text: str) -> str:
     """Keep text inside the observation charset (printable ASCII): others become '?'."""
     if not text.isascii():

@@ -49,7 +49,7 @@ POUR_PITCH = 135.0
 KNIVES = ("Knife", "ButterKnife")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Skill:
     verb: str
     target: str | None = None  # canonical AI2-THOR type
@@ -99,8 +99,22 @@ def _canonical_type(words: str) -> str | None:
     return None
 
 
+_PARSED: dict[str, Skill] = {}
+
+
 def parse_skill(text: str) -> Skill:
-    """Parse one skill line; raises ``SkillParseError`` with a readable message."""
+    """Parse one skill line; raises ``SkillParseError`` with a readable message (memoised)."""
+    hit = _PARSED.get(text) if isinstance(text, str) else None
+    if hit is not None:
+        return hit
+    skill = _parse_skill(text)
+    if len(_PARSED) > 20_000:
+        _PARSED.clear()
+    _PARSED[text] = skill
+    return skill
+
+
+def _parse_skill(text: str) -> Skill:
     if not isinstance(text, str):
         raise SkillParseError(f"a skill must be text, got {type(text).__name__}")
     raw = text.strip().strip("`").strip()

@@ -135,7 +135,8 @@ def derive(prev: WorldState, action: dict, s: WorldState) -> list[dict]:
     for kind in sorted(after):
         for oid, cause in sorted(after[kind] - before[kind]):
             events.append(_event(s, kind, oid, cause))
-    for oid, st in s.objects.items():
+    for oid in sorted(s.__dict__.get("_written", ())):
+        st = s.objects[oid]
         old = prev.objects.get(oid)
         if old is None or old is st:
             continue

@@ -54,6 +54,7 @@ class WorldState:
         """The object's dict, copied so that writing it leaves earlier states untouched."""
         new = dict(self.objects[object_id])
         self.objects[object_id] = new
+        self.__dict__.setdefault("_written", set()).add(object_id)  # what this transition touched
         return new
 
     def to_dict(self) -> dict[str, Any]:
