@@ -135,7 +135,10 @@ def derive(prev: WorldState, action: dict, s: WorldState) -> list[dict]:
     for kind in sorted(after):
         for oid, cause in sorted(after[kind] - before[kind]):
             events.append(_event(s, kind, oid, cause))
-    for oid in sorted(s.__dict__.get("_written", ())):
+    written = s.__dict__.get("_written")
+    # states made by ``transition`` know which objects they wrote; others (rebuilt from THOR
+    # metadata) are compared object by object
+    for oid in sorted(written) if written is not None else s.objects:
         st = s.objects[oid]
         old = prev.objects.get(oid)
         if old is None or old is st:

@@ -470,6 +470,7 @@ def transition(state: WorldState, action: dict[str, Any]) -> tuple[WorldState, l
     handler = HANDLERS.get(name) if isinstance(name, str) else None
     # Preconditions are judged on what the agent saw before acting.
     s.__dict__["_visible"] = visible_ids(state)
+    s.__dict__["_written"] = set()
     err: Error | None
     if handler is None:
         err = (f"Invalid action: {name}", "InvalidAction")
