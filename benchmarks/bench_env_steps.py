@@ -192,6 +192,20 @@ def make_textworld_game(out_dir: str, world_size: int, nb_objects: int, quest_le
     return game_file, nb_rooms, nb_objs
 
 
+def _loop_stats(t0: float, c0: float, steps: int, episodes: int, n_admissible: int, obs_chars: int) -> dict:
+    """Figures of one stepping loop started at wall time ``t0`` and CPU time ``c0``."""
+    wall = time.perf_counter() - t0
+    return {
+        "steps": steps,
+        "seconds": wall,
+        "cpu_seconds": time.process_time() - c0,
+        "steps_per_s": steps / wall,
+        "episodes": episodes,
+        "mean_admissible": n_admissible / steps,
+        "mean_obs_chars": obs_chars / steps,
+    }
+
+
 def bench_textworld(game_file: str, steps: int, seed: int) -> dict:
     import textworld
 
@@ -212,18 +226,9 @@ def bench_textworld(game_file: str, steps: int, seed: int) -> dict:
         if done or not gs.admissible_commands:
             gs = env.reset()
             episodes += 1
-    wall = time.perf_counter() - t0
-    cpu = time.process_time() - c0
+    stats = _loop_stats(t0, c0, steps, episodes, n_admissible, obs_chars)
     env.close()
-    return {
-        "steps": steps,
-        "seconds": wall,
-        "cpu_seconds": cpu,
-        "steps_per_s": steps / wall,
-        "episodes": episodes,
-        "mean_admissible": n_admissible / steps,
-        "mean_obs_chars": obs_chars / steps,
-    }
+    return stats
 
 
 # --------------------------------------------------------------------------- SafeAlfred
@@ -277,18 +282,7 @@ def _run_scene(
             obs, info = reset(seed=episode_seed, options={"scene": scene})
             episodes += 1
             ep_len = 0
-    wall = time.perf_counter() - t0
-    cpu = time.process_time() - c0
-    return {
-        "scene": scene,
-        "steps": steps,
-        "seconds": wall,
-        "cpu_seconds": cpu,
-        "steps_per_s": steps / wall,
-        "episodes": episodes,
-        "mean_admissible": n_admissible / steps,
-        "mean_obs_chars": obs_chars / steps,
-    }
+    return {"scene": scene, **_loop_stats(t0, c0, steps, episodes, n_admissible, obs_chars)}
 
 
 def bench_safealfred(scenes: list[str], steps: int, seed: int, unwrapped: bool) -> dict:
