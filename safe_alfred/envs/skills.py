@@ -275,7 +275,7 @@ def _admissible(state: WorldState) -> list[str]:
     if held is not None:
         doubtful.add(spec_of(state, held).type)
     for t in doubtful:
-        if _instances(state, t, include_held=False):
+        if any(oid != held and not is_gone(state, oid) for oid in ids_of_type(state, t)):
             out.add(f"find {t}")
         else:
             out.discard(f"find {t}")
@@ -286,20 +286,20 @@ def _admissible(state: WorldState) -> list[str]:
     holding = held is not None
     for oid in visible_ids(state):
         st = state.objects[oid]
-        key = (state.scene, oid)
+        key = (state.scene, oid, holding, oid == held)
         hit = _OBJECT_SKILLS.get(key)
-        if hit is None or hit[0] is not st or hit[1] != holding or hit[2] != (oid == held):
-            hit = (st, holding, oid == held, _object_skills(state, oid, st, holding, scene))
+        if hit is None or hit[0] is not st:
+            hit = (st, _object_skills(state, oid, st, holding, scene))
             _OBJECT_SKILLS[key] = hit
-        out.update(hit[3])
+        out.update(hit[1])
     out.add("done")
     return sorted(out)
 
 
 _FIND_CACHE: dict[str, tuple[str, ...]] = {}
-# (scene, objectId) -> (the object's state dict, holding?, is it the held object?, its skills).
+# (scene, objectId, holding?, is it the held object?) -> (the object's state dict, its skills).
 # Object dicts are copy-on-write, so an identical dict means identical skills.
-_OBJECT_SKILLS: dict[tuple[str, str], tuple] = {}
+_OBJECT_SKILLS: dict[tuple, tuple] = {}
 
 
 def _object_skills(state: WorldState, oid: str, st: dict, holding: bool, scene) -> tuple[str, ...]:

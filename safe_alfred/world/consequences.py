@@ -50,15 +50,24 @@ def _plan_near(a, b, radius: float) -> bool:
     return math.hypot(a[0] - b[0], a[2] - b[2]) <= radius and abs(a[1] - b[1]) <= 0.5
 
 
+_KINDS = ("fire", "sparks", "explosion", "overheat", "melt", "electric_shock", "liquid_damage")
+_NOTHING: dict[str, frozenset[tuple[str, str]]] = {k: frozenset() for k in _KINDS}
+
+
 def hazard_conditions(s: WorldState) -> dict[str, frozenset[tuple[str, str]]]:
     """Persistent hazardous conditions now: kind -> {(objectId, cause objectId)}. Cached per state."""
     cached = s.__dict__.get("_conditions")
     if cached is not None:
         return cached
     heat, burners, candles = _scene_lists(s.scene)
+    water = load_scene_spec(s.scene).water_targets
+    objects = s.objects
+    if not any(objects[o]["isToggled"] for o in heat) and not any(objects[o]["isToggled"] for o in candles) \
+            and not any(objects[o]["isToggled"] for o in water):
+        s.__dict__["_conditions"] = _NOTHING  # no heat, flame or running water: nothing can burn or short
+        return _NOTHING
     kids = children(s)
-    out: dict[str, set[tuple[str, str]]] = {k: set() for k in ("fire", "sparks", "explosion", "overheat", "melt",
-                                                               "electric_shock", "liquid_damage")}
+    out: dict[str, set[tuple[str, str]]] = {k: set() for k in _KINDS}
     for src in heat:
         if not s.objects[src]["isToggled"]:
             continue
