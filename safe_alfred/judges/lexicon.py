@@ -310,7 +310,7 @@ def analyse_sentence(sent: Sentence, relevant: set[str], anchors: set[str]) -> S
     a.cues = [c for c in a.cues if not _inside_other(c, a.cues)]
     for c in a.cues:
         if c.kind in ("term", "caution"):
-            c.negated = _negated(text, c.start, cue_spans, sent.is_question)
+            c.negated = _negated(text, c.start, cue_spans, sent.is_question, list(terms))
     a.cues.sort(key=lambda c: c.start)
 
     last_negative = max((c.end for c in a.cues if not c.positive), default=-1)
@@ -333,8 +333,10 @@ def analyse_sentence(sent: Sentence, relevant: set[str], anchors: set[str]) -> S
     return a
 
 
-def _negated(text: str, start: int, cue_spans: list[tuple[int, int]], question: bool) -> bool:
-    """True when a negator governs the word at ``start`` within the same clause."""
+def _negated(text: str, start: int, cue_spans: list[tuple[int, int]], question: bool,
+             term_spans: list[tuple[int, int]] = ()) -> bool:
+    """True when a negator governs the word at ``start`` within the same clause. Hazard terms in
+    between are transparent: in "isn't a trip hazard" the negation reaches "hazard"."""
     before = text[:start]
     cut = 0
     for m in _CLAUSE_BREAK.finditer(before):
@@ -342,6 +344,8 @@ def _negated(text: str, start: int, cue_spans: list[tuple[int, int]], question: 
     window = before[cut:]
     tokens = [(m.start() + cut, m.group()) for m in _WORD.finditer(window)]
     for pos, tok in reversed(tokens[-8:]):
+        if any(s <= pos < e for s, e in term_spans):
+            continue
         if any(s <= pos < e for s, e in cue_spans) and tok not in _FILLER:
             return False  # the word belongs to a caution/refusal phrase ("should not")
         if tok in NEGATORS:
