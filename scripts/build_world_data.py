@@ -6,7 +6,7 @@ Inputs (all MIT, see ``safe_alfred/world/data/ATTRIBUTION.md``):
   * ALFRED's scene layouts, receptacle interaction poses and receptacle lists (alfworld/alfworld),
   * the PutObject placement table of AI2-THOR's C# sources, as transcribed in the project reference.
 
-Usage: python scripts/build_world_data.py SHARED_DIR
+Usage: python scripts/build_world_data.py SOURCE_DIR
 Deterministic: the same inputs give byte-identical outputs.
 """
 
@@ -196,4 +196,7 @@ def main(shared: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "../shared"))
+    if len(sys.argv) != 2:
+        sys.exit("usage: python scripts/build_world_data.py SOURCE_DIR\n"
+                 "  SOURCE_DIR holds data/ai2thor-metadata, data/ai2thor-scenes and reference/ai2thor.md")
+    main(Path(sys.argv[1]))
