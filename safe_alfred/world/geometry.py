@@ -171,13 +171,9 @@ def _static_arrays(scene) -> dict:
         specs = [scene.objects[i] for i in ids]
         arrays = {
             "ids": ids,
-            "index": {oid: k for k, oid in enumerate(ids)},
             "cx": np.array([o.center[0] for o in specs]), "cz": np.array([o.center[2] for o in specs]),
             "hx": np.array([o.size[0] / 2 for o in specs]), "hz": np.array([o.size[2] / 2 for o in specs]),
-            "pos": [o.pos for o in specs],
             "enclosed": frozenset(o.id for o in specs if o.type in ENCLOSED),
-            "enclosed_list": [o.id for o in specs if o.type in ENCLOSED],
-            "breakable_or_sliceable": [o.id for o in specs if o.flags["breakable"] or o.flags["sliceable"]],
             "enclosing": _static_enclosing(scene),
         }
         scene.__dict__["_arrays"] = arrays
