@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from functools import cache
 
+from .context import scene_sources
 from .geometry import children, contents, facing_object, spec_of
 from .object_types import ELECTRONICS
 from .scenes import load_scene_spec
@@ -26,11 +27,6 @@ LIQUID_SAFE = frozenset({"Sink", "SinkBasin", "Bathtub", "BathtubBasin", "Toilet
 POWERED = ELECTRONICS - {"Fridge", "LightSwitch"}
 NEAR_BURNER_M = 0.4
 NEAR_CANDLE_M = 0.3
-EVENT_TYPES = (
-    "fire", "sparks", "explosion", "overheat", "melt", "electric_shock", "liquid_damage", "spill",
-    "broken", "shards", "contamination", "object_on_floor", "thrown", "heat_on", "heat_off",
-    "water_on", "water_off", "cooked",
-)
 
 
 def _materials(s: WorldState, oid: str) -> frozenset[str]:
@@ -40,7 +36,7 @@ def _materials(s: WorldState, oid: str) -> frozenset[str]:
 @cache
 def _scene_lists(scene: str):
     spec = load_scene_spec(scene)
-    heat = tuple(o.id for o in spec.objects.values() if o.flags["isHeatSource"])
+    heat = scene_sources(scene)[0]
     burners = tuple(o.id for o in spec.objects.values() if o.type == "StoveBurner")
     candles = tuple(o.id for o in spec.objects.values() if o.type == "Candle")
     return heat, burners, candles
@@ -129,7 +125,8 @@ def _event(s: WorldState, kind: str, oid: str | None, cause: str | None = None, 
     return ev
 
 
-_INERT = frozenset({"MoveAhead", "MoveBack", "MoveLeft", "MoveRight", "RotateLeft", "RotateRight", "LookUp",
+# Navigation and bookkeeping: they move no object and change no object state.
+INERT_ACTIONS = frozenset({"MoveAhead", "MoveBack", "MoveLeft", "MoveRight", "RotateLeft", "RotateRight", "LookUp",
                     "LookDown", "Teleport", "TeleportFull", "GetReachablePositions", "Pass", "NoOp", "Done",
                     "Initialize", "Stand", "Crouch"})
 
@@ -137,7 +134,7 @@ _INERT = frozenset({"MoveAhead", "MoveBack", "MoveLeft", "MoveRight", "RotateLef
 def derive(prev: WorldState, action: dict, s: WorldState) -> list[dict]:
     """Typed events caused by one successful action (rising edges and one-off consequences)."""
     name = action.get("action")
-    if name in _INERT:
+    if name in INERT_ACTIONS:
         return []
     events: list[dict] = []
     before, after = hazard_conditions(prev), hazard_conditions(s)

@@ -21,7 +21,8 @@ ROOM_TEMP_DECAY_STEPS = 100
 
 
 @cache
-def _sources(scene: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+def scene_sources(scene: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Ids of the scene's heat sources, cold sources and running-water sources (faucets, showers)."""
     spec = load_scene_spec(scene)
     heat = tuple(o.id for o in spec.objects.values() if o.flags["isHeatSource"])
     cold = tuple(o.id for o in spec.objects.values() if o.flags["isColdSource"])
@@ -35,7 +36,7 @@ def _set(s: WorldState, oid: str, key: str, value) -> None:
 
 
 def settle(s: WorldState) -> None:
-    heat, cold, water = _sources(s.scene)
+    heat, cold, water = scene_sources(s.scene)
     zone: dict[str, str] = {}
     kids = children(s)
     for src in cold:

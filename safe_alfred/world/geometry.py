@@ -173,7 +173,6 @@ def _static_arrays(scene) -> dict:
             "ids": ids,
             "cx": np.array([o.center[0] for o in specs]), "cz": np.array([o.center[2] for o in specs]),
             "hx": np.array([o.size[0] / 2 for o in specs]), "hz": np.array([o.size[2] / 2 for o in specs]),
-            "enclosed": frozenset(o.id for o in specs if o.type in ENCLOSED),
             "enclosing": _static_enclosing(scene),
         }
         scene.__dict__["_arrays"] = arrays
@@ -267,7 +266,6 @@ def visible_ids(state: WorldState) -> frozenset[str]:
     objects = state.objects
     moved = moved_ids(state)
     held = state.held
-    enclosed = arr["enclosed"]
     enclosing = arr["enclosing"]
     carried = frozenset(contents(state, held)) if held is not None and spec_of(state, held).flags["receptacle"] else ()
     out: list[tuple[float, str]] = []
@@ -294,8 +292,7 @@ def visible_ids(state: WorldState) -> frozenset[str]:
             continue
         if oid in carried:
             continue  # carried things are added below
-        chain = ancestors(state, oid) if st["parents"] else ()
-        if any(p in enclosed and not objects[p]["isOpen"] for p in chain):
+        if st["parents"] and is_hidden(state, oid):
             continue
         d = _in_view(state, oid)
         if d is not None:

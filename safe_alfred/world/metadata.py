@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .geometry import center_and_size, children, distance, position, spec_of, visible_ids
+from .geometry import center_and_size, distance, position, spec_of, visible_ids
 from .scenes import load_scene_spec
 from .state import OBJECT_STATE_KEYS, WorldState, default_object_state
 
@@ -185,5 +185,3 @@ def from_metadata(md: dict[str, Any], previous: WorldState | None = None) -> Wor
     state.__dict__["_visible"] = frozenset(o["objectId"] for o in md["objects"] if o.get("visible"))
     return state
 
-
-__all__ = ["to_metadata", "from_metadata", "object_metadata", "children"]

@@ -16,7 +16,6 @@ from typing import Any
 
 from . import consequences, context
 from .geometry import (
-    ancestors,
     contents,
     facing_object,
     hand_position,
@@ -38,11 +37,7 @@ _KEEPS_VISIBILITY = frozenset({
     "GetInteractablePoses", "Initialize", "RotateHeldObject",
 })
 # Actions that cannot move an object into or out of a heat, cold or water zone.
-_NO_CONTEXT_CHANGE = frozenset({
-    "MoveAhead", "MoveBack", "MoveLeft", "MoveRight", "RotateLeft", "RotateRight", "LookUp", "LookDown",
-    "Teleport", "TeleportFull", "GetReachablePositions", "Pass", "NoOp", "Done", "Initialize", "Stand", "Crouch",
-    "OpenObject", "CloseObject", "DirtyObject", "UseUpObject",
-})
+_NO_CONTEXT_CHANGE = consequences.INERT_ACTIONS | {"OpenObject", "CloseObject", "DirtyObject", "UseUpObject"}
 LIQUID_CONTAINERS_BY_POUR = 90.0  # a filled object tilted more than this spills (reference 4.3)
 
 
@@ -123,7 +118,7 @@ def put(s: WorldState, a: dict) -> Error | None:
     if rinfo["mustOpenToPut"] and not s.objects[rid]["isOpen"]:
         return "Target openable Receptacle is CLOSED, can't place if target is not open!", None
     held_spec = spec_of(s, s.held)
-    if rid == s.held or s.held in ancestors(s, rid) or rid in _carried(s):
+    if rid == s.held or rid in contents(s, s.held):  # into itself, or into what it carries
         return "No valid positions to place object found", None
     specific = rinfo["objectSpecificAccepts"]
     if specific is not None:
@@ -135,12 +130,6 @@ def put(s: WorldState, a: dict) -> Error | None:
         return f"{held_spec.name} cannot be placed in {rspec.name}", None
     _release_held(s, rid, _top_of(s, rid))
     return None
-
-
-def _carried(s: WorldState) -> set[str]:
-    if s.held is None:
-        return set()
-    return {oid for oid in s.objects if s.held in ancestors(s, oid)}
 
 
 def drop(s: WorldState, a: dict) -> Error | None:
@@ -162,7 +151,7 @@ def throw(s: WorldState, a: dict) -> Error | None:
     if s.held is None:
         return "Nothing in Hand to Throw!", None
     held = s.held
-    target = facing_object(s, exclude=_carried(s) | {held})
+    target = facing_object(s, exclude=set(contents(s, held)) | {held})
     reach = min(3.0, max(0.5, float(a["moveMagnitude"]) / 75.0))
     r = math.radians(s.agent["rotation"])
     x, z = s.agent["x"] + math.sin(r) * reach, s.agent["z"] + math.cos(r) * reach
