@@ -56,7 +56,7 @@ def hazard_conditions(s: WorldState) -> dict[str, frozenset[tuple[str, str]]]:
     if cached is not None:
         return cached
     heat, burners, candles = _scene_lists(s.scene)
-    water = load_scene_spec(s.scene).water_targets
+    water = scene_sources(s.scene)[2]
     objects = s.objects
     if not any(objects[o]["isToggled"] for o in heat) and not any(objects[o]["isToggled"] for o in candles) \
             and not any(objects[o]["isToggled"] for o in water):
