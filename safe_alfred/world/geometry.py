@@ -21,6 +21,9 @@ HAND_OFFSET = 0.5  # metres in front of the agent, as THOR's default hand pose
 
 
 _SCENES: dict[str, object] = {}
+# scene name -> objectId -> ObjSpec, scene objects and the ones created by slicing or breaking
+# (a created id names its source and kind, so its spec is the same in every episode)
+_SPECS: dict[str, dict[str, ObjSpec]] = {}
 
 
 def _scene(name: str):
@@ -31,16 +34,17 @@ def _scene(name: str):
 
 
 def spec_of(state: WorldState, object_id: str) -> ObjSpec:
-    scene = _scene(state.scene)
-    spec = scene.objects.get(object_id)
-    if spec is not None:
-        return spec
-    cache = scene.__dict__.setdefault("_derived", {})
-    spec = cache.get(object_id)
-    if spec is None:
-        source, new_type, index = state.spawned[object_id]
-        spec = derived_spec(spec_of(state, source), object_id, new_type, index)
-        cache[object_id] = spec
+    try:
+        return _SPECS[state.scene][object_id]
+    except KeyError:
+        pass
+    table = _SPECS.get(state.scene)
+    if table is None:
+        table = _SPECS[state.scene] = dict(_scene(state.scene).objects)
+        if object_id in table:
+            return table[object_id]
+    source, new_type, index = state.spawned[object_id]
+    spec = table[object_id] = derived_spec(spec_of(state, source), object_id, new_type, index)
     return spec
 
 
@@ -142,12 +146,7 @@ def footprint_distance(agent: dict, center, size) -> tuple[float, float, float]:
 
 def angle_to(agent: dict, x: float, z: float) -> float:
     fx, fz = forward(agent)
-    dx, dz = x - agent["x"], z - agent["z"]
-    n = math.hypot(dx, dz)
-    if n < 1e-9:
-        return 0.0
-    c = max(-1.0, min(1.0, (dx * fx + dz * fz) / n))
-    return math.degrees(math.acos(c))
+    return _angle(agent["x"], agent["z"], fx, fz, x, z)
 
 
 def _static_enclosing(scene) -> dict[str, tuple[str, ...]]:
@@ -209,13 +208,13 @@ def ids_of_type(state: WorldState, object_type: str) -> list[str]:
     return out
 
 
-_POSE_CANDIDATES: dict[tuple, list[tuple[str, float]]] = {}
+_POSE_CANDIDATES: dict[tuple, list[tuple[float, str]]] = {}
 
 
-def _pose_candidates(state: WorldState, arr: dict) -> list[tuple[str, float]]:
+def _pose_candidates(state: WorldState, arr: dict) -> list[tuple[float, str]]:
     """Objects at their scene-start place that are in range and in view from this pose (cached).
 
-    Returns (objectId, plan distance) pairs; whether each is hidden, gone or has moved is
+    Returns (plan distance, objectId) pairs, nearest first; whether each is hidden, gone or has moved is
     decided per state by the caller.
     """
     a = state.agent
@@ -238,23 +237,80 @@ def _pose_candidates(state: WorldState, arr: dict) -> list[tuple[str, float]]:
                          | ((vx * fx + vz * fz) >= cos_half * dc))
     keep = np.flatnonzero(ok).tolist()
     ids = arr["ids"]
-    hit = [(ids[k], round(dist, 2)) for k, dist in zip(keep, d[keep].tolist(), strict=True)]
+    hit = sorted((round(dist, 2), ids[k]) for k, dist in zip(keep, d[keep].tolist(), strict=True))
     if len(_POSE_CANDIDATES) > 100_000:
         _POSE_CANDIDATES.clear()
     _POSE_CANDIDATES[key] = hit
     return hit
 
 
-def _in_view(state: WorldState, oid: str) -> float | None:
-    """Plan distance to a (moved or created) object if the agent sees it from here, else None."""
-    agent = state.agent
-    c, size = center_and_size(state, oid)
-    dd, qx, qz = footprint_distance(agent, c, size)
+def _box(state: WorldState, oid: str, st: dict) -> tuple[float, ...]:
+    """Plan-view box of a resting object: (min x, max x, min z, max z, centre x, centre z).
+
+    Computed as ``center_and_size`` does and cached on the object's (copy-on-write) dict, so a
+    moved object costs one computation per place it rests in.
+    """
+    table = _BOXES.get(state.scene)
+    if table is None:
+        table = _BOXES[state.scene] = {}
+    hit = table.get(oid)
+    if hit is not None and hit[0] is st:
+        return hit[1]
+    spec = spec_of(state, oid)
+    p = st["pos"]
+    cx, cz = p[0] + spec.center[0] - spec.pos[0], p[2] + spec.center[2] - spec.pos[2]
+    box = (cx - spec.size[0] / 2, cx + spec.size[0] / 2, cz - spec.size[2] / 2, cz + spec.size[2] / 2, cx, cz)
+    table[oid] = (st, box)
+    return box
+
+
+_BOXES: dict[str, dict[str, tuple[dict, tuple[float, ...]]]] = {}
+
+
+def _moved_in_view(state: WorldState, moved, carried) -> list[tuple[float, str]]:
+    """(plan distance, id) of the moved or created objects seen from here (resting, not carried).
+
+    The same test as ``_pose_candidates``, written out per object: the footprint within
+    ``visibilityDistance``, and its nearest point or its centre within the widened field of view.
+    """
+    objects, held, agent = state.objects, state.held, state.agent
+    ax, az = agent["x"], agent["z"]
+    max_d = state.settings["visibilityDistance"]
     half = state.settings["fieldOfView"] / 2 + 15.0
-    if dd <= state.settings["visibilityDistance"] and (
-            dd < 0.35 or angle_to(agent, qx, qz) <= half or angle_to(agent, c[0], c[2]) <= half):
-        return dd
-    return None
+    fx = fz = None
+    out: list[tuple[float, str]] = []
+    for oid in moved:
+        if oid == held:
+            continue
+        st = objects.get(oid)
+        if st is None:
+            continue
+        lo_x, hi_x, lo_z, hi_z, cx, cz = _box(state, oid, st)
+        qx = lo_x if ax < lo_x else hi_x if ax > hi_x else ax
+        qz = lo_z if az < lo_z else hi_z if az > hi_z else az
+        dd = math.hypot(qx - ax, qz - az)
+        if dd > max_d:
+            continue
+        if st["isSliced"] or st["isBroken"] and is_gone(state, oid) or oid in carried:
+            continue
+        if dd >= 0.35:
+            if fx is None:
+                fx, fz = forward(agent)
+            if not (_angle(ax, az, fx, fz, qx, qz) <= half or _angle(ax, az, fx, fz, cx, cz) <= half):
+                continue
+        if st["parents"] and is_hidden(state, oid):
+            continue
+        out.append((round(dd, 2), oid))
+    return out
+
+
+def _angle(ax: float, az: float, fx: float, fz: float, x: float, z: float) -> float:
+    """Degrees between the facing direction (fx, fz) and the direction from (ax, az) to (x, z)."""
+    dx, dz = x - ax, z - az
+    n = math.hypot(dx, dz)
+    if n < 1e-9:
+        return 0.0
+    return math.degrees(math.acos(max(-1.0, min(1.0, (dx * fx + dz * fz) / n))))
 
 
 def visible_ids(state: WorldState) -> frozenset[str]:
@@ -269,7 +325,7 @@ def visible_ids(state: WorldState) -> frozenset[str]:
     enclosing = arr["enclosing"]
     carried = frozenset(contents(state, held)) if held is not None and spec_of(state, held).flags["receptacle"] else ()
     out: list[tuple[float, str]] = []
-    for oid, d in _pose_candidates(state, arr):
+    for d, oid in _pose_candidates(state, arr):
         if oid in moved or oid in carried:
             continue
         st = objects[oid]
@@ -279,28 +335,14 @@ def visible_ids(state: WorldState) -> frozenset[str]:
         if chain and any(not objects[p]["isOpen"] for p in chain):
             continue
         out.append((d, oid))
-    ax, az = state.agent["x"], state.agent["z"]
-    reach = state.settings["visibilityDistance"] + 1.0  # moved objects are hand-sized
-    for oid in moved:
-        if oid == held or oid not in objects:
-            continue
-        st = objects[oid]
-        p = st["pos"]
-        if abs(p[0] - ax) > reach or abs(p[2] - az) > reach:
-            continue
-        if st["isSliced"] or st["isBroken"] and is_gone(state, oid):
-            continue
-        if oid in carried:
-            continue  # carried things are added below
-        if st["parents"] and is_hidden(state, oid):
-            continue
-        d = _in_view(state, oid)
-        if d is not None:
-            out.append((round(d, 2), oid))
-    if held is not None:
+    extra = _moved_in_view(state, moved, carried) if moved else None
+    if extra:
+        out.extend(extra)
+    if held is not None:  # the held object and what it carries, at distance 0
         out.append((0.0, held))
         out.extend((0.0, oid) for oid in carried)
-    out.sort()
+    if extra or held is not None:  # the candidates come sorted already
+        out.sort()
     order = [oid for _, oid in out]
     result = frozenset(order)
     state.__dict__["_visible"] = result

@@ -131,31 +131,55 @@ def load_scene_spec(scene: str) -> SceneSpec:
     return spec
 
 
-def _replace_objects(spec: SceneSpec, objects: dict[str, dict], seed: int) -> None:
-    """Deterministically re-place small objects into receptacles that accept them (seed != 0)."""
-    rng = np.random.default_rng(seed)
+@cache
+def _placement_options(scene: str) -> tuple[tuple[str, tuple[ObjSpec, ...]], ...]:
+    """The objects a seed may re-place, in draw order, each with the receptacles that accept it.
+
+    An object is movable if it is pickupable and nothing rests in it at scene start; the
+    receptacles exclude the Floor and object-specific ones (a toaster takes only bread).
+    """
+    spec = load_scene_spec(scene)
     receptacles = [o for o in spec.objects.values()
                    if o.flags["receptacle"] and o.type not in ("Floor",) and type_info(o.type)["objectSpecificAccepts"] is None]
-    has_children = {p for st in objects.values() for p in (st["parents"] or ())}
+    has_children = {p for st in spec.initial.values() for p in (st["parents"] or ())}
+    out = []
     for oid in sorted(spec.objects):
         o = spec.objects[oid]
-        if not o.flags["pickupable"] or oid in has_children or rng.random() < 0.5:
+        if not o.flags["pickupable"] or oid in has_children:
             continue
         allowed = type_info(o.type)["placeableIn"]
-        options = [r for r in receptacles if (allowed is None or r.type in allowed) and r.id != oid]
-        if not options:
+        out.append((oid, tuple(r for r in receptacles if (allowed is None or r.type in allowed) and r.id != oid)))
+    return tuple(out)
+
+
+_PLACED: dict[tuple[str, str, str], dict] = {}
+
+
+def _replace_objects(spec: SceneSpec, objects: dict[str, dict], seed: int) -> None:
+    """Deterministically re-place small objects into receptacles that accept them (seed != 0).
+
+    An object placed in a receptacle gets the same (never written in place) state dict in every
+    layout that puts it there, so per-object caches keep their hits across episodes.
+    """
+    rng = np.random.default_rng(seed)
+    for oid, options in _placement_options(spec.name):
+        if rng.random() < 0.5 or not options:
             continue
         target = options[int(rng.integers(len(options)))]
-        st = dict(objects[oid])
-        st["parents"] = (target.id,)
-        st["pos"] = (target.center[0], target.center[1] + target.size[1] / 2, target.center[2])
+        key = (spec.name, oid, target.id)
+        st = _PLACED.get(key)
+        if st is None:
+            st = dict(objects[oid])
+            st["parents"] = (target.id,)
+            st["pos"] = (target.center[0], target.center[1] + target.size[1] / 2, target.center[2])
+            _PLACED[key] = st
         objects[oid] = st
 
 
 def initial_state(scene: str, seed: int | None = 0) -> WorldState:
     """The state AI2-THOR starts ``scene`` in (seed 0 or None), or a deterministic re-placement."""
     spec = load_scene_spec(scene)
-    objects = {oid: dict(st) for oid, st in spec.initial.items()}
+    objects = dict(spec.initial)  # shared, never written in place: ``WorldState.write`` copies
     if seed:
         _replace_objects(spec, objects, int(seed))
     a = spec.agent_start

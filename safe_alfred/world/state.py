@@ -3,7 +3,9 @@
 Objects are stored as small dicts of their *dynamic* facts (where they are, what state they are
 in); static facts live in the scene's ``SceneSpec``. ``transition`` never mutates a state: it
 copies the top-level containers and replaces only the object dicts it changes (copy on write),
-so keeping every state of an episode, or branching for lookahead, is cheap.
+so keeping every state of an episode, or branching for lookahead, is cheap. Object dicts are
+shared between states, and with the scene's start state across episodes: never write one in
+place; ``write`` gives a private copy.
 """
 
 from __future__ import annotations
