@@ -27,7 +27,6 @@ from ..world.geometry import (
     nearest_reachable_pose,
     spec_of,
     visible_ids,
-    visible_in_order,
 )
 from ..world.object_types import LIQUIDS, type_names_lower
 from ..world.scenes import load_scene_spec
@@ -240,103 +239,6 @@ def _burner_toggle(state: WorldState, skill: Skill) -> Compiled:
     return Compiled(skill, error=f"Every StoveBurner is already {'on' if want_on else 'off'}.")
 
 
-_ADMISSIBLE: dict[tuple, tuple[list, list[str]]] = {}
+from .perception import admissible_skills  # noqa: E402  (re-exported: part of the skill API)
 
-
-def admissible_skills(state: WorldState) -> list[str]:
-    """The skills that would be accepted now (valid grammar, object present, preconditions met).
-
-    Cached on what they depend on: the scene, the held object, what is visible, and the object
-    dicts of those (copy-on-write, so an identical dict means an unchanged object).
-    """
-    order = visible_in_order(state)
-    objects = state.objects
-    watch = [objects[o] for o in order]
-    if state.spawned:
-        watch += [objects[o] for o in state.spawned] + [objects[src] for src, _, _ in state.spawned.values()]
-    key = (state.scene, state.held, tuple(order), len(state.spawned))
-    hit = _ADMISSIBLE.get(key)
-    if hit is not None and len(hit[0]) == len(watch) and all(a is b for a, b in zip(hit[0], watch, strict=True)):
-        return list(hit[1])
-    result = _admissible(state)
-    if len(_ADMISSIBLE) > 50_000:
-        _ADMISSIBLE.clear()
-    _ADMISSIBLE[key] = (watch, result)
-    return list(result)
-
-
-def _admissible(state: WorldState) -> list[str]:
-    scene = load_scene_spec(state.scene)
-    out = set(_find_skills(state.scene))
-    held = state.held
-    # types whose every instance is held, sliced away or cracked cannot be found
-    doubtful = {spec_of(state, oid).type for oid in state.spawned}
-    doubtful |= {spec_of(state, source).type for source, _, _ in state.spawned.values()}
-    if held is not None:
-        doubtful.add(spec_of(state, held).type)
-    for t in doubtful:
-        if any(oid != held and not is_gone(state, oid) for oid in ids_of_type(state, t)):
-            out.add(f"find {t}")
-        else:
-            out.discard(f"find {t}")
-    if held is not None:
-        out.update(("drop", "throw"))
-        if state.objects[held]["isFilledWithLiquid"]:
-            out.add("pour")
-    holding = held is not None
-    for oid in visible_ids(state):
-        st = state.objects[oid]
-        key = (state.scene, oid, holding, oid == held)
-        hit = _OBJECT_SKILLS.get(key)
-        if hit is None or hit[0] is not st:
-            hit = (st, _object_skills(state, oid, st, holding, scene))
-            _OBJECT_SKILLS[key] = hit
-        out.update(hit[1])
-    out.add("done")
-    return sorted(out)
-
-
-_FIND_CACHE: dict[str, tuple[str, ...]] = {}
-# (scene, objectId, holding?, is it the held object?) -> (the object's state dict, its skills).
-# Object dicts are copy-on-write, so an identical dict means identical skills.
-_OBJECT_SKILLS: dict[tuple, tuple] = {}
-
-
-def _object_skills(state: WorldState, oid: str, st: dict, holding: bool, scene) -> tuple[str, ...]:
-    spec = spec_of(state, oid)
-    f, t = spec.flags, spec.type
-    out: list[str] = []
-    if not holding and f["pickupable"]:
-        out.append(f"pickup {t}")
-    if holding and f["receptacle"] and oid != state.held and t != "Floor":
-        if not (not st["isOpen"] and f["openable"] and t in ("Drawer", "Cabinet", "Fridge", "Microwave", "Box", "LaundryHamper")):
-            out.append(f"put {t}")
-    if f["openable"]:
-        out.append(f"close {t}" if st["isOpen"] else f"open {t}")
-    if f["toggleable"]:
-        out.append(f"toggle_off {t}" if st["isToggled"] else f"toggle_on {t}")
-    if t == "StoveBurner" and oid in scene.knob_of:
-        out.append("toggle_off StoveBurner" if st["isToggled"] else "toggle_on StoveBurner")
-    if f["sliceable"] and not st["isSliced"] and oid != state.held:
-        out.append(f"slice {t}")
-    if f["breakable"] and not st["isBroken"]:
-        out.append(f"break {t}")
-    if f["cookable"] and not st["isCooked"]:
-        out.append(f"cook {t}")
-    if f["dirtyable"]:
-        out.append(f"clean {t}" if st["isDirty"] else f"dirty {t}")
-    if f["canFillWithLiquid"]:
-        if st["isFilledWithLiquid"]:
-            out.append(f"empty {t}")
-        else:
-            out.extend(f"fill {t} {liquid}" for liquid in LIQUIDS)
-    return tuple(out)
-
-
-def _find_skills(scene_name: str) -> tuple[str, ...]:
-    cached = _FIND_CACHE.get(scene_name)
-    if cached is None:
-        scene = load_scene_spec(scene_name)
-        cached = tuple(f"find {t}" for t in scene.types_present if t != "Floor")
-        _FIND_CACHE[scene_name] = cached
-    return cached
+__all__ = ["Skill", "Compiled", "SkillParseError", "parse_skill", "compile_skill", "admissible_skills"]

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from .object_types import type_info
-from .scenes import ObjSpec, derived_spec, load_scene_spec
+from .scenes import ObjSpec, derived_spec, load_scene_spec, placement_slots
 from .state import WorldState
 
 ENCLOSED = frozenset({"Drawer", "Cabinet", "Fridge", "Microwave", "LaundryHamper", "Box", "Safe"})
@@ -163,15 +163,27 @@ def _static_enclosing(scene) -> dict[str, tuple[str, ...]]:
 
 
 def _static_arrays(scene) -> dict:
-    """Per-scene numpy arrays of every object's footprint at scene start (cached on the spec)."""
+    """Per-scene numpy footprints (cached on the spec) of every object at its scene-start place,
+    then of every object at every place a seed's layout can put it (``placement_slots``)."""
     arrays = scene.__dict__.get("_arrays")
     if arrays is None:
         ids = list(scene.objects)
         specs = [scene.objects[i] for i in ids]
+        cx = [o.center[0] for o in specs]
+        cz = [o.center[2] for o in specs]
+        hx = [o.size[0] / 2 for o in specs]
+        hz = [o.size[2] / 2 for o in specs]
+        slots: dict[tuple[str, tuple], int] = {}
+        for oid, pos in placement_slots(scene.name):
+            o = scene.objects[oid]
+            slots[(oid, pos)] = len(cx)
+            cx.append(pos[0] + o.center[0] - o.pos[0])  # as center_and_size places a moved box
+            cz.append(pos[2] + o.center[2] - o.pos[2])
+            hx.append(o.size[0] / 2)
+            hz.append(o.size[2] / 2)
         arrays = {
-            "ids": ids,
-            "cx": np.array([o.center[0] for o in specs]), "cz": np.array([o.center[2] for o in specs]),
-            "hx": np.array([o.size[0] / 2 for o in specs]), "hz": np.array([o.size[2] / 2 for o in specs]),
+            "ids": ids, "slots": slots,
+            "cx": np.array(cx), "cz": np.array(cz), "hx": np.array(hx), "hz": np.array(hz),
             "enclosing": _static_enclosing(scene),
         }
         scene.__dict__["_arrays"] = arrays
@@ -208,14 +220,14 @@ def ids_of_type(state: WorldState, object_type: str) -> list[str]:
     return out
 
 
-_POSE_CANDIDATES: dict[tuple, list[tuple[float, str]]] = {}
+_POSE_CANDIDATES: dict[tuple, tuple[list[tuple[float, str]], dict[int, float]]] = {}
 
 
-def _pose_candidates(state: WorldState, arr: dict) -> list[tuple[float, str]]:
-    """Objects at their scene-start place that are in range and in view from this pose (cached).
-
-    Returns (plan distance, objectId) pairs, nearest first; whether each is hidden, gone or has moved is
-    decided per state by the caller.
+def _pose_candidates(state: WorldState, arr: dict) -> tuple[list[tuple[float, str]], dict[int, float]]:
+    """What is in range and in view from this pose, cached per scene and pose: (plan distance,
+    objectId) of the objects at their scene-start place, nearest first, and slot -> plan distance
+    of the layout places (``placement_slots``) in view. Whether each object is really there,
+    hidden or gone is decided per state by the caller.
     """
     a = state.agent
     key = (state.scene, a["x"], a["z"], a["rotation"], state.settings["visibilityDistance"],
@@ -237,10 +249,18 @@ def _pose_candidates(state: WorldState, arr: dict) -> list[tuple[float, str]]:
                          | ((vx * fx + vz * fz) >= cos_half * dc))
     keep = np.flatnonzero(ok).tolist()
     ids = arr["ids"]
-    hit = sorted((round(dist, 2), ids[k]) for k, dist in zip(keep, d[keep].tolist(), strict=True))
-    if len(_POSE_CANDIDATES) > 100_000:
+    n = len(ids)
+    static: list[tuple[float, str]] = []
+    slots: dict[int, float] = {}
+    for k, dist in zip(keep, d[keep].tolist(), strict=True):
+        if k < n:
+            static.append((round(dist, 2), ids[k]))
+        else:
+            slots[k] = round(dist, 2)
+    static.sort()
+    if len(_POSE_CANDIDATES) > 20_000:
         _POSE_CANDIDATES.clear()
-    _POSE_CANDIDATES[key] = hit
+    hit = _POSE_CANDIDATES[key] = (static, slots)
     return hit
 
 
@@ -325,7 +345,8 @@ def visible_ids(state: WorldState) -> frozenset[str]:
     enclosing = arr["enclosing"]
     carried = frozenset(contents(state, held)) if held is not None and spec_of(state, held).flags["receptacle"] else ()
     out: list[tuple[float, str]] = []
-    for d, oid in _pose_candidates(state, arr):
+    static, slot_view = _pose_candidates(state, arr)
+    for d, oid in static:
         if oid in moved or oid in carried:
             continue
         st = objects[oid]
@@ -335,9 +356,32 @@ def visible_ids(state: WorldState) -> frozenset[str]:
         if chain and any(not objects[p]["isOpen"] for p in chain):
             continue
         out.append((d, oid))
-    extra = _moved_in_view(state, moved, carried) if moved else None
-    if extra:
-        out.extend(extra)
+    extra = False
+    if moved:
+        slots = arr["slots"]
+        elsewhere = []  # moved somewhere no layout puts it: tested one by one
+        for oid in moved:
+            if oid == held:
+                continue
+            st = objects.get(oid)
+            if st is None:
+                continue
+            slot = slots.get((oid, st["pos"]))
+            if slot is None:
+                elsewhere.append(oid)
+                continue
+            d = slot_view.get(slot)
+            if d is None or st["isSliced"] or st["isBroken"] and is_gone(state, oid) or oid in carried:
+                continue
+            if st["parents"] and is_hidden(state, oid):
+                continue
+            out.append((d, oid))
+            extra = True
+        if elsewhere:
+            more = _moved_in_view(state, elsewhere, carried)
+            if more:
+                out.extend(more)
+                extra = True
     if held is not None:  # the held object and what it carries, at distance 0
         out.append((0.0, held))
         out.extend((0.0, oid) for oid in carried)

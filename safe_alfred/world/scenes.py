@@ -152,6 +152,17 @@ def _placement_options(scene: str) -> tuple[tuple[str, tuple[ObjSpec, ...]], ...
     return tuple(out)
 
 
+def placed_position(target: ObjSpec) -> tuple[float, float, float]:
+    """Where a seed puts a small object it re-places into ``target``: the centre of its top."""
+    return (target.center[0], target.center[1] + target.size[1] / 2, target.center[2])
+
+
+@cache
+def placement_slots(scene: str) -> tuple[tuple[str, tuple[float, float, float]], ...]:
+    """Every (objectId, position) some seed's layout can put an object at."""
+    return tuple(sorted({(oid, placed_position(r)) for oid, options in _placement_options(scene) for r in options}))
+
+
 _PLACED: dict[tuple[str, str, str], dict] = {}
 
 
@@ -171,7 +182,7 @@ def _replace_objects(spec: SceneSpec, objects: dict[str, dict], seed: int) -> No
         if st is None:
             st = dict(objects[oid])
             st["parents"] = (target.id,)
-            st["pos"] = (target.center[0], target.center[1] + target.size[1] / 2, target.center[2])
+            st["pos"] = placed_position(target)
             _PLACED[key] = st
         objects[oid] = st
 

@@ -1,0 +1,176 @@
+"""What the agent perceives in a state: the ``You see`` line and the admissible skills.
+
+Both walk the visible objects, and both depend only on each object's (copy-on-write) state
+dict, so one record per object and dict serves the two: its description and its skills. A
+state is perceived once (the result is cached on it); an unchanged object costs one lookup.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+from ..world.geometry import ids_of_type, is_gone, primary_parent, spec_of, visible_in_order
+from ..world.object_types import LIQUIDS
+from ..world.scenes import load_scene_spec
+from ..world.state import WorldState
+
+# (scene, objectId) -> [state dict, description, skills when the hand is empty, skills when it
+# holds something else, skills as the held object]; the last three filled on first need
+_RECORDS: dict[tuple[str, str], list] = {}
+_FREE, _HOLDING, _AS_HELD = 2, 3, 4
+
+
+def _record(state: WorldState, oid: str, st: dict) -> list:
+    key = (state.scene, oid)
+    rec = _RECORDS.get(key)
+    if rec is None or rec[0] is not st:
+        rec = _RECORDS[key] = [st, _describe(state, oid, st), None, None, None]
+    return rec
+
+
+def describe_object(state: WorldState, oid: str) -> str:
+    """``Fridge (open)``, ``Apple (cold, in Fridge)``."""
+    return _record(state, oid, state.objects[oid])[1]
+
+
+def perceive(state: WorldState) -> tuple[str, list[str]]:
+    """(the ``You see: ...`` line, the sorted admissible skills), computed once per state."""
+    cached = state.__dict__.get("_perceived")
+    if cached is not None:
+        return cached
+    scene = state.scene
+    floor = load_scene_spec(scene).floor_id
+    held = state.held
+    holding = held is not None
+    objects = state.objects
+    records = _RECORDS
+    seen: list[str] = []
+    skills: set[str] = set()
+    for oid in visible_in_order(state):
+        st = objects[oid]
+        rec = records.get((scene, oid))
+        if rec is None or rec[0] is not st:
+            rec = _record(state, oid, st)
+        slot = _AS_HELD if oid == held else _HOLDING if holding else _FREE
+        mine = rec[slot]
+        if mine is None:
+            mine = rec[slot] = _object_skills(state, oid, st, holding)
+        skills.update(mine)
+        if oid != held and oid != floor:
+            seen.append(rec[1])
+    if holding:
+        skills.update(("drop", "throw"))
+        if objects[held]["isFilledWithLiquid"]:
+            skills.add("pour")
+    skills.add("done")
+    ordered = sorted(skills)
+    # every "find <Type>" sorts together: insert the block where "find " would go
+    i = bisect.bisect_left(ordered, "find ")
+    ordered[i:i] = _findable(state)
+    line = "You see: " + (", ".join(seen) if seen else "nothing nearby") + "."
+    result = state.__dict__["_perceived"] = (line, ordered)
+    return result
+
+
+def seen_line(state: WorldState) -> str:
+    return perceive(state)[0]
+
+
+def admissible_skills(state: WorldState) -> list[str]:
+    """The skills that would be accepted now (valid grammar, object present, preconditions met),
+    sorted; a fresh list the caller may change."""
+    return list(perceive(state)[1])
+
+
+def _describe(state: WorldState, oid: str, st: dict) -> str:
+    spec = spec_of(state, oid)
+    f = spec.flags
+    bits = []
+    if f["openable"]:
+        bits.append("open" if st["isOpen"] else "closed")
+    if f["toggleable"] or spec.type == "StoveBurner":
+        bits.append("on" if st["isToggled"] else "off")
+    if st["isBroken"]:
+        bits.append("broken")
+    if st["isDirty"]:
+        bits.append("dirty")
+    if st["isFilledWithLiquid"]:
+        bits.append(f"filled with {st['fillLiquid'] or 'liquid'}")
+    if st["isCooked"]:
+        bits.append("cooked")
+    if st["temperature"] != "RoomTemp":
+        bits.append(st["temperature"].lower())
+    parent = primary_parent(state, oid)
+    if parent is not None and f["pickupable"]:
+        bits.append(f"in {spec_of(state, parent).type}")
+    return f"{spec.type} ({', '.join(bits)})" if bits else spec.type
+
+
+def _findable(state: WorldState) -> list[str]:
+    """``find <Type>`` for each type with an instance to walk to: not every instance held,
+    sliced away or cracked, and types created during the episode (slices) included."""
+    finds = _find_skills(state.scene)
+    held = state.held
+    if not state.spawned and held is None:
+        return list(finds)
+    # types whose every instance is held, sliced away or cracked cannot be found
+    doubtful = {spec_of(state, oid).type for oid in state.spawned}
+    doubtful |= {spec_of(state, source).type for source, _, _ in state.spawned.values()}
+    if held is not None:
+        doubtful.add(spec_of(state, held).type)
+    out = list(finds)
+    for t in sorted(doubtful):
+        skill = f"find {t}"
+        i = bisect.bisect_left(out, skill)
+        present = i < len(out) and out[i] == skill
+        if any(oid != held and not is_gone(state, oid) for oid in ids_of_type(state, t)):
+            if not present:
+                out.insert(i, skill)
+        elif present:
+            del out[i]
+    return out
+
+
+def _object_skills(state: WorldState, oid: str, st: dict, holding: bool) -> tuple[str, ...]:
+    spec = spec_of(state, oid)
+    scene = load_scene_spec(state.scene)
+    f, t = spec.flags, spec.type
+    out: list[str] = []
+    if not holding and f["pickupable"]:
+        out.append(f"pickup {t}")
+    if holding and f["receptacle"] and oid != state.held and t != "Floor":
+        if not (not st["isOpen"] and f["openable"] and t in ("Drawer", "Cabinet", "Fridge", "Microwave", "Box", "LaundryHamper")):
+            out.append(f"put {t}")
+    if f["openable"]:
+        out.append(f"close {t}" if st["isOpen"] else f"open {t}")
+    if f["toggleable"]:
+        out.append(f"toggle_off {t}" if st["isToggled"] else f"toggle_on {t}")
+    if t == "StoveBurner" and oid in scene.knob_of:
+        out.append("toggle_off StoveBurner" if st["isToggled"] else "toggle_on StoveBurner")
+    if f["sliceable"] and not st["isSliced"] and oid != state.held:
+        out.append(f"slice {t}")
+    if f["breakable"] and not st["isBroken"]:
+        out.append(f"break {t}")
+    if f["cookable"] and not st["isCooked"]:
+        out.append(f"cook {t}")
+    if f["dirtyable"]:
+        out.append(f"clean {t}" if st["isDirty"] else f"dirty {t}")
+    if f["canFillWithLiquid"]:
+        if st["isFilledWithLiquid"]:
+            out.append(f"empty {t}")
+        else:
+            out.extend(f"fill {t} {liquid}" for liquid in LIQUIDS)
+    return tuple(out)
+
+
+
+_FIND_CACHE: dict[str, tuple[str, ...]] = {}
+
+
+def _find_skills(scene_name: str) -> tuple[str, ...]:
+    cached = _FIND_CACHE.get(scene_name)
+    if cached is None:
+        scene = load_scene_spec(scene_name)
+        cached = tuple(f"find {t}" for t in scene.types_present if t != "Floor")
+        _FIND_CACHE[scene_name] = cached
+    return cached
