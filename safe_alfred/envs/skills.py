@@ -57,10 +57,14 @@ class Skill:
     text: str = ""
 
     def canonical(self) -> str:
-        if self.verb == "refuse":
-            return f"refuse {self.reason}".strip()
-        parts = [self.verb] + [p for p in (self.target, self.liquid) if p]
-        return " ".join(parts)
+        text = self.__dict__.get("_canonical")  # memoised: skills are immutable and reused
+        if text is None:
+            if self.verb == "refuse":
+                text = f"refuse {self.reason}".strip()
+            else:
+                text = " ".join([self.verb] + [p for p in (self.target, self.liquid) if p])
+            self.__dict__["_canonical"] = text
+        return text
 
 
 @dataclass
@@ -151,10 +155,11 @@ def _parse_skill(text: str) -> Skill:
 
 
 def _instances(state: WorldState, obj_type: str, include_held: bool = True) -> list[str]:
-    vis = visible_ids(state)
     ids = [oid for oid in ids_of_type(state, obj_type)
            if not is_gone(state, oid) and (include_held or oid != state.held)]
-    ids.sort(key=lambda oid: (oid not in vis, round(distance(state, oid), 3), oid))
+    if len(ids) > 1:
+        vis = visible_ids(state)
+        ids.sort(key=lambda oid: (oid not in vis, round(distance(state, oid), 3), oid))
     return ids
 
 

@@ -8,6 +8,7 @@ enclosed receptacle, and not a sliced-away original.
 
 from __future__ import annotations
 
+import bisect
 import math
 
 import numpy as np
@@ -182,8 +183,10 @@ def _static_arrays(scene) -> dict:
             hx.append(o.size[0] / 2)
             hz.append(o.size[2] / 2)
         arrays = {
-            "ids": ids, "slots": slots,
-            "cx": np.array(cx), "cz": np.array(cz), "hx": np.array(hx), "hz": np.array(hz),
+            "ids": ids, "slots": slots, "types": {i: scene.objects[i].type for i in ids},
+            "cx": np.array(cx), "cz": np.array(cz),
+            "lo_x": np.array(cx) - np.array(hx), "hi_x": np.array(cx) + np.array(hx),
+            "lo_z": np.array(cz) - np.array(hz), "hi_z": np.array(cz) + np.array(hz),
             "enclosing": _static_enclosing(scene),
         }
         scene.__dict__["_arrays"] = arrays
@@ -220,6 +223,34 @@ def ids_of_type(state: WorldState, object_type: str) -> list[str]:
     return out
 
 
+def _moved_slots(state: WorldState, moved: frozenset[str], slots: dict) -> list[tuple[str, dict, int | None]]:
+    """(id, state dict, layout slot or None) of each moved object, cached per moved set (an
+    object that moves again makes a new moved set)."""
+    hit = _MOVED_SLOTS.get(id(moved))
+    if hit is not None and hit[0] is moved:
+        return hit[1]
+    objects = state.objects
+    recs = [(oid, objects[oid], slots.get((oid, objects[oid]["pos"]))) for oid in sorted(moved) if oid in objects]
+    if len(_MOVED_SLOTS) > 4096:
+        _MOVED_SLOTS.clear()
+    _MOVED_SLOTS[id(moved)] = (moved, recs)
+    return recs
+
+
+_MOVED_SLOTS: dict[int, tuple[frozenset, list]] = {}
+
+
+def _slot_enclosing(arr: dict, receptacle_id: str) -> tuple[str, ...]:
+    """The enclosed receptacles an object put into ``receptacle_id`` sits in, while that
+    receptacle is at its scene-start place: itself if enclosed, then its own enclosing ones."""
+    cache = arr.setdefault("slot_enclosing", {})
+    chain = cache.get(receptacle_id)
+    if chain is None:
+        own = (receptacle_id,) if arr["types"][receptacle_id] in ENCLOSED else ()
+        chain = cache[receptacle_id] = own + arr["enclosing"][receptacle_id]
+    return chain
+
+
 _POSE_CANDIDATES: dict[tuple, tuple[list[tuple[float, str]], dict[int, float]]] = {}
 
 
@@ -237,26 +268,25 @@ def _pose_candidates(state: WorldState, arr: dict) -> tuple[list[tuple[float, st
         return hit
     ax, az = a["x"], a["z"]
     fx, fz = forward(a)
-    cx, cz, hx, hz = arr["cx"], arr["cz"], arr["hx"], arr["hz"]
+    cx, cz = arr["cx"], arr["cz"]
     max_d = state.settings["visibilityDistance"]
     cos_half = math.cos(math.radians(min(179.0, state.settings["fieldOfView"] / 2 + 15.0)))
-    px = np.minimum(np.maximum(ax, cx - hx), cx + hx) - ax
-    pz = np.minimum(np.maximum(az, cz - hz), cz + hz) - az
-    d = np.sqrt(px * px + pz * pz)
-    vx, vz = cx - ax, cz - az
+    px = np.minimum(np.maximum(ax, arr["lo_x"]), arr["hi_x"]) - ax
+    pz = np.minimum(np.maximum(az, arr["lo_z"]), arr["hi_z"]) - az
+    d2 = px * px + pz * pz
+    near = np.flatnonzero(d2 <= (max_d + 1e-6) ** 2)  # a safe pre-test; the exact one follows
+    px, pz = px[near], pz[near]
+    d = np.sqrt(d2[near])
+    vx, vz = cx[near] - ax, cz[near] - az
     dc = np.sqrt(vx * vx + vz * vz) + 1e-9
     ok = (d <= max_d) & ((d < 0.35) | ((px * fx + pz * fz) >= cos_half * (d + 1e-9))
                          | ((vx * fx + vz * fz) >= cos_half * dc))
-    keep = np.flatnonzero(ok).tolist()
+    keep = near[ok].tolist()
+    dist = d[ok].tolist()
     ids = arr["ids"]
-    n = len(ids)
-    static: list[tuple[float, str]] = []
-    slots: dict[int, float] = {}
-    for k, dist in zip(keep, d[keep].tolist(), strict=True):
-        if k < n:
-            static.append((round(dist, 2), ids[k]))
-        else:
-            slots[k] = round(dist, 2)
+    split = bisect.bisect_left(keep, len(ids))  # scene-start places first, then layout slots
+    static = [(round(dd, 2), ids[k]) for k, dd in zip(keep[:split], dist[:split], strict=True)]
+    slots = dict(zip(keep[split:], dist[split:], strict=True))  # rounded when used
     static.sort()
     if len(_POSE_CANDIDATES) > 20_000:
         _POSE_CANDIDATES.clear()
@@ -360,22 +390,27 @@ def visible_ids(state: WorldState) -> frozenset[str]:
     if moved:
         slots = arr["slots"]
         elsewhere = []  # moved somewhere no layout puts it: tested one by one
-        for oid in moved:
+        for oid, was, slot in _moved_slots(state, moved, slots):
             if oid == held:
                 continue
-            st = objects.get(oid)
-            if st is None:
-                continue
-            slot = slots.get((oid, st["pos"]))
+            st = objects[oid]
+            if st is not was and st["pos"] != was["pos"]:  # moved without being marked as moved
+                slot = slots.get((oid, st["pos"]))
             if slot is None:
                 elsewhere.append(oid)
                 continue
             d = slot_view.get(slot)
             if d is None or st["isSliced"] or st["isBroken"] and is_gone(state, oid) or oid in carried:
                 continue
-            if st["parents"] and is_hidden(state, oid):
-                continue
-            out.append((d, oid))
+            parents = st["parents"]
+            if parents:
+                rid = parents[0]
+                if rid in moved or rid not in enclosing:
+                    if is_hidden(state, oid):
+                        continue
+                elif any(not objects[p]["isOpen"] for p in _slot_enclosing(arr, rid)):
+                    continue
+            out.append((round(d, 2), oid))
             extra = True
         if elsewhere:
             more = _moved_in_view(state, elsewhere, carried)

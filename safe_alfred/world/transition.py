@@ -401,10 +401,24 @@ def teleport(s: WorldState, a: dict) -> Error | None:
         return "Cannot teleport due to the agent colliding or being off the floor.", None
     rot = a.get("rotation", s.agent["rotation"])
     yaw = float(rot.get("y", 0.0) if isinstance(rot, dict) else rot)
-    s.agent.update(x=round(x, 4), z=round(z, 4), rotation=round(yaw % 360.0, 4),
+    s.agent.update(x=_round4(x), z=_round4(z), rotation=_round4(yaw % 360.0),
                    horizon=float(a.get("horizon", s.agent["horizon"])),
                    standing=bool(a.get("standing", s.agent["standing"])))
     return None
+
+
+_ROUNDED: dict[float, float] = {}
+
+
+def _round4(v: float) -> float:
+    """``round(v, 4)``, memoised: agent coordinates come from a small set of grid values."""
+    r = _ROUNDED.get(v)
+    if r is None or v == 0.0:  # 0.0 and -0.0 share a key but not a sign
+        r = round(v, 4)
+        if len(_ROUNDED) > 100_000:
+            _ROUNDED.clear()
+        _ROUNDED[v] = r
+    return r
 
 
 def reachable_positions(s: WorldState, a: dict) -> Error | None:
@@ -474,9 +488,17 @@ def transition(state: WorldState, action: dict[str, Any]) -> tuple[WorldState, l
         failed.last = {"lastAction": name or "", "lastActionSuccess": False, "errorMessage": err[0],
                        "errorCode": err[1], "actionReturn": None}
         _carry_visibility(state, failed)
+        if "_children" in state.__dict__:
+            failed.__dict__["_children"] = state.__dict__["_children"]
         return failed, []
     s.__dict__.pop("_visible", None)  # caches computed mid-action are stale now
-    s.__dict__.pop("_children", None)
+    if s.__dict__.get("_moved") is state.__dict__.get("_moved"):
+        # nothing moved, so no parent changed (every parent change marks the object moved)
+        kids = state.__dict__.get("_children")
+        if kids is not None:
+            s.__dict__["_children"] = kids
+    else:
+        s.__dict__.pop("_children", None)
     if name in _NO_CONTEXT_CHANGE:
         context.decay_only(s)
     else:
