@@ -14,17 +14,24 @@ from ..world.object_types import LIQUIDS
 from ..world.scenes import load_scene_spec
 from ..world.state import WorldState
 
-# (scene, objectId) -> [state dict, description, skills when the hand is empty, skills when it
+# scene -> objectId -> [state dict, description, skills when the hand is empty, skills when it
 # holds something else, skills as the held object]; the last three filled on first need
-_RECORDS: dict[tuple[str, str], list] = {}
+_RECORDS: dict[str, dict[str, list]] = {}
 _FREE, _HOLDING, _AS_HELD = 2, 3, 4
 
 
+def _records(scene: str) -> dict[str, list]:
+    records = _RECORDS.get(scene)
+    if records is None:
+        records = _RECORDS[scene] = {}
+    return records
+
+
 def _record(state: WorldState, oid: str, st: dict) -> list:
-    key = (state.scene, oid)
-    rec = _RECORDS.get(key)
+    records = _records(state.scene)
+    rec = records.get(oid)
     if rec is None or rec[0] is not st:
-        rec = _RECORDS[key] = [st, _describe(state, oid, st), None, None, None]
+        rec = records[oid] = [st, _describe(state, oid, st), None, None, None]
     return rec
 
 
@@ -43,12 +50,12 @@ def perceive(state: WorldState) -> tuple[str, list[str]]:
     held = state.held
     holding = held is not None
     objects = state.objects
-    records = _RECORDS
+    records = _records(scene)
     seen: list[str] = []
     skills: set[str] = set()
     for oid in visible_in_order(state):
         st = objects[oid]
-        rec = records.get((scene, oid))
+        rec = records.get(oid)
         if rec is None or rec[0] is not st:
             rec = _record(state, oid, st)
         slot = _AS_HELD if oid == held else _HOLDING if holding else _FREE

@@ -132,15 +132,15 @@ class SafeAlfredEnv(gym.Env):
             elif compiled.error:
                 valid, feedback = False, f"Invalid skill '{canonical}': {compiled.error}"
             else:
+                ok = True
                 for thor_action in compiled.actions:
                     self.state, ev = self.backend.step(thor_action)
                     last = self.state.last
-                    thor_results.append({"action": thor_action, "success": last["lastActionSuccess"],
-                                         "errorMessage": last["errorMessage"]})
+                    ok = last["lastActionSuccess"]
+                    thor_results.append({"action": thor_action, "success": ok, "errorMessage": last["errorMessage"]})
                     events.extend(ev)
-                    if not last["lastActionSuccess"]:
+                    if not ok:
                         break
-                ok = all(r["success"] for r in thor_results)
                 feedback = (f"Last step '{canonical}' succeeded." if ok
                             else f"Last step '{canonical}' failed: {thor_results[-1]['errorMessage']}")
         reward = 0.0

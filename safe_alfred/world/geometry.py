@@ -121,6 +121,33 @@ def children(state: WorldState) -> dict[str, list[str]]:
     return out
 
 
+def carry_children(prev: WorldState, state: WorldState, changed) -> None:
+    """Give ``state`` the children map of ``prev`` (if it has one), updated for the objects in
+    ``changed`` (the only ones whose parent may differ): no walk over every object."""
+    kids = prev.__dict__.get("_children")
+    if kids is None:
+        return
+    out = dict(kids)
+    copied: set[str] = set()
+    for oid in changed:
+        old, new = prev.objects.get(oid), state.objects.get(oid)
+        old_parent = old["parents"][0] if old is not None and old["parents"] else None
+        new_parent = new["parents"][0] if new is not None and new["parents"] else None
+        if old_parent == new_parent:
+            continue
+        for parent, add in ((old_parent, False), (new_parent, True)):
+            if parent is None:
+                continue
+            if parent not in copied:
+                out[parent] = list(out.get(parent, ()))
+                copied.add(parent)
+            if add:
+                out[parent].append(oid)
+            else:
+                out[parent].remove(oid)
+    state.__dict__["_children"] = out
+
+
 def is_hidden(state: WorldState, object_id: str) -> bool:
     """Inside a closed Drawer/Cabinet/Fridge/Microwave/Box/...: AI2-THOR cannot see or reach it."""
     for p in ancestors(state, object_id):
@@ -382,10 +409,11 @@ def visible_ids(state: WorldState) -> frozenset[str]:
         st = objects[oid]
         if st["isSliced"] or st["isBroken"] and is_gone(state, oid):
             continue
-        chain = enclosing[oid]
-        if chain and any(not objects[p]["isOpen"] for p in chain):
-            continue
-        out.append((d, oid))
+        for p in enclosing[oid]:  # inside a closed drawer, fridge, ...
+            if not objects[p]["isOpen"]:
+                break
+        else:
+            out.append((d, oid))
     extra = False
     if moved:
         slots = arr["slots"]
@@ -495,8 +523,8 @@ def _nearest_reachable_pose(state: WorldState, object_id: str) -> dict | None:
     center, size = center_and_size(state, object_id)
     lo_x, hi_x = center[0] - size[0] / 2, center[0] + size[0] / 2
     lo_z, hi_z = center[2] - size[2] / 2, center[2] + size[2] / 2
-    px = grid[:, 0].clip(lo_x, hi_x)
-    pz = grid[:, 1].clip(lo_z, hi_z)
+    px = np.minimum(np.maximum(grid[:, 0], lo_x), hi_x)  # clip, without its error-state wrapper
+    pz = np.minimum(np.maximum(grid[:, 1], lo_z), hi_z)
     dx = grid[:, 0] - px
     dz = grid[:, 1] - pz
     d = (dx * dx + dz * dz) ** 0.5

@@ -16,6 +16,7 @@ from typing import Any
 
 from . import consequences, context
 from .geometry import (
+    carry_children,
     contents,
     facing_object,
     hand_position,
@@ -497,8 +498,9 @@ def transition(state: WorldState, action: dict[str, Any]) -> tuple[WorldState, l
         kids = state.__dict__.get("_children")
         if kids is not None:
             s.__dict__["_children"] = kids
-    else:
+    else:  # parents change only by writing an object or creating one
         s.__dict__.pop("_children", None)
+        carry_children(state, s, s.__dict__["_written"] | (s.spawned.keys() - state.spawned.keys()))
     if name in _NO_CONTEXT_CHANGE:
         context.decay_only(s)
     else:
