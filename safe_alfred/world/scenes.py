@@ -152,6 +152,59 @@ def _placement_options(scene: str) -> tuple[tuple[str, tuple[ObjSpec, ...]], ...
     return tuple(out)
 
 
+class LayoutRandom:
+    """``numpy.random.default_rng(seed)``'s ``random()`` and ``integers(n)``, replayed from the
+    raw 64-bit outputs of its PCG64 bit generator.
+
+    Layouts have always been drawn with those two calls; numpy's scalar calls cost microseconds
+    each, which made re-placing objects the slowest part of a reset. The replay follows numpy's
+    algorithms: ``random()`` is the top 53 bits of one output; ``integers(n)`` is Lemire's
+    bounded method on 32-bit halves, the bit generator keeping the unused upper half of an
+    output for the next 32-bit draw. ``tests/test_world_layout.py`` checks it against numpy.
+    """
+
+    __slots__ = ("_bits", "_raw", "_next", "_half")
+
+    def __init__(self, seed: int):
+        self._bits = np.random.PCG64(seed)
+        self._raw: list[int] = []
+        self._next = 0
+        self._half: int | None = None
+
+    def _uint64(self) -> int:
+        if self._next == len(self._raw):
+            self._raw = self._bits.random_raw(64).tolist()
+            self._next = 0
+        value = self._raw[self._next]
+        self._next += 1
+        return value
+
+    def _uint32(self) -> int:
+        half = self._half
+        if half is not None:
+            self._half = None
+            return half
+        value = self._uint64()
+        self._half = value >> 32
+        return value & 0xFFFFFFFF
+
+    def random(self) -> float:
+        return (self._uint64() >> 11) * (1.0 / 9007199254740992.0)
+
+    def integers(self, n: int) -> int:
+        """An integer in [0, n), for 1 <= n < 2**32."""
+        if n == 1:
+            return 0
+        m = self._uint32() * n
+        leftover = m & 0xFFFFFFFF
+        if leftover < n:
+            threshold = (0xFFFFFFFF - (n - 1)) % n
+            while leftover < threshold:
+                m = self._uint32() * n
+                leftover = m & 0xFFFFFFFF
+        return m >> 32
+
+
 def placed_position(target: ObjSpec) -> tuple[float, float, float]:
     """Where a seed puts a small object it re-places into ``target``: the centre of its top."""
     return (target.center[0], target.center[1] + target.size[1] / 2, target.center[2])
@@ -172,7 +225,7 @@ def _replace_objects(spec: SceneSpec, objects: dict[str, dict], seed: int) -> No
     An object placed in a receptacle gets the same (never written in place) state dict in every
     layout that puts it there, so per-object caches keep their hits across episodes.
     """
-    rng = np.random.default_rng(seed)
+    rng = LayoutRandom(seed)
     for oid, options in _placement_options(spec.name):
         if rng.random() < 0.5 or not options:
             continue
