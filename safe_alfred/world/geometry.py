@@ -265,6 +265,7 @@ def _moved_slots(state: WorldState, moved: frozenset[str], slots: dict) -> list[
 
 
 _MOVED_SLOTS: dict[int, tuple[frozenset, list]] = {}
+_ROUNDED: dict[float, float] = {}  # plan distance -> round(distance, 2): the same few recur
 
 
 def _slot_enclosing(arr: dict, receptacle_id: str) -> tuple[str, ...]:
@@ -278,10 +279,10 @@ def _slot_enclosing(arr: dict, receptacle_id: str) -> tuple[str, ...]:
     return chain
 
 
-_POSE_CANDIDATES: dict[tuple, tuple[list[tuple[float, str]], dict[int, float]]] = {}
+_POSE_CANDIDATES: dict[tuple, tuple[list[tuple[float, str, tuple[str, ...]]], dict[int, float]]] = {}
 
 
-def _pose_candidates(state: WorldState, arr: dict) -> tuple[list[tuple[float, str]], dict[int, float]]:
+def _pose_candidates(state: WorldState, arr: dict) -> tuple[list[tuple[float, str, tuple[str, ...]]], dict[int, float]]:
     """What is in range and in view from this pose, cached per scene and pose: (plan distance,
     objectId) of the objects at their scene-start place, nearest first, and slot -> plan distance
     of the layout places (``placement_slots``) in view. Whether each object is really there,
@@ -312,7 +313,8 @@ def _pose_candidates(state: WorldState, arr: dict) -> tuple[list[tuple[float, st
     dist = d[ok].tolist()
     ids = arr["ids"]
     split = bisect.bisect_left(keep, len(ids))  # scene-start places first, then layout slots
-    static = [(round(dd, 2), ids[k]) for k, dd in zip(keep[:split], dist[:split], strict=True)]
+    enclosing = arr["enclosing"]
+    static = [(round(dd, 2), ids[k], enclosing[ids[k]]) for k, dd in zip(keep[:split], dist[:split], strict=True)]
     slots = dict(zip(keep[split:], dist[split:], strict=True))  # rounded when used
     static.sort()
     if len(_POSE_CANDIDATES) > 20_000:
@@ -403,15 +405,18 @@ def visible_ids(state: WorldState) -> frozenset[str]:
     carried = frozenset(contents(state, held)) if held is not None and spec_of(state, held).flags["receptacle"] else ()
     out: list[tuple[float, str]] = []
     static, slot_view = _pose_candidates(state, arr)
-    for d, oid in static:
+    for d, oid, chain in static:
         if oid in moved or oid in carried:
             continue
         st = objects[oid]
         if st["isSliced"] or st["isBroken"] and is_gone(state, oid):
             continue
-        for p in enclosing[oid]:  # inside a closed drawer, fridge, ...
-            if not objects[p]["isOpen"]:
-                break
+        if chain:  # inside a drawer, fridge, ...: seen only if all of them are open
+            for p in chain:
+                if not objects[p]["isOpen"]:
+                    break
+            else:
+                out.append((d, oid))
         else:
             out.append((d, oid))
     extra = False
@@ -436,9 +441,14 @@ def visible_ids(state: WorldState) -> frozenset[str]:
                 if rid in moved or rid not in enclosing:
                     if is_hidden(state, oid):
                         continue
-                elif any(not objects[p]["isOpen"] for p in _slot_enclosing(arr, rid)):
+                elif not all(objects[p]["isOpen"] for p in _slot_enclosing(arr, rid)):
                     continue
-            out.append((round(d, 2), oid))
+            r = _ROUNDED.get(d)
+            if r is None:
+                if len(_ROUNDED) > 200_000:
+                    _ROUNDED.clear()
+                r = _ROUNDED[d] = round(d, 2)
+            out.append((r, oid))
             extra = True
         if elsewhere:
             more = _moved_in_view(state, elsewhere, carried)
