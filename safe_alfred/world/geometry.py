@@ -209,12 +209,25 @@ def _static_arrays(scene) -> dict:
             cz.append(pos[2] + o.center[2] - o.pos[2])
             hx.append(o.size[0] / 2)
             hz.append(o.size[2] / 2)
+        # Slots are grouped by the receptacle they sit on (the plan point of its top): a group
+        # whose every box lies beyond reach of a pose is skipped without looking at its slots.
+        groups: dict[tuple[float, float], list[int]] = {}
+        for (_, pos), k in slots.items():
+            groups.setdefault((pos[0], pos[2]), []).append(k)
+        centres = list(groups)
+        radius = [max(math.hypot(abs(cx[k] - gx) + hx[k], abs(cz[k] - gz) + hz[k]) for k in groups[(gx, gz)])
+                  for gx, gz in centres]
         arrays = {
             "ids": ids, "slots": slots, "types": {i: scene.objects[i].type for i in ids},
             "cx": np.array(cx), "cz": np.array(cz),
             "lo_x": np.array(cx) - np.array(hx), "hi_x": np.array(cx) + np.array(hx),
             "lo_z": np.array(cz) - np.array(hz), "hi_z": np.array(cz) + np.array(hz),
             "enclosing": _static_enclosing(scene),
+            "n_static": len(ids),
+            "group_x": np.array([c[0] for c in centres]), "group_z": np.array([c[1] for c in centres]),
+            "group_radius": np.array(radius),
+            "group_slots": [np.array(groups[c], dtype=np.intp) for c in centres],
+            "static_index": np.arange(len(ids), dtype=np.intp),
         }
         scene.__dict__["_arrays"] = arrays
     return arrays
@@ -280,46 +293,76 @@ def _slot_enclosing(arr: dict, receptacle_id: str) -> tuple[str, ...]:
 
 
 _POSE_CANDIDATES: dict[tuple, tuple[list[tuple[float, str, tuple[str, ...]]], dict[int, float]]] = {}
+_IN_RANGE: dict[tuple, dict] = {}
 
 
 def _pose_candidates(state: WorldState, arr: dict) -> tuple[list[tuple[float, str, tuple[str, ...]]], dict[int, float]]:
     """What is in range and in view from this pose, cached per scene and pose: (plan distance,
-    objectId) of the objects at their scene-start place, nearest first, and slot -> plan distance
-    of the layout places (``placement_slots``) in view. Whether each object is really there,
-    hidden or gone is decided per state by the caller.
+    objectId, its enclosing receptacles) of the objects at their scene-start place, nearest
+    first, and slot -> plan distance of the layout places (``placement_slots``) in view.
+    Whether each object is really there, hidden or gone is decided per state by the caller.
     """
     a = state.agent
-    key = (state.scene, a["x"], a["z"], a["rotation"], state.settings["visibilityDistance"],
-           state.settings["fieldOfView"])
+    settings = state.settings
+    key = (state.scene, a["x"], a["z"], a["rotation"], settings["visibilityDistance"], settings["fieldOfView"])
     hit = _POSE_CANDIDATES.get(key)
     if hit is not None:
         return hit
-    ax, az = a["x"], a["z"]
+    near = _in_range(state, arr)
     fx, fz = forward(a)
-    cx, cz = arr["cx"], arr["cz"]
-    max_d = state.settings["visibilityDistance"]
-    cos_half = math.cos(math.radians(min(179.0, state.settings["fieldOfView"] / 2 + 15.0)))
-    px = np.minimum(np.maximum(ax, arr["lo_x"]), arr["hi_x"]) - ax
-    pz = np.minimum(np.maximum(az, arr["lo_z"]), arr["hi_z"]) - az
-    d2 = px * px + pz * pz
-    near = np.flatnonzero(d2 <= (max_d + 1e-6) ** 2)  # a safe pre-test; the exact one follows
-    px, pz = px[near], pz[near]
-    d = np.sqrt(d2[near])
-    vx, vz = cx[near] - ax, cz[near] - az
-    dc = np.sqrt(vx * vx + vz * vz) + 1e-9
-    ok = (d <= max_d) & ((d < 0.35) | ((px * fx + pz * fz) >= cos_half * (d + 1e-9))
-                         | ((vx * fx + vz * fz) >= cos_half * dc))
-    keep = near[ok].tolist()
-    dist = d[ok].tolist()
-    ids = arr["ids"]
-    split = bisect.bisect_left(keep, len(ids))  # scene-start places first, then layout slots
-    enclosing = arr["enclosing"]
-    static = [(round(dd, 2), ids[k], enclosing[ids[k]]) for k, dd in zip(keep[:split], dist[:split], strict=True)]
-    slots = dict(zip(keep[split:], dist[split:], strict=True))  # rounded when used
-    static.sort()
+    ok = (((near["px"] * fx + near["pz"] * fz) >= near["cos_d"]) | ((near["vx"] * fx + near["vz"] * fz) >= near["cos_dc"])
+          | near["close"])
+    keep = np.flatnonzero(ok).tolist()
+    split = bisect.bisect_left(keep, near["n_static"])
+    entries, slot_ids, slot_d = near["static"], near["slot_ids"], near["slot_d"]
+    static = sorted([entries[i] for i in keep[:split]])
+    n = near["n_static"]
+    slots = {slot_ids[i - n]: slot_d[i - n] for i in keep[split:]}  # rounded when used
     if len(_POSE_CANDIDATES) > 20_000:
         _POSE_CANDIDATES.clear()
     hit = _POSE_CANDIDATES[key] = (static, slots)
+    return hit
+
+
+def _in_range(state: WorldState, arr: dict) -> dict:
+    """Everything within ``visibilityDistance`` of the agent's position, whatever its facing,
+    with what the view test needs (cached per position: an agent turns more than it walks).
+
+    The test is AI2-THOR's plan-view approximation: the footprint within reach and either its
+    nearest point or its centre within the field of view widened by 15 degrees; objects under
+    0.35 m away are always in view.
+    """
+    a = state.agent
+    settings = state.settings
+    max_d, fov = settings["visibilityDistance"], settings["fieldOfView"]
+    key = (state.scene, a["x"], a["z"], max_d, fov)
+    hit = _IN_RANGE.get(key)
+    if hit is not None:
+        return hit
+    ax, az = a["x"], a["z"]
+    cos_half = math.cos(math.radians(min(179.0, fov / 2 + 15.0)))
+    reach = np.hypot(arr["group_x"] - ax, arr["group_z"] - az) - arr["group_radius"]
+    slot_groups = arr["group_slots"]
+    index = np.concatenate([arr["static_index"]] + [slot_groups[g] for g in np.flatnonzero(reach <= max_d + 1e-6).tolist()])
+    px = np.minimum(np.maximum(ax, arr["lo_x"][index]), arr["hi_x"][index]) - ax
+    pz = np.minimum(np.maximum(az, arr["lo_z"][index]), arr["hi_z"][index]) - az
+    d = np.sqrt(px * px + pz * pz)
+    inside = np.flatnonzero(d <= max_d)
+    px, pz, d, index = px[inside], pz[inside], d[inside], index[inside]
+    vx, vz = arr["cx"][index] - ax, arr["cz"][index] - az
+    dc = np.sqrt(vx * vx + vz * vz) + 1e-9
+    ids, enclosing, n = arr["ids"], arr["enclosing"], arr["n_static"]
+    index_list, dist = index.tolist(), d.tolist()
+    n_static = bisect.bisect_left(index_list, n)  # scene-start places come first, in index order
+    hit = {
+        "px": px, "pz": pz, "vx": vx, "vz": vz, "cos_d": cos_half * (d + 1e-9), "cos_dc": cos_half * dc,
+        "close": d < 0.35, "n_static": n_static,
+        "static": [(round(dd, 2), ids[k], enclosing[ids[k]]) for k, dd in zip(index_list[:n_static], dist[:n_static], strict=True)],
+        "slot_ids": index_list[n_static:], "slot_d": dist[n_static:],  # a slot's id is its index
+    }
+    if len(_IN_RANGE) > 20_000:
+        _IN_RANGE.clear()
+    _IN_RANGE[key] = hit
     return hit
 
 
