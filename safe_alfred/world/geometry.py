@@ -568,23 +568,31 @@ def nearest_reachable_pose(state: WorldState, object_id: str) -> dict | None:
     return dict(pose) if pose is not None else None
 
 
+def _grid_columns(scene_name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The reachable grid's x and z as contiguous arrays (cached)."""
+    cols = _GRID_COLUMNS.get(scene_name)
+    if cols is None:
+        grid = load_scene_spec(scene_name).reachable
+        cols = _GRID_COLUMNS[scene_name] = (np.ascontiguousarray(grid[:, 0]), np.ascontiguousarray(grid[:, 1]))
+    return cols
+
+
+_GRID_COLUMNS: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+
 def _nearest_reachable_pose(state: WorldState, object_id: str) -> dict | None:
-    scene = load_scene_spec(state.scene)
-    grid = scene.reachable
-    if len(grid) == 0:
+    gx, gz = _grid_columns(state.scene)
+    if len(gx) == 0:
         return None
     center, size = center_and_size(state, object_id)
     lo_x, hi_x = center[0] - size[0] / 2, center[0] + size[0] / 2
     lo_z, hi_z = center[2] - size[2] / 2, center[2] + size[2] / 2
-    px = np.minimum(np.maximum(grid[:, 0], lo_x), hi_x)  # clip, without its error-state wrapper
-    pz = np.minimum(np.maximum(grid[:, 1], lo_z), hi_z)
-    dx = grid[:, 0] - px
-    dz = grid[:, 1] - pz
-    d = (dx * dx + dz * dz) ** 0.5
-    # prefer points at a comfortable arm's length (0.25 m or more from the footprint)
-    penalty = (d < 0.2) * 1.0
-    idx = int((d + penalty).argmin())
-    x, z = float(grid[idx, 0]), float(grid[idx, 1])
+    dx = gx - np.minimum(np.maximum(gx, lo_x), hi_x)  # to the footprint, clipped per axis
+    dz = gz - np.minimum(np.maximum(gz, lo_z), hi_z)
+    d = np.sqrt(dx * dx + dz * dz)
+    # prefer points at a comfortable arm's length (0.2 m or more from the footprint)
+    idx = int((d + (d < 0.2)).argmin())
+    x, z = float(gx[idx]), float(gz[idx])
     yaw = math.degrees(math.atan2(center[0] - x, center[2] - z)) % 360.0
     horiz_d = max(math.hypot(center[0] - x, center[2] - z), 0.1)
     cam_y = state.agent["y"] + 0.675
