@@ -113,13 +113,21 @@ def _describe(state: WorldState, oid: str, st: dict) -> str:
     return f"{spec.type} ({', '.join(bits)})" if bits else spec.type
 
 
-def _findable(state: WorldState) -> list[str]:
+def _findable(state: WorldState) -> tuple[str, ...] | list[str]:
     """``find <Type>`` for each type with an instance to walk to: not every instance held,
     sliced away or cracked, and types created during the episode (slices) included."""
     finds = _find_skills(state.scene)
     held = state.held
-    if not state.spawned and held is None:
-        return list(finds)
+    if not state.spawned:
+        if held is None:
+            return finds
+        # the common case, holding a scene object: cached on the other instances' dicts
+        key = (state.scene, held)
+        hit = _FINDABLE_HOLDING.get(key)
+        if hit is not None and all(state.objects[o] is st for o, st in hit[0]):
+            return hit[1]
+    else:
+        key = None
     # types whose every instance is held, sliced away or cracked cannot be found
     doubtful = {spec_of(state, oid).type for oid in state.spawned}
     doubtful |= {spec_of(state, source).type for source, _, _ in state.spawned.values()}
@@ -135,7 +143,16 @@ def _findable(state: WorldState) -> list[str]:
                 out.insert(i, skill)
         elif present:
             del out[i]
+    if key is not None:
+        others = [(o, state.objects[o]) for o in ids_of_type(state, spec_of(state, held).type) if o != held]
+        if len(_FINDABLE_HOLDING) > 20_000:
+            _FINDABLE_HOLDING.clear()
+        _FINDABLE_HOLDING[key] = (others, tuple(out))
     return out
+
+
+# (scene, held id) -> ((id, state dict) of the other instances of its type, the find skills)
+_FINDABLE_HOLDING: dict[tuple[str, str], tuple[list, tuple[str, ...]]] = {}
 
 
 def _object_skills(state: WorldState, oid: str, st: dict, holding: bool) -> tuple[str, ...]:
