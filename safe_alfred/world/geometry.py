@@ -292,15 +292,16 @@ def _slot_enclosing(arr: dict, receptacle_id: str) -> tuple[str, ...]:
     return chain
 
 
-_POSE_CANDIDATES: dict[tuple, tuple[list[tuple[float, str, tuple[str, ...]]], dict[int, float]]] = {}
+_POSE_CANDIDATES: dict[tuple, tuple[list[tuple[float, str, tuple[str, ...]]], dict[int, int], list[bool], list[float]]] = {}
 _IN_RANGE: dict[tuple, dict] = {}
 
 
-def _pose_candidates(state: WorldState, arr: dict) -> tuple[list[tuple[float, str, tuple[str, ...]]], dict[int, float]]:
+def _pose_candidates(state: WorldState, arr: dict) -> tuple[list, dict[int, int], list[bool], list[float]]:
     """What is in range and in view from this pose, cached per scene and pose: (plan distance,
     objectId, its enclosing receptacles) of the objects at their scene-start place, nearest
-    first, and slot -> plan distance of the layout places (``placement_slots``) in view.
-    Whether each object is really there, hidden or gone is decided per state by the caller.
+    first; and for the layout places (``placement_slots``) in range, slot -> position i, with
+    ``in_view[i]`` and the plan distance ``dist[i]``. Whether each object is really there,
+    hidden or gone is decided per state by the caller.
     """
     a = state.agent
     settings = state.settings
@@ -312,15 +313,12 @@ def _pose_candidates(state: WorldState, arr: dict) -> tuple[list[tuple[float, st
     fx, fz = forward(a)
     ok = (((near["px"] * fx + near["pz"] * fz) >= near["cos_d"]) | ((near["vx"] * fx + near["vz"] * fz) >= near["cos_dc"])
           | near["close"])
-    keep = np.flatnonzero(ok).tolist()
-    split = bisect.bisect_left(keep, near["n_static"])
-    entries, slot_ids, slot_d = near["static"], near["slot_ids"], near["slot_d"]
-    static = sorted([entries[i] for i in keep[:split]])
     n = near["n_static"]
-    slots = {slot_ids[i - n]: slot_d[i - n] for i in keep[split:]}  # rounded when used
+    entries = near["static"]
+    static = sorted([entries[i] for i in np.flatnonzero(ok[:n]).tolist()])
     if len(_POSE_CANDIDATES) > 20_000:
         _POSE_CANDIDATES.clear()
-    hit = _POSE_CANDIDATES[key] = (static, slots)
+    hit = _POSE_CANDIDATES[key] = (static, near["slot_index"], ok.tolist(), near["dist"])
     return hit
 
 
@@ -358,7 +356,8 @@ def _in_range(state: WorldState, arr: dict) -> dict:
         "px": px, "pz": pz, "vx": vx, "vz": vz, "cos_d": cos_half * (d + 1e-9), "cos_dc": cos_half * dc,
         "close": d < 0.35, "n_static": n_static,
         "static": [(round(dd, 2), ids[k], enclosing[ids[k]]) for k, dd in zip(index_list[:n_static], dist[:n_static], strict=True)],
-        "slot_ids": index_list[n_static:], "slot_d": dist[n_static:],  # a slot's id is its index
+        # layout slot (its index in the scene arrays) -> its place here; distances rounded when used
+        "slot_index": {k: i for i, k in enumerate(index_list[n_static:], n_static)}, "dist": dist,
     }
     if len(_IN_RANGE) > 20_000:
         _IN_RANGE.clear()
@@ -447,7 +446,7 @@ def visible_ids(state: WorldState) -> frozenset[str]:
     enclosing = arr["enclosing"]
     carried = frozenset(contents(state, held)) if held is not None and spec_of(state, held).flags["receptacle"] else ()
     out: list[tuple[float, str]] = []
-    static, slot_view = _pose_candidates(state, arr)
+    static, slot_index, in_view, dist = _pose_candidates(state, arr)
     for d, oid, chain in static:
         if oid in moved or oid in carried:
             continue
@@ -475,9 +474,10 @@ def visible_ids(state: WorldState) -> frozenset[str]:
             if slot is None:
                 elsewhere.append(oid)
                 continue
-            d = slot_view.get(slot)
-            if d is None or st["isSliced"] or st["isBroken"] and is_gone(state, oid) or oid in carried:
+            i = slot_index.get(slot)
+            if i is None or not in_view[i] or st["isSliced"] or st["isBroken"] and is_gone(state, oid) or oid in carried:
                 continue
+            d = dist[i]
             parents = st["parents"]
             if parents:
                 rid = parents[0]
