@@ -559,13 +559,40 @@ _POSE_CACHE: dict[tuple, dict | None] = {}
 
 def nearest_reachable_pose(state: WorldState, object_id: str) -> dict | None:
     """The reachable grid point nearest the object, facing it: AI2-THOR's TeleportFull idiom."""
-    key = (state.scene, object_id, position(state, object_id), state.agent["y"])
+    y = state.agent["y"]
+    key = (state.scene, object_id, position(state, object_id), y)
     if key not in _POSE_CACHE:
-        if len(_POSE_CACHE) > 50_000:
+        if len(_POSE_CACHE) > 200_000:
             _POSE_CACHE.clear()
-        _POSE_CACHE[key] = _nearest_reachable_pose(state, object_id)
+            _POSES_FILLED.clear()
+        if (state.scene, y) not in _POSES_FILLED:
+            _fill_scene_poses(state.scene, y)
+        if key not in _POSE_CACHE:
+            center, size = center_and_size(state, object_id)
+            _POSE_CACHE[key] = _poses_facing(state.scene, y, [(center, size)])[0]
     pose = _POSE_CACHE[key]
     return dict(pose) if pose is not None else None
+
+
+_POSES_FILLED: set[tuple[str, float]] = set()
+
+
+def _fill_scene_poses(scene_name: str, y: float) -> None:
+    """Poses for every object at its scene-start place and at every place a layout can put it,
+    in one vectorised pass (one call per object cost more than all of them together)."""
+    _POSES_FILLED.add((scene_name, y))
+    scene = _scene(scene_name)
+    places = [(oid, o.pos) for oid, o in scene.objects.items()] + list(placement_slots(scene_name))
+    boxes = []
+    for oid, pos in places:
+        o = scene.objects[oid]  # centred as center_and_size does for an object at ``pos``
+        boxes.append(((pos[0] + o.center[0] - o.pos[0], pos[1] + o.center[1] - o.pos[1],
+                       pos[2] + o.center[2] - o.pos[2]), o.size))
+    poses: list[dict | None] = []
+    for start in range(0, len(boxes), 64):  # in chunks: a few hundred kB of arrays at a time
+        poses += _poses_facing(scene_name, y, boxes[start:start + 64])
+    for (oid, pos), pose in zip(places, poses, strict=True):
+        _POSE_CACHE[(scene_name, oid, tuple(pos), y)] = pose
 
 
 def _grid_columns(scene_name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -580,26 +607,31 @@ def _grid_columns(scene_name: str) -> tuple[np.ndarray, np.ndarray]:
 _GRID_COLUMNS: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
 
-def _nearest_reachable_pose(state: WorldState, object_id: str) -> dict | None:
-    gx, gz = _grid_columns(state.scene)
-    if len(gx) == 0:
-        return None
-    center, size = center_and_size(state, object_id)
-    lo_x, hi_x = center[0] - size[0] / 2, center[0] + size[0] / 2
-    lo_z, hi_z = center[2] - size[2] / 2, center[2] + size[2] / 2
-    dx = gx - np.minimum(np.maximum(gx, lo_x), hi_x)  # to the footprint, clipped per axis
+def _poses_facing(scene_name: str, y: float, boxes: list) -> list[dict | None]:
+    """For each (centre, size) box: the grid point nearest its footprint (preferring 0.2 m or
+    more away, a comfortable arm's length), facing its centre, camera pitched toward it."""
+    gx, gz = _grid_columns(scene_name)
+    if len(gx) == 0 or not boxes:
+        return [None] * len(boxes)
+    lo_x = np.array([[c[0] - s[0] / 2] for c, s in boxes])
+    hi_x = np.array([[c[0] + s[0] / 2] for c, s in boxes])
+    lo_z = np.array([[c[2] - s[2] / 2] for c, s in boxes])
+    hi_z = np.array([[c[2] + s[2] / 2] for c, s in boxes])
+    dx = gx - np.minimum(np.maximum(gx, lo_x), hi_x)  # to each footprint, clipped per axis
     dz = gz - np.minimum(np.maximum(gz, lo_z), hi_z)
     d = np.sqrt(dx * dx + dz * dz)
-    # prefer points at a comfortable arm's length (0.2 m or more from the footprint)
-    idx = int((d + (d < 0.2)).argmin())
-    x, z = float(gx[idx]), float(gz[idx])
-    yaw = math.degrees(math.atan2(center[0] - x, center[2] - z)) % 360.0
-    horiz_d = max(math.hypot(center[0] - x, center[2] - z), 0.1)
-    cam_y = state.agent["y"] + 0.675
-    pitch = math.degrees(math.atan2(cam_y - center[1], horiz_d))
-    horizon = float(min(60, max(-30, 30 * round(pitch / 30))))
-    return {"x": x, "y": state.agent["y"], "z": z, "rotation": round(yaw, 2), "horizon": horizon,
-            "standing": True}
+    best = (d + (d < 0.2)).argmin(axis=1).tolist()
+    xs, zs = gx.tolist(), gz.tolist()
+    cam_y = y + 0.675
+    poses: list[dict | None] = []
+    for (center, _), idx in zip(boxes, best, strict=True):
+        x, z = xs[idx], zs[idx]
+        yaw = math.degrees(math.atan2(center[0] - x, center[2] - z)) % 360.0
+        horiz_d = max(math.hypot(center[0] - x, center[2] - z), 0.1)
+        pitch = math.degrees(math.atan2(cam_y - center[1], horiz_d))
+        horizon = float(min(60, max(-30, 30 * round(pitch / 30))))
+        poses.append({"x": x, "y": y, "z": z, "rotation": round(yaw, 2), "horizon": horizon, "standing": True})
+    return poses
 
 
 def receptacle_accepts(receptacle_type: str, held_type: str) -> bool:
