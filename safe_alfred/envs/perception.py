@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 
-from ..world.geometry import ids_of_type, is_gone, primary_parent, spec_of, visible_in_order
+from ..world.geometry import ids_of_type, is_gone, pose_view, primary_parent, spec_of, visible_in_order
 from ..world.object_types import LIQUIDS
 from ..world.scenes import load_scene_spec
 from ..world.state import WorldState
@@ -45,6 +45,11 @@ def perceive(state: WorldState) -> tuple[str, list[str]]:
     cached = state.__dict__.get("_perceived")
     if cached is not None:
         return cached
+    view = pose_view(state)
+    cached = view.get("perceived")
+    if cached is not None:
+        state.__dict__["_perceived"] = cached
+        return cached
     scene = state.scene
     floor = load_scene_spec(scene).floor_id
     held = state.held
@@ -75,7 +80,7 @@ def perceive(state: WorldState) -> tuple[str, list[str]]:
     i = bisect.bisect_left(ordered, "find ")
     ordered[i:i] = _findable(state)
     line = "You see: " + (", ".join(seen) if seen else "nothing nearby") + "."
-    result = state.__dict__["_perceived"] = (line, ordered)
+    result = state.__dict__["_perceived"] = view["perceived"] = (line, ordered)
     return result
 
 

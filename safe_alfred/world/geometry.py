@@ -439,6 +439,10 @@ def visible_ids(state: WorldState) -> frozenset[str]:
     cached = state.__dict__.get("_visible")
     if cached is not None:
         return cached
+    view = pose_view(state)
+    if "visible" in view:
+        state.__dict__["_visible"], state.__dict__["_visible_order"] = view["visible"], view["order"]
+        return view["visible"]
     arr = _static_arrays(_scene(state.scene))
     objects = state.objects
     moved = moved_ids(state)
@@ -505,9 +509,24 @@ def visible_ids(state: WorldState) -> frozenset[str]:
         out.sort()
     order = [oid for _, oid in out]
     result = frozenset(order)
-    state.__dict__["_visible"] = result
-    state.__dict__["_visible_order"] = order
+    state.__dict__["_visible"] = view["visible"] = result
+    state.__dict__["_visible_order"] = view["order"] = order
     return result
+
+
+def pose_view(state: WorldState) -> dict:
+    """A place to keep what is seen from the agent's pose, shared by the states of an episode
+    between which no object changed (``transition`` starts a new table when one does): walking
+    back to a pose finds the view, and what was made of it, already there."""
+    views = state.__dict__.get("_views")
+    if views is None:
+        views = state.__dict__["_views"] = {}
+    a = state.agent
+    key = (a["x"], a["z"], a["rotation"])
+    view = views.get(key)
+    if view is None:
+        view = views[key] = {}
+    return view
 
 
 def visible_in_order(state: WorldState) -> list[str]:

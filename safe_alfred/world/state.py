@@ -50,6 +50,9 @@ class WorldState:
         moved = self.__dict__.get("_moved")
         if moved is not None:  # cache: ids whose position differs from the scene start
             new.__dict__["_moved"] = moved
+        views = self.__dict__.get("_views")
+        if views is not None:  # cache: what is seen from each pose while no object changes
+            new.__dict__["_views"] = views
         return new
 
     def write(self, object_id: str) -> dict[str, Any]:

@@ -505,6 +505,8 @@ def transition(state: WorldState, action: dict[str, Any]) -> tuple[WorldState, l
         context.decay_only(s)
     else:
         context.settle(s)
+    if name not in consequences.INERT_ACTIONS or name == "Initialize" or s.__dict__["_written"]:
+        s.__dict__.pop("_views", None)  # an object (or the view settings) changed: new views
     if name in _KEEPS_VISIBILITY:
         _carry_visibility(state, s)
     return s, consequences.derive(state, action, s)
