@@ -13,7 +13,8 @@ Figures printed:
 * TextWorld steps/s on a ``tw-make custom`` game of a size comparable to an iTHOR kitchen
   (default: 5 rooms, >= 50 objects, quest length 5, seed 1);
 * SafeAlfred steps/s through ``gymnasium.make("SafeAlfred-v0")`` and through the raw
-  ``.unwrapped`` env, over several scenes;
+  ``.unwrapped`` env, over several scenes, each in a fresh interpreter (the world's caches are
+  process-wide: a second run over the same seeds would replay warm);
 * the ratio SafeAlfred / TextWorld;
 * the memory of one env: tracemalloc peak while creating it, resetting it and stepping it
   (``--mem-steps``), and the RSS growth over the same work, each measured in a fresh
@@ -310,6 +311,18 @@ def bench_safealfred(scenes: list[str], steps: int, seed: int, unwrapped: bool) 
     }
 
 
+def _bench_safealfred_fresh(scenes: list[str], steps: int, seed: int, unwrapped: bool) -> dict:
+    """``bench_safealfred`` in a fresh interpreter: the world keeps process-wide caches (view
+    candidates, poses, per-object descriptions), so a second run over the same seeds in the same
+    process would replay warm and look faster than a first one."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--_speed-child", ",".join(scenes),
+           "--steps", str(steps), "--seed", str(seed)] + (["--_unwrapped"] if unwrapped else [])
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError((proc.stderr.strip().splitlines() or ["speed child failed"])[-1])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def _scene_object_count(env) -> int | None:
     """Best-effort object count of the current scene (for the size comparison)."""
     base = env.unwrapped
@@ -502,6 +515,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--json", metavar="OUT", help="write the figures as JSON to OUT")
     p.add_argument("--strict", action="store_true", help="exit with status 1 if a target fails")
     p.add_argument("--_mem-child", dest="mem_child", help=argparse.SUPPRESS)
+    p.add_argument("--_speed-child", dest="speed_child", help=argparse.SUPPRESS)
+    p.add_argument("--_unwrapped", dest="speed_unwrapped", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--_mem-mode", dest="mem_mode", default="tracemalloc", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -512,6 +527,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.mem_child:
         print(json.dumps(_mem_child(args.mem_child, args.mem_steps, args.seed, args.mem_mode)))
+        return 0
+    if args.speed_child:
+        child_scenes = args.speed_child.split(",")
+        print(json.dumps(bench_safealfred(child_scenes, args.steps, args.seed, args.speed_unwrapped)))
         return 0
 
     scenes = [_normalise_scene(s) for s in args.scenes.split(",") if s.strip()]
@@ -623,7 +642,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"SafeAlfred: stepping {args.steps:,} steps through {label} on {', '.join(scenes)} ...",
                 flush=True,
             )
-            res = bench_safealfred(scenes, args.steps, args.seed, unwrapped)
+            res = _bench_safealfred_fresh(scenes, args.steps, args.seed, unwrapped)
             sa[key] = res
             report["safealfred"][key] = res
             for r in res["per_scene"]:
