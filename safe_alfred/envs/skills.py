@@ -163,6 +163,19 @@ def _instances(state: WorldState, obj_type: str, include_held: bool = True) -> l
     return ids
 
 
+def _first_instance(state: WorldState, obj_type: str, include_held: bool = True) -> str | None:
+    """``_instances(...)[0]``: distances are needed only among the visible ones, if any."""
+    ids = [oid for oid in ids_of_type(state, obj_type)
+           if not is_gone(state, oid) and (include_held or oid != state.held)]
+    if len(ids) <= 1:
+        return ids[0] if ids else None
+    vis = visible_ids(state)
+    pool = [oid for oid in ids if oid in vis] or ids
+    if len(pool) == 1:
+        return pool[0]
+    return min(pool, key=lambda oid: (round(distance(state, oid), 3), oid))
+
+
 def _receptacle_alias(state: WorldState, obj_type: str) -> str:
     """``put Sink`` means the SinkBasin when the Sink itself is not a receptacle (as in ALFRED)."""
     basin = {"Sink": "SinkBasin", "Bathtub": "BathtubBasin"}.get(obj_type)
@@ -202,11 +215,10 @@ def compile_skill(state: WorldState, skill: Skill, require_knife: bool = False) 
         target_type = _receptacle_alias(state, target_type)
     if v in ("toggle_on", "toggle_off") and target_type == "StoveBurner":
         return _burner_toggle(state, skill)
-    ids = _instances(state, target_type, include_held=v not in ("put", "find"))
-    if not ids:
+    oid = _first_instance(state, target_type, include_held=v not in ("put", "find"))
+    if oid is None:
         where = "in this scene" if target_type in load_scene_spec(state.scene).types_present else "here"
         return Compiled(skill, error=f"There is no {target_type} {where}.")
-    oid = ids[0]
     if v == "find":
         pose = nearest_reachable_pose(state, oid)
         if pose is None:

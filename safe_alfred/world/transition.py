@@ -392,19 +392,22 @@ def look(s: WorldState, a: dict) -> Error | None:
 
 
 def teleport(s: WorldState, a: dict) -> Error | None:
-    if a["action"] == "TeleportFull":
+    if a["action"] == "TeleportFull" and not ("position" in a and "rotation" in a and "horizon" in a and "standing" in a):
         missing = [k for k in ("position", "rotation", "horizon", "standing") if k not in a]
-        if missing:
-            return f"action: TeleportFull is missing the following arguments: {', '.join(missing)}", "MissingArguments"
+        return f"action: TeleportFull is missing the following arguments: {', '.join(missing)}", "MissingArguments"
+    agent = s.agent
     pos = a.get("position") or {}
-    x, z = float(pos.get("x", s.agent["x"])), float(pos.get("z", s.agent["z"]))
+    x = float(pos["x"]) if "x" in pos else agent["x"]
+    z = float(pos["z"]) if "z" in pos else agent["z"]
     if not a.get("forceAction", False) and not _on_grid(s, x, z):
         return "Cannot teleport due to the agent colliding or being off the floor.", None
-    rot = a.get("rotation", s.agent["rotation"])
+    rot = a["rotation"] if "rotation" in a else agent["rotation"]
     yaw = float(rot.get("y", 0.0) if isinstance(rot, dict) else rot)
-    s.agent.update(x=_round4(x), z=_round4(z), rotation=_round4(yaw % 360.0),
-                   horizon=float(a.get("horizon", s.agent["horizon"])),
-                   standing=bool(a.get("standing", s.agent["standing"])))
+    agent["x"], agent["z"], agent["rotation"] = _round4(x), _round4(z), _round4(yaw % 360.0)
+    if "horizon" in a:
+        agent["horizon"] = float(a["horizon"])
+    if "standing" in a:
+        agent["standing"] = bool(a["standing"])
     return None
 
 
