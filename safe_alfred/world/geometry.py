@@ -177,17 +177,30 @@ def angle_to(agent: dict, x: float, z: float) -> float:
     return _angle(agent["x"], agent["z"], fx, fz, x, z)
 
 
+def _start_ancestors(scene, oid: str) -> list[str]:
+    """The receptacles holding an object at scene start, innermost first (cycle-safe)."""
+    chain, cur = [], scene.initial[oid]["parents"]
+    while cur and cur[0] not in chain and cur[0] != oid:
+        chain.append(cur[0])
+        cur = scene.initial[cur[0]]["parents"]
+    return chain
+
+
 def _static_enclosing(scene) -> dict[str, tuple[str, ...]]:
     """For each object at its scene-start place: the enclosed receptacles (drawers, fridge, ...)
     among its ancestors. An object that has not moved keeps these, so hiding is a lookup."""
-    out: dict[str, tuple[str, ...]] = {}
-    for oid in scene.objects:
-        chain, cur = [], scene.initial[oid]["parents"]
-        while cur and cur[0] not in chain and cur[0] != oid:
-            chain.append(cur[0])
-            cur = scene.initial[cur[0]]["parents"]
-        out[oid] = tuple(p for p in chain if scene.objects[p].type in ENCLOSED)
-    return out
+    return {oid: tuple(p for p in _start_ancestors(scene, oid) if scene.objects[p].type in ENCLOSED)
+            for oid in scene.objects}
+
+
+def _fixed_objects(scene) -> dict[str, bool]:
+    """Objects whose visibility depends only on where the agent stands: not pickupable (so never
+    held, put or dropped), not sliceable, in no enclosed receptacle, on no pickupable object (so
+    never carried). Eggs, the one thing that cracks out of sight, are pickupable."""
+    return {oid: not o.flags["pickupable"] and not o.flags["sliceable"]
+            and not any(scene.objects[p].type in ENCLOSED or scene.objects[p].flags["pickupable"]
+                        for p in _start_ancestors(scene, oid))
+            for oid, o in scene.objects.items()}
 
 
 def _static_arrays(scene) -> dict:
@@ -223,6 +236,7 @@ def _static_arrays(scene) -> dict:
             "lo_x": np.array(cx) - np.array(hx), "hi_x": np.array(cx) + np.array(hx),
             "lo_z": np.array(cz) - np.array(hz), "hi_z": np.array(cz) + np.array(hz),
             "enclosing": _static_enclosing(scene),
+            "fixed": _fixed_objects(scene),
             "n_static": len(ids),
             "group_x": np.array([c[0] for c in centres]), "group_z": np.array([c[1] for c in centres]),
             "group_radius": np.array(radius),
@@ -292,7 +306,7 @@ def _slot_enclosing(arr: dict, receptacle_id: str) -> tuple[str, ...]:
     return chain
 
 
-_POSE_CANDIDATES: dict[tuple, tuple[list[tuple[float, str, tuple[str, ...]]], dict[int, int], list[bool], list[float]]] = {}
+_POSE_CANDIDATES: dict[tuple, tuple[list[tuple[float, str, tuple[str, ...], bool]], dict[int, int], list[bool], list[float]]] = {}
 _IN_RANGE: dict[tuple, dict] = {}
 
 
@@ -349,13 +363,14 @@ def _in_range(state: WorldState, arr: dict) -> dict:
     px, pz, d, index = px[inside], pz[inside], d[inside], index[inside]
     vx, vz = arr["cx"][index] - ax, arr["cz"][index] - az
     dc = np.sqrt(vx * vx + vz * vz) + 1e-9
-    ids, enclosing, n = arr["ids"], arr["enclosing"], arr["n_static"]
+    ids, enclosing, fixed, n = arr["ids"], arr["enclosing"], arr["fixed"], arr["n_static"]
     index_list, dist = index.tolist(), d.tolist()
     n_static = bisect.bisect_left(index_list, n)  # scene-start places come first, in index order
     hit = {
         "px": px, "pz": pz, "vx": vx, "vz": vz, "cos_d": cos_half * (d + 1e-9), "cos_dc": cos_half * dc,
         "close": d < 0.35, "n_static": n_static,
-        "static": [(round(dd, 2), ids[k], enclosing[ids[k]]) for k, dd in zip(index_list[:n_static], dist[:n_static], strict=True)],
+        "static": [(round(dd, 2), ids[k], enclosing[ids[k]], fixed[ids[k]])
+                   for k, dd in zip(index_list[:n_static], dist[:n_static], strict=True)],
         # layout slot (its index in the scene arrays) -> its place here; distances rounded when used
         "slot_index": {k: i for i, k in enumerate(index_list[n_static:], n_static)}, "dist": dist,
     }
@@ -451,8 +466,13 @@ def visible_ids(state: WorldState) -> frozenset[str]:
     carried = frozenset(contents(state, held)) if held is not None and spec_of(state, held).flags["receptacle"] else ()
     out: list[tuple[float, str]] = []
     static, slot_index, in_view, dist = _pose_candidates(state, arr)
-    for d, oid, chain in static:
-        if oid in moved or oid in carried:
+    for d, oid, chain, fixed in static:
+        if oid in moved:
+            continue
+        if fixed:  # furniture and fixtures: never carried, sliced, cracked or shut in
+            out.append((d, oid))
+            continue
+        if oid in carried:
             continue
         st = objects[oid]
         if st["isSliced"] or st["isBroken"] and is_gone(state, oid):
