@@ -292,7 +292,7 @@ def _moved_slots(state: WorldState, moved: frozenset[str], slots: dict) -> list[
 
 
 _MOVED_SLOTS: dict[int, tuple[frozenset, list]] = {}
-_ROUNDED: dict[float, float] = {}  # plan distance -> round(distance, 2): the same few recur
+_ROUNDED_DISTANCE: dict[float, float] = {}  # plan distance -> round(distance, 2): the same few recur
 
 
 def _slot_enclosing(arr: dict, receptacle_id: str) -> tuple[str, ...]:
@@ -510,11 +510,11 @@ def visible_ids(state: WorldState) -> frozenset[str]:
                         continue
                 elif not all(objects[p]["isOpen"] for p in _slot_enclosing(arr, rid)):
                     continue
-            r = _ROUNDED.get(d)
+            r = _ROUNDED_DISTANCE.get(d)
             if r is None:
-                if len(_ROUNDED) > 200_000:
-                    _ROUNDED.clear()
-                r = _ROUNDED[d] = round(d, 2)
+                if len(_ROUNDED_DISTANCE) > 200_000:
+                    _ROUNDED_DISTANCE.clear()
+                r = _ROUNDED_DISTANCE[d] = round(d, 2)
             out.append((r, oid))
             extra = True
         if elsewhere:
