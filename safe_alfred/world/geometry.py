@@ -68,12 +68,15 @@ def position(state: WorldState, object_id: str) -> tuple[float, float, float]:
     return st["pos"]
 
 
+def placed_center(spec: ObjSpec, pos) -> tuple[float, float, float]:
+    """Centre of the object's box when its pivot is at ``pos``: the box moves with the pivot."""
+    return (pos[0] + spec.center[0] - spec.pos[0], pos[1] + spec.center[1] - spec.pos[1],
+            pos[2] + spec.center[2] - spec.pos[2])
+
+
 def center_and_size(state: WorldState, object_id: str):
     spec = spec_of(state, object_id)
-    pos = position(state, object_id)
-    c = (pos[0] + spec.center[0] - spec.pos[0], pos[1] + spec.center[1] - spec.pos[1],
-         pos[2] + spec.center[2] - spec.pos[2])
-    return c, spec.size
+    return placed_center(spec, position(state, object_id)), spec.size
 
 
 def primary_parent(state: WorldState, object_id: str) -> str | None:
@@ -218,8 +221,9 @@ def _static_arrays(scene) -> dict:
         for oid, pos in placement_slots(scene.name):
             o = scene.objects[oid]
             slots[(oid, pos)] = len(cx)
-            cx.append(pos[0] + o.center[0] - o.pos[0])  # as center_and_size places a moved box
-            cz.append(pos[2] + o.center[2] - o.pos[2])
+            c = placed_center(o, pos)
+            cx.append(c[0])
+            cz.append(c[2])
             hx.append(o.size[0] / 2)
             hz.append(o.size[2] / 2)
         # Slots are grouped by the receptacle they sit on (the plan point of its top): a group
@@ -383,8 +387,8 @@ def _in_range(state: WorldState, arr: dict) -> dict:
 def _box(state: WorldState, oid: str, st: dict) -> tuple[float, ...]:
     """Plan-view box of a resting object: (min x, max x, min z, max z, centre x, centre z).
 
-    Computed as ``center_and_size`` does and cached on the object's (copy-on-write) dict, so a
-    moved object costs one computation per place it rests in.
+    Cached on the object's (copy-on-write) dict, so a moved object costs one computation per
+    place it rests in.
     """
     table = _BOXES.get(state.scene)
     if table is None:
@@ -393,8 +397,7 @@ def _box(state: WorldState, oid: str, st: dict) -> tuple[float, ...]:
     if hit is not None and hit[0] is st:
         return hit[1]
     spec = spec_of(state, oid)
-    p = st["pos"]
-    cx, cz = p[0] + spec.center[0] - spec.pos[0], p[2] + spec.center[2] - spec.pos[2]
+    cx, _, cz = placed_center(spec, st["pos"])
     box = (cx - spec.size[0] / 2, cx + spec.size[0] / 2, cz - spec.size[2] / 2, cz + spec.size[2] / 2, cx, cz)
     table[oid] = (st, box)
     return box
@@ -622,11 +625,7 @@ def _fill_scene_poses(scene_name: str, y: float) -> None:
     _POSES_FILLED.add((scene_name, y))
     scene = _scene(scene_name)
     places = [(oid, o.pos) for oid, o in scene.objects.items()] + list(placement_slots(scene_name))
-    boxes = []
-    for oid, pos in places:
-        o = scene.objects[oid]  # centred as center_and_size does for an object at ``pos``
-        boxes.append(((pos[0] + o.center[0] - o.pos[0], pos[1] + o.center[1] - o.pos[1],
-                       pos[2] + o.center[2] - o.pos[2]), o.size))
+    boxes = [(placed_center(scene.objects[oid], pos), scene.objects[oid].size) for oid, pos in places]
     poses: list[dict | None] = []
     for start in range(0, len(boxes), 64):  # in chunks: a few hundred kB of arrays at a time
         poses += _poses_facing(scene_name, y, boxes[start:start + 64])

@@ -21,6 +21,7 @@ from .geometry import (
     facing_object,
     hand_position,
     mark_moved,
+    placed_center,
     receptacle_accepts,
     spec_of,
     visible_ids,
@@ -71,9 +72,8 @@ def _set_parent(s: WorldState, oid: str, parent: str | None, pos) -> None:
 
 def _top_of(s: WorldState, rid: str):
     spec = spec_of(s, rid)
-    p = s.objects[rid]["pos"]
-    return (p[0] + spec.center[0] - spec.pos[0], p[1] + spec.center[1] - spec.pos[1] + spec.size[1] / 2,
-            p[2] + spec.center[2] - spec.pos[2])
+    x, y, z = placed_center(spec, s.objects[rid]["pos"])
+    return (x, y + spec.size[1] / 2, z)
 
 
 def _release_held(s: WorldState, parent: str, pos) -> None:
