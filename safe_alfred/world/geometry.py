@@ -68,6 +68,24 @@ def position(state: WorldState, object_id: str) -> tuple[float, float, float]:
     return st["pos"]
 
 
+def rounded(value: float, ndigits: int) -> float:
+    """``round(value, ndigits)``, memoised: distances and coordinates come from a small set of
+    grid and layout values, and Python's decimal rounding is slow."""
+    table = _ROUNDED.get(ndigits)
+    if table is None:
+        table = _ROUNDED[ndigits] = {}
+    r = table.get(value)
+    if r is None or value == 0.0:  # 0.0 and -0.0 share a key but not a sign
+        r = round(value, ndigits)
+        if len(table) > 200_000:
+            table.clear()
+        table[value] = r
+    return r
+
+
+_ROUNDED: dict[int, dict[float, float]] = {}
+
+
 def placed_center(spec: ObjSpec, pos) -> tuple[float, float, float]:
     """Centre of the object's box when its pivot is at ``pos``: the box moves with the pivot."""
     return (pos[0] + spec.center[0] - spec.pos[0], pos[1] + spec.center[1] - spec.pos[1],
@@ -296,7 +314,6 @@ def _moved_slots(state: WorldState, moved: frozenset[str], slots: dict) -> list[
 
 
 _MOVED_SLOTS: dict[int, tuple[frozenset, list]] = {}
-_ROUNDED_DISTANCE: dict[float, float] = {}  # plan distance -> round(distance, 2): the same few recur
 
 
 def _slot_enclosing(arr: dict, receptacle_id: str) -> tuple[str, ...]:
@@ -513,12 +530,7 @@ def visible_ids(state: WorldState) -> frozenset[str]:
                         continue
                 elif not all(objects[p]["isOpen"] for p in _slot_enclosing(arr, rid)):
                     continue
-            r = _ROUNDED_DISTANCE.get(d)
-            if r is None:
-                if len(_ROUNDED_DISTANCE) > 200_000:
-                    _ROUNDED_DISTANCE.clear()
-                r = _ROUNDED_DISTANCE[d] = round(d, 2)
-            out.append((r, oid))
+            out.append((rounded(d, 2), oid))
             extra = True
         if elsewhere:
             more = _moved_in_view(state, elsewhere, carried)

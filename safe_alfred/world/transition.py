@@ -23,6 +23,7 @@ from .geometry import (
     mark_moved,
     placed_center,
     receptacle_accepts,
+    rounded,
     spec_of,
     visible_ids,
 )
@@ -403,26 +404,12 @@ def teleport(s: WorldState, a: dict) -> Error | None:
         return "Cannot teleport due to the agent colliding or being off the floor.", None
     rot = a["rotation"] if "rotation" in a else agent["rotation"]
     yaw = float(rot.get("y", 0.0) if isinstance(rot, dict) else rot)
-    agent["x"], agent["z"], agent["rotation"] = _round4(x), _round4(z), _round4(yaw % 360.0)
+    agent["x"], agent["z"], agent["rotation"] = rounded(x, 4), rounded(z, 4), rounded(yaw % 360.0, 4)
     if "horizon" in a:
         agent["horizon"] = float(a["horizon"])
     if "standing" in a:
         agent["standing"] = bool(a["standing"])
     return None
-
-
-_ROUNDED: dict[float, float] = {}
-
-
-def _round4(v: float) -> float:
-    """``round(v, 4)``, memoised: agent coordinates come from a small set of grid values."""
-    r = _ROUNDED.get(v)
-    if r is None or v == 0.0:  # 0.0 and -0.0 share a key but not a sign
-        r = round(v, 4)
-        if len(_ROUNDED) > 100_000:
-            _ROUNDED.clear()
-        _ROUNDED[v] = r
-    return r
 
 
 def reachable_positions(s: WorldState, a: dict) -> Error | None:
