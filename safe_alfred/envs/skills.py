@@ -154,26 +154,33 @@ def _parse_skill(text: str) -> Skill:
     return Skill(verb, target=target, liquid=liquid, text=text)
 
 
+def _candidates(state: WorldState, obj_type: str, include_held: bool) -> list[str]:
+    """The instances of a type a skill may act on: not sliced away or cracked, not held unless allowed."""
+    return [oid for oid in ids_of_type(state, obj_type)
+            if not is_gone(state, oid) and (include_held or oid != state.held)]
+
+
+def _nearness(state: WorldState, oid: str) -> tuple[float, str]:
+    return round(distance(state, oid), 3), oid
+
+
 def _instances(state: WorldState, obj_type: str, include_held: bool = True) -> list[str]:
-    ids = [oid for oid in ids_of_type(state, obj_type)
-           if not is_gone(state, oid) and (include_held or oid != state.held)]
+    """Every candidate instance, visible first, then nearest, then by objectId."""
+    ids = _candidates(state, obj_type, include_held)
     if len(ids) > 1:
         vis = visible_ids(state)
-        ids.sort(key=lambda oid: (oid not in vis, round(distance(state, oid), 3), oid))
+        ids.sort(key=lambda oid: (oid not in vis, *_nearness(state, oid)))
     return ids
 
 
 def _first_instance(state: WorldState, obj_type: str, include_held: bool = True) -> str | None:
     """``_instances(...)[0]``: distances are needed only among the visible ones, if any."""
-    ids = [oid for oid in ids_of_type(state, obj_type)
-           if not is_gone(state, oid) and (include_held or oid != state.held)]
+    ids = _candidates(state, obj_type, include_held)
     if len(ids) <= 1:
         return ids[0] if ids else None
     vis = visible_ids(state)
     pool = [oid for oid in ids if oid in vis] or ids
-    if len(pool) == 1:
-        return pool[0]
-    return min(pool, key=lambda oid: (round(distance(state, oid), 3), oid))
+    return pool[0] if len(pool) == 1 else min(pool, key=lambda oid: _nearness(state, oid))
 
 
 def _receptacle_alias(state: WorldState, obj_type: str) -> str:

@@ -424,23 +424,20 @@ _BOXES: dict[str, dict[str, tuple[dict, tuple[float, ...]]]] = {}
 
 
 def _moved_in_view(state: WorldState, moved, carried) -> list[tuple[float, str]]:
-    """(plan distance, id) of the moved or created objects seen from here (resting, not carried).
+    """(plan distance, id) of the given moved or created objects (present, not held) seen from
+    here; carried ones are left out.
 
     The same test as ``_pose_candidates``, written out per object: the footprint within
     ``visibilityDistance``, and its nearest point or its centre within the widened field of view.
     """
-    objects, held, agent = state.objects, state.held, state.agent
+    objects, agent = state.objects, state.agent
     ax, az = agent["x"], agent["z"]
     max_d = state.settings["visibilityDistance"]
     half = state.settings["fieldOfView"] / 2 + 15.0
     fx = fz = None
     out: list[tuple[float, str]] = []
     for oid in moved:
-        if oid == held:
-            continue
-        st = objects.get(oid)
-        if st is None:
-            continue
+        st = objects[oid]
         lo_x, hi_x, lo_z, hi_z, cx, cz = _box(state, oid, st)
         qx = lo_x if ax < lo_x else hi_x if ax > hi_x else ax
         qz = lo_z if az < lo_z else hi_z if az > hi_z else az
