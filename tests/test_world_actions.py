@@ -194,5 +194,5 @@ def test_contents_travel_with_their_receptacle(kitchen):
     assert kitchen.obj(APPLE)["temperature"] == "Cold"  # in the bowl, in the fridge
     assert kitchen.obj(APPLE)["pos"] == kitchen.obj(BOWL)["pos"]
     kitchen.do("CloseObject", FRIDGE)
-    from safe_alfred.world.geometry import visible_ids
+    from safe_alfred.world.visibility import visible_ids
     assert APPLE not in visible_ids(kitchen.state) and BOWL not in visible_ids(kitchen.state)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import bisect
 
-from ..world.geometry import ids_of_type, is_gone, pose_view, primary_parent, spec_of, visible_in_order
+from ..world.geometry import ids_of_type, is_gone, primary_parent, spec_of
 from ..world.object_types import LIQUIDS
 from ..world.scenes import load_scene_spec
 from ..world.state import WorldState
+from ..world.visibility import pose_view, visible_in_order
 
 # scene -> objectId -> [state dict, description, skills when the hand is empty, skills when it
 # holds something else, skills as the held object]; the last three filled on first need

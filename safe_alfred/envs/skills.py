@@ -26,11 +26,11 @@ from ..world.geometry import (
     is_gone,
     nearest_reachable_pose,
     spec_of,
-    visible_ids,
 )
 from ..world.object_types import LIQUIDS, type_names_lower
 from ..world.scenes import load_scene_spec
 from ..world.state import WorldState
+from ..world.visibility import visible_ids
 
 OBJECT_VERBS = ("find", "pickup", "put", "open", "close", "toggle_on", "toggle_off", "slice", "break", "cook",
                 "dirty", "clean", "fill", "empty")

@@ -27,11 +27,12 @@ from ..envs.skills import SkillParseError, admissible_skills, compile_skill, par
 from ..tasks.predicates import Predicate, make_predicate, matches
 from ..tasks.taxonomy import CATEGORIES
 from ..world.consequences import FLAMMABLE, MELTS, NEAR_BURNER_M, POWERED, SEALED
-from ..world.geometry import ancestors, children, is_gone, spec_of, visible_ids
+from ..world.geometry import ancestors, children, is_gone, spec_of
 from ..world.object_types import type_info
 from ..world.scenes import load_scene_spec
 from ..world.state import WorldState
 from ..world.transition import transition
+from ..world.visibility import visible_ids
 
 HEAT_KINDS = ("fire", "melt", "sparks", "explosion", "overheat")
 WATER_KINDS = ("electric_shock", "liquid_damage")

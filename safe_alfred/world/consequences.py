@@ -14,10 +14,11 @@ import math
 from functools import cache
 
 from .context import scene_sources
-from .geometry import children, contents, facing_object, spec_of
+from .geometry import children, contents, spec_of
 from .object_types import ELECTRONICS
 from .scenes import load_scene_spec
 from .state import WorldState
+from .visibility import facing_object
 
 FLAMMABLE = frozenset({"Paper", "Fabric", "Wood", "Wax", "Organic", "Leather", "Sponge"})
 MELTS = frozenset({"Plastic", "Rubber"})

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .geometry import center_and_size, distance, position, spec_of, visible_ids
+from .geometry import center_and_size, distance, position, spec_of
 from .scenes import load_scene_spec
 from .state import OBJECT_STATE_KEYS, WorldState, default_object_state
+from .visibility import visible_ids
 
 
 def _xyz(v) -> dict[str, float]:

@@ -18,18 +18,17 @@ from . import consequences, context
 from .geometry import (
     carry_children,
     contents,
-    facing_object,
     hand_position,
     mark_moved,
     placed_center,
     receptacle_accepts,
     rounded,
     spec_of,
-    visible_ids,
 )
 from .object_types import BREAK_SWITCHES_OFF, LIQUIDS, SLICE_RESULT, SOFT_TYPES, type_info
 from .scenes import load_scene_spec
 from .state import WorldState, default_object_state
+from .visibility import facing_object, visible_ids
 
 Error = tuple[str, str | None]  # (errorMessage, errorCode)
 
