@@ -13,7 +13,7 @@ from ..world.geometry import ids_of_type, is_gone, primary_parent, spec_of
 from ..world.object_types import LIQUIDS
 from ..world.scenes import load_scene_spec
 from ..world.state import WorldState
-from ..world.visibility import pose_view, visible_in_order
+from ..world.visibility import pose_view, sight, visible_in_order
 
 # scene -> objectId -> [state dict, description, skills when the hand is empty, skills when it
 # holds something else, skills as the held object]; the last three filled on first need
@@ -57,9 +57,30 @@ def perceive(state: WorldState) -> tuple[str, list[str]]:
     holding = held is not None
     objects = state.objects
     records = _records(scene)
+    cands = sight(state)
+    if cands is not None:  # the furniture in view, perceived once per pose, hand state and dicts
+        dicts = cands.dicts_of(objects)
+        known = cands.memo.get(holding)
+        if known is None:
+            known = cands.memo[holding] = []
+        for fixed in known:  # most recent first; equal tuples of the same dicts compare by identity
+            if fixed[0] == dicts:
+                break
+        else:
+            fixed = _perceive_fixed(state, cands.fixed_ids, dicts, holding, floor)
+            known.insert(0, fixed)
+            del known[4:]
+        skills = set(fixed[1])
+        described = fixed[2]
+    else:
+        skills, described = set(), {}
     seen: list[str] = []
-    skills: set[str] = set()
     for oid in visible_in_order(state):
+        desc = described.get(oid)
+        if desc is not None:  # a fixed object ("" for the floor, never listed)
+            if desc:
+                seen.append(desc)
+            continue
         st = objects[oid]
         rec = records.get(oid)
         if rec is None or rec[0] is not st:
@@ -83,6 +104,24 @@ def perceive(state: WorldState) -> tuple[str, list[str]]:
     line = "You see: " + (", ".join(seen) if seen else "nothing nearby") + "."
     result = state.__dict__["_perceived"] = view["perceived"] = (line, ordered)
     return result
+
+
+def _perceive_fixed(state: WorldState, ids: tuple[str, ...], dicts: tuple[dict, ...], holding: bool,
+                    floor: str | None) -> tuple[tuple[dict, ...], tuple[str, ...], dict[str, str]]:
+    """(their dicts, their skills, id -> description, "" for the floor) of the fixed objects."""
+    records = _records(state.scene)
+    slot = _HOLDING if holding else _FREE
+    skills: set[str] = set()
+    described: dict[str, str] = {}
+    for oid, st in zip(ids, dicts, strict=True):
+        rec = records.get(oid)
+        if rec is None or rec[0] is not st:
+            rec = _record(state, oid, st)
+        if rec[slot] is None:
+            rec[slot] = _object_skills(state, oid, st, holding)
+        skills.update(rec[slot])
+        described[oid] = rec[1] if oid != floor else ""
+    return dicts, tuple(skills), described
 
 
 def seen_line(state: WorldState) -> str:

@@ -219,13 +219,15 @@ def placement_slots(scene: str) -> tuple[tuple[str, tuple[float, float, float]],
 _PLACED: dict[tuple[str, str, str], dict] = {}
 
 
-def _replace_objects(spec: SceneSpec, objects: dict[str, dict], seed: int) -> None:
+def _replace_objects(spec: SceneSpec, objects: dict[str, dict], seed: int) -> list[str]:
     """Deterministically re-place small objects into receptacles that accept them (seed != 0).
 
     An object placed in a receptacle gets the same (never written in place) state dict in every
-    layout that puts it there, so per-object caches keep their hits across episodes.
+    layout that puts it there, so per-object caches keep their hits across episodes. Returns
+    the re-placed ids.
     """
     rng = LayoutRandom(seed)
+    placed = []
     for oid, options in _placement_options(spec.name):
         if rng.random() < 0.5 or not options:
             continue
@@ -238,19 +240,23 @@ def _replace_objects(spec: SceneSpec, objects: dict[str, dict], seed: int) -> No
             st["pos"] = placed_position(target)
             _PLACED[key] = st
         objects[oid] = st
+        placed.append(oid)
+    return placed
 
 
 def initial_state(scene: str, seed: int | None = 0) -> WorldState:
     """The state AI2-THOR starts ``scene`` in (seed 0 or None), or a deterministic re-placement."""
     spec = load_scene_spec(scene)
     objects = dict(spec.initial)  # shared, never written in place: ``WorldState.write`` copies
-    if seed:
-        _replace_objects(spec, objects, int(seed))
+    placed = _replace_objects(spec, objects, int(seed)) if seed else []
     a = spec.agent_start
     agent = {"x": a["x"], "y": a["y"], "z": a["z"], "rotation": float(a["rotation"]),
              "horizon": float(a["horizon"]), "standing": True}
-    return WorldState(scene=spec.name, objects=objects, agent=agent, held=None, step=0,
-                      last={"lastAction": "Initialize", "lastActionSuccess": True, "errorMessage": "",
-                            "errorCode": None, "actionReturn": None},
-                      settings={"visibilityDistance": 1.5, "gridSize": 0.25, "fieldOfView": 90.0},
-                      spawned={}, decay={})
+    state = WorldState(scene=spec.name, objects=objects, agent=agent, held=None, step=0,
+                       last={"lastAction": "Initialize", "lastActionSuccess": True, "errorMessage": "",
+                             "errorCode": None, "actionReturn": None},
+                       settings={"visibilityDistance": 1.5, "gridSize": 0.25, "fieldOfView": 90.0},
+                       spawned={}, decay={})
+    # cache: the ids away from their scene-start place (``geometry.moved_ids``), known here
+    state.__dict__["_moved"] = frozenset(oid for oid in placed if objects[oid]["pos"] != spec.objects[oid].pos)
+    return state

@@ -448,7 +448,7 @@ HANDLERS: dict[str, Callable[[WorldState, dict], Error | None]] = {
 
 
 def _carry_visibility(src: WorldState, dst: WorldState) -> None:
-    for key in ("_visible", "_visible_order"):
+    for key in ("_visible", "_visible_order", "_sight"):
         if key in src.__dict__:
             dst.__dict__[key] = src.__dict__[key]
 
@@ -496,6 +496,8 @@ def transition(state: WorldState, action: dict[str, Any]) -> tuple[WorldState, l
         context.settle(s)
     if name not in consequences.INERT_ACTIONS or name == "Initialize" or s.__dict__["_written"]:
         s.__dict__.pop("_views", None)  # an object (or the view settings) changed: new views
+    elif "_conditions" in state.__dict__:  # nothing changed: nor did what is burning or shorting
+        s.__dict__["_conditions"] = state.__dict__["_conditions"]
     if name in _KEEPS_VISIBILITY:
         _carry_visibility(state, s)
     return s, consequences.derive(state, action, s)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import bisect
 import math
+import operator
+from collections.abc import Callable
 
 import numpy as np
 
@@ -107,21 +109,65 @@ def _static_arrays(scene) -> dict:
     return arrays
 
 
-def _moved_slots(state: WorldState, moved: frozenset[str], slots: dict) -> list[tuple[str, dict, int | None]]:
-    """(id, state dict, layout slot or None) of each moved object, cached per moved set (an
-    object that moves again makes a new moved set)."""
-    hit = _MOVED_SLOTS.get(id(moved))
-    if hit is not None and hit[0] is moved:
-        return hit[1]
-    objects = state.objects
-    recs = [(oid, objects[oid], slots.get((oid, objects[oid]["pos"]))) for oid in sorted(moved) if oid in objects]
-    if len(_MOVED_SLOTS) > 4096:
-        _MOVED_SLOTS.clear()
-    _MOVED_SLOTS[id(moved)] = (moved, recs)
-    return recs
+class _MovedIndex:
+    """Where the moved objects of one moved set rest: layout slot -> (id, enclosing receptacles
+    to check, or None to walk its ancestors), and the ids resting elsewhere. Built from the
+    objects' dicts in ``was``: valid while a state's dicts for them compare equal."""
+
+    __slots__ = ("moved", "dicts_of", "was", "by_slot", "elsewhere", "has_fixed")
+
+    def __init__(self, state: WorldState, moved: frozenset[str], arr: dict):
+        objects, slots, enclosing, fixed = state.objects, arr["slots"], arr["enclosing"], arr["fixed"]
+        ids = sorted(oid for oid in moved if oid in objects)
+        self.moved = moved
+        self.dicts_of = dicts_getter(ids)
+        self.was = self.dicts_of(objects)
+        self.by_slot: dict[int, tuple[str, tuple[str, ...] | None]] = {}
+        self.elsewhere: list[str] = []
+        self.has_fixed = any(fixed.get(oid, False) for oid in ids)
+        for oid in ids:
+            st = objects[oid]
+            slot = slots.get((oid, st["pos"]))
+            if slot is None:
+                self.elsewhere.append(oid)
+                continue
+            parents = st["parents"]
+            chain: tuple[str, ...] | None = ()
+            if parents:
+                rid = parents[0]
+                # a receptacle at its start place: a known chain; a moved one: walk the ancestors
+                chain = None if rid in moved or rid not in enclosing else _slot_enclosing(arr, rid)
+            self.by_slot[slot] = (oid, chain)
 
 
-_MOVED_SLOTS: dict[int, tuple[frozenset, list]] = {}
+def dicts_getter(ids: list[str] | tuple[str, ...]) -> Callable[[dict], tuple]:
+    """A function giving the tuple of ``objects[i]`` for ``ids`` (one C call, tuple always)."""
+    if not ids:
+        return lambda objects: ()
+    if len(ids) == 1:
+        only = ids[0]
+        return lambda objects: (objects[only],)
+    return operator.itemgetter(*ids)
+
+
+def _moved_index(state: WorldState, moved: frozenset[str], arr: dict) -> _MovedIndex:
+    """The ``_MovedIndex`` of this moved set, cached per set (an object that moves makes a new
+    set) and rebuilt when one of its objects' dicts changed (a moved mug filled, say)."""
+    hit = _MOVED_INDEX.get(id(moved))
+    if hit is not None and hit.moved is moved:
+        dicts = hit.dicts_of(state.objects)
+        if dicts == hit.was:
+            return hit
+        if all(a["pos"] == b["pos"] and a["parents"] == b["parents"] for a, b in zip(dicts, hit.was, strict=True)):
+            hit.was = dicts  # changed in place only (filled, dirtied, ...): still resting where it was
+            return hit
+    if len(_MOVED_INDEX) > 4096:
+        _MOVED_INDEX.clear()
+    hit = _MOVED_INDEX[id(moved)] = _MovedIndex(state, moved, arr)
+    return hit
+
+
+_MOVED_INDEX: dict[int, _MovedIndex] = {}
 
 
 def _slot_enclosing(arr: dict, receptacle_id: str) -> tuple[str, ...]:
@@ -135,17 +181,34 @@ def _slot_enclosing(arr: dict, receptacle_id: str) -> tuple[str, ...]:
     return chain
 
 
-_POSE_CANDIDATES: dict[tuple, tuple[list[tuple[float, str, tuple[str, ...], bool]], dict[int, int], list[bool], list[float]]] = {}
+class PoseCandidates:
+    """What can be in view from one pose of a scene, whatever the episode (cached per pose).
+
+    ``fixed``: (plan distance, id) of the furniture and fixtures in view, nearest first; they
+    never move, hide or vanish, so they are seen from here in every state. ``loose``: (distance,
+    id, enclosing receptacles) of the other objects whose scene-start place is in view, nearest
+    first. ``slots``: layout slot (``placement_slots``) in view -> plan distance (unrounded). Whether a
+    loose or slotted object is really there, hidden or gone is decided per state. ``memo`` is a
+    place for what callers derive from the fixed objects (keyed on their dicts, ``dicts_of``).
+    """
+
+    __slots__ = ("fixed", "fixed_ids", "dicts_of", "loose", "slots", "memo")
+
+    def __init__(self, fixed: list, loose: list, slots: dict[int, float]):
+        self.fixed = fixed
+        self.fixed_ids = tuple(oid for _, oid in fixed)
+        self.dicts_of = dicts_getter(self.fixed_ids)
+        self.loose = loose
+        self.slots = slots
+        self.memo: dict = {}
+
+
+_POSE_CANDIDATES: dict[tuple, PoseCandidates] = {}
 _IN_RANGE: dict[tuple, dict] = {}
 
 
-def _pose_candidates(state: WorldState, arr: dict) -> tuple[list, dict[int, int], list[bool], list[float]]:
-    """What is in range and in view from this pose, cached per scene and pose: (plan distance,
-    objectId, its enclosing receptacles) of the objects at their scene-start place, nearest
-    first; and for the layout places (``placement_slots``) in range, slot -> position i, with
-    ``in_view[i]`` and the plan distance ``dist[i]``. Whether each object is really there,
-    hidden or gone is decided per state by the caller.
-    """
+def _pose_candidates(state: WorldState, arr: dict) -> PoseCandidates:
+    """The ``PoseCandidates`` of the agent's pose (cached per scene, pose and view settings)."""
     a = state.agent
     settings = state.settings
     key = (state.scene, a["x"], a["z"], a["rotation"], settings["visibilityDistance"], settings["fieldOfView"])
@@ -159,9 +222,13 @@ def _pose_candidates(state: WorldState, arr: dict) -> tuple[list, dict[int, int]
     n = near["n_static"]
     entries = near["static"]
     static = sorted([entries[i] for i in np.flatnonzero(ok[:n]).tolist()])
+    in_view = ok[n:]
+    slots = dict(zip(near["slot_ids"][in_view].tolist(), near["slot_dist"][in_view].tolist(), strict=True))
+    hit = PoseCandidates([(d, oid) for d, oid, _, fixed in static if fixed],
+                         [(d, oid, chain) for d, oid, chain, fixed in static if not fixed], slots)
     if len(_POSE_CANDIDATES) > 20_000:
         _POSE_CANDIDATES.clear()
-    hit = _POSE_CANDIDATES[key] = (static, near["slot_index"], ok.tolist(), near["dist"])
+    _POSE_CANDIDATES[key] = hit
     return hit
 
 
@@ -200,8 +267,8 @@ def _in_range(state: WorldState, arr: dict) -> dict:
         "close": d < 0.35, "n_static": n_static,
         "static": [(round(dd, 2), ids[k], enclosing[ids[k]], fixed[ids[k]])
                    for k, dd in zip(index_list[:n_static], dist[:n_static], strict=True)],
-        # layout slot (its index in the scene arrays) -> its place here; distances rounded when used
-        "slot_index": {k: i for i, k in enumerate(index_list[n_static:], n_static)}, "dist": dist,
+        # the layout slots in range (their index in the scene arrays) and their plan distances
+        "slot_ids": index[n_static:], "slot_dist": d[n_static:],
     }
     if len(_IN_RANGE) > 20_000:
         _IN_RANGE.clear()
@@ -273,22 +340,24 @@ def visible_ids(state: WorldState) -> frozenset[str]:
     view = pose_view(state)
     if "visible" in view:
         state.__dict__["_visible"], state.__dict__["_visible_order"] = view["visible"], view["order"]
+        if "sight" in view:
+            state.__dict__["_sight"] = view["sight"]
         return view["visible"]
     arr = _static_arrays(load_scene_spec(state.scene))
     objects = state.objects
     moved = moved_ids(state)
     held = state.held
-    enclosing = arr["enclosing"]
     carried = frozenset(contents(state, held)) if held is not None and spec_of(state, held).flags["receptacle"] else ()
-    out: list[tuple[float, str]] = []
-    static, slot_index, in_view, dist = _pose_candidates(state, arr)
-    for d, oid, chain, fixed in static:
-        if oid in moved:
-            continue
-        if fixed:  # furniture and fixtures: never carried, sliced, cracked or shut in
-            out.append((d, oid))
-            continue
-        if oid in carried:
+    cands = _pose_candidates(state, arr)
+    index = _moved_index(state, moved, arr) if moved else None
+    if index is None or not index.has_fixed:
+        out = list(cands.fixed)  # furniture and fixtures: never carried, sliced, cracked or shut in
+        state.__dict__["_sight"] = view["sight"] = cands
+    else:  # a state built by hand with furniture moved: it is looked at where it now is
+        out = [entry for entry in cands.fixed if entry[1] not in moved]
+    n_fixed = len(out)
+    for d, oid, chain in cands.loose:
+        if oid in moved or oid in carried:
             continue
         st = objects[oid]
         if st["isSliced"] or st["isBroken"] and is_gone(state, oid):
@@ -301,48 +370,50 @@ def visible_ids(state: WorldState) -> frozenset[str]:
                 out.append((d, oid))
         else:
             out.append((d, oid))
-    extra = False
-    if moved:
-        slots = arr["slots"]
-        elsewhere = []  # moved somewhere no layout puts it: tested one by one
-        for oid, was, slot in _moved_slots(state, moved, slots):
-            if oid == held:
+    if index is not None:
+        by_slot, dist = index.by_slot, cands.slots
+        for slot in by_slot.keys() & dist.keys():  # moved objects resting in a layout slot in view
+            oid, chain = by_slot[slot]
+            if oid == held or oid in carried:
                 continue
             st = objects[oid]
-            if st is not was and st["pos"] != was["pos"]:  # moved without being marked as moved
-                slot = slots.get((oid, st["pos"]))
-            if slot is None:
-                elsewhere.append(oid)
+            if st["isSliced"] or st["isBroken"] and is_gone(state, oid):
                 continue
-            i = slot_index.get(slot)
-            if i is None or not in_view[i] or st["isSliced"] or st["isBroken"] and is_gone(state, oid) or oid in carried:
-                continue
-            d = dist[i]
-            parents = st["parents"]
-            if parents:
-                rid = parents[0]
-                if rid in moved or rid not in enclosing:
-                    if is_hidden(state, oid):
-                        continue
-                elif not all(objects[p]["isOpen"] for p in _slot_enclosing(arr, rid)):
+            if chain is None:
+                if is_hidden(state, oid):
                     continue
-            out.append((rounded(d, 2), oid))
-            extra = True
+            elif chain:
+                for p in chain:
+                    if not objects[p]["isOpen"]:
+                        break
+                else:
+                    out.append((rounded(dist[slot], 2), oid))
+                continue
+            out.append((rounded(dist[slot], 2), oid))
+        elsewhere = [oid for oid in index.elsewhere if oid != held]  # tested one by one
         if elsewhere:
-            more = _moved_in_view(state, elsewhere, carried)
-            if more:
-                out.extend(more)
-                extra = True
+            out.extend(_moved_in_view(state, elsewhere, carried))
     if held is not None:  # the held object and what it carries, at distance 0
         out.append((0.0, held))
         out.extend((0.0, oid) for oid in carried)
-    if extra or held is not None:  # the candidates come sorted already
+    if len(out) > n_fixed:
         out.sort()
-    order = [oid for _, oid in out]
+    order = list(map(_second, out))
     result = frozenset(order)
     state.__dict__["_visible"] = view["visible"] = result
     state.__dict__["_visible_order"] = view["order"] = order
     return result
+
+
+_second = operator.itemgetter(1)
+
+
+def sight(state: WorldState) -> PoseCandidates | None:
+    """The ``PoseCandidates`` whose ``fixed`` objects are all among what the state sees, or None
+    (visibility reported by AI2-THOR, or furniture moved by hand). Lets a caller treat the
+    furniture in view once per pose and hand state rather than once per state."""
+    visible_ids(state)
+    return state.__dict__.get("_sight")
 
 
 def pose_view(state: WorldState) -> dict:
