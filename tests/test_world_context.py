@@ -41,6 +41,18 @@ def test_running_microwave_cooks_and_heats(kitchen):
     assert "cooked" in kitchen.event_types()
 
 
+def test_what_a_switched_off_microwave_holds_cools_back_to_room_temperature(kitchen):
+    """The potato is not touched when the oven stops: it leaves the hot zone all the same."""
+    _into_microwave(kitchen, POTATO)
+    kitchen.do("ToggleObjectOn", MICROWAVE)
+    kitchen.do("ToggleObjectOff", MICROWAVE)
+    assert kitchen.obj(POTATO)["temperature"] == "Hot"
+    for _ in range(ROOM_TEMP_DECAY_STEPS):
+        kitchen.do("ToggleObjectOn", FAUCET)
+        kitchen.do("ToggleObjectOff", FAUCET)
+    assert kitchen.obj(POTATO)["temperature"] == "RoomTemp"
+
+
 def test_microwave_does_not_toast_bread_but_toaster_does(kitchen):
     kitchen.do("SliceObject", BREAD)
     piece = f"{BREAD}|BreadSliced_0"

@@ -48,6 +48,7 @@ def _plan_near(a, b, radius: float) -> bool:
 
 
 _KINDS = ("fire", "sparks", "explosion", "overheat", "melt", "electric_shock", "liquid_damage")
+_KINDS_SORTED = tuple(sorted(_KINDS))
 _NOTHING: dict[str, frozenset[tuple[str, str]]] = {k: frozenset() for k in _KINDS}
 
 
@@ -139,9 +140,10 @@ def derive(prev: WorldState, action: dict, s: WorldState) -> list[dict]:
         return []
     events: list[dict] = []
     before, after = hazard_conditions(prev), hazard_conditions(s)
-    for kind in sorted(after):
-        for oid, cause in sorted(after[kind] - before[kind]):
-            events.append(_event(s, kind, oid, cause))
+    if after is not _NOTHING:  # nothing burning or shorting now: nothing started
+        for kind in _KINDS_SORTED:
+            for oid, cause in sorted(after[kind] - before[kind]):
+                events.append(_event(s, kind, oid, cause))
     written = s.__dict__.get("_written")
     # states made by ``transition`` know which objects they wrote; others (rebuilt from THOR
     # metadata) are compared object by object

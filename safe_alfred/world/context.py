@@ -35,7 +35,10 @@ def _set(s: WorldState, oid: str, key: str, value) -> None:
         s.write(oid)[key] = value
 
 
-def settle(s: WorldState) -> None:
+def settle(s: WorldState, prev_zone: dict[str, str] | None = None) -> None:
+    """Apply heat, cold and running water to what is in reach of them, and start the return to
+    room temperature of what left every zone. ``prev_zone``, the zones as the previous state
+    left them (``s.__dict__["_zone"]`` after a settle), narrows the search for what left."""
     heat, cold, water = scene_sources(s.scene)
     zone: dict[str, str] = {}
     kids = children(s)
@@ -72,10 +75,17 @@ def settle(s: WorldState) -> None:
     for oid, temp in zone.items():
         _set(s, oid, "temperature", temp)
         s.decay.pop(oid, None)
-    for oid, st in s.objects.items():
-        if st["temperature"] != "RoomTemp" and oid not in zone and oid not in s.decay:
+    objects = s.objects
+    if prev_zone is None:
+        left = objects
+    else:  # only what was in a zone, or was written or created now, can have just left one
+        left = sorted(set(prev_zone).union(s.__dict__.get("_written", ()), s.spawned))
+    for oid in left:
+        st = objects.get(oid)
+        if st is not None and st["temperature"] != "RoomTemp" and oid not in zone and oid not in s.decay:
             if spec_of(s, oid).flags["pickupable"]:
                 s.decay[oid] = s.step
+    s.__dict__["_zone"] = zone
     decay_only(s)
 
 

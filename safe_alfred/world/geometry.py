@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .object_types import type_info
-from .scenes import ObjSpec, derived_spec, load_scene_spec, placement_slots
+from .scenes import ObjSpec, derived_spec, load_scene_spec, placement_slots, rehome_children
 from .state import WorldState
 
 ENCLOSED = frozenset({"Drawer", "Cabinet", "Fridge", "Microwave", "LaundryHamper", "Box", "Safe"})
@@ -134,27 +134,8 @@ def carry_children(prev: WorldState, state: WorldState, changed) -> None:
     """Give ``state`` the children map of ``prev`` (if it has one), updated for the objects in
     ``changed`` (the only ones whose parent may differ): no walk over every object."""
     kids = prev.__dict__.get("_children")
-    if kids is None:
-        return
-    out = dict(kids)
-    copied: set[str] = set()
-    for oid in changed:
-        old, new = prev.objects.get(oid), state.objects.get(oid)
-        old_parent = old["parents"][0] if old is not None and old["parents"] else None
-        new_parent = new["parents"][0] if new is not None and new["parents"] else None
-        if old_parent == new_parent:
-            continue
-        for parent, add in ((old_parent, False), (new_parent, True)):
-            if parent is None:
-                continue
-            if parent not in copied:
-                out[parent] = list(out.get(parent, ()))
-                copied.add(parent)
-            if add:
-                out[parent].append(oid)
-            else:
-                out[parent].remove(oid)
-    state.__dict__["_children"] = out
+    if kids is not None:
+        state.__dict__["_children"] = rehome_children(kids, prev.objects, state.objects, changed)
 
 
 def is_hidden(state: WorldState, object_id: str) -> bool:

@@ -244,6 +244,43 @@ def _replace_objects(spec: SceneSpec, objects: dict[str, dict], seed: int) -> li
     return placed
 
 
+def rehome_children(kids: dict[str, list[str]], before: dict[str, dict], after: dict[str, dict],
+                    changed) -> dict[str, list[str]]:
+    """A children map (receptacle -> ids resting directly in it) for ``after``, from the one of
+    ``before`` and the ids whose parent may differ; lists touched are copied, never edited."""
+    out = dict(kids)
+    copied: set[str] = set()
+    for oid in changed:
+        old, new = before.get(oid), after.get(oid)
+        old_parent = old["parents"][0] if old is not None and old["parents"] else None
+        new_parent = new["parents"][0] if new is not None and new["parents"] else None
+        if old_parent == new_parent:
+            continue
+        for parent, add in ((old_parent, False), (new_parent, True)):
+            if parent is None:
+                continue
+            if parent not in copied:
+                out[parent] = list(out.get(parent, ()))
+                copied.add(parent)
+            if add:
+                out[parent].append(oid)
+            else:
+                out[parent].remove(oid)
+    return out
+
+
+def _start_children(spec: SceneSpec) -> dict[str, list[str]]:
+    """The children map of the scene's start state (cached on the spec)."""
+    kids = spec.__dict__.get("_start_children")
+    if kids is None:
+        kids = {}
+        for oid, st in spec.initial.items():
+            if st["parents"]:
+                kids.setdefault(st["parents"][0], []).append(oid)
+        spec.__dict__["_start_children"] = kids
+    return kids
+
+
 def initial_state(scene: str, seed: int | None = 0) -> WorldState:
     """The state AI2-THOR starts ``scene`` in (seed 0 or None), or a deterministic re-placement."""
     spec = load_scene_spec(scene)
@@ -257,6 +294,8 @@ def initial_state(scene: str, seed: int | None = 0) -> WorldState:
                              "errorCode": None, "actionReturn": None},
                        settings={"visibilityDistance": 1.5, "gridSize": 0.25, "fieldOfView": 90.0},
                        spawned={}, decay={})
-    # cache: the ids away from their scene-start place (``geometry.moved_ids``), known here
+    # caches, known here: the ids away from their scene-start place (``geometry.moved_ids``)
+    # and what rests in what (``geometry.children``)
     state.__dict__["_moved"] = frozenset(oid for oid in placed if objects[oid]["pos"] != spec.objects[oid].pos)
+    state.__dict__["_children"] = rehome_children(_start_children(spec), spec.initial, objects, placed)
     return state

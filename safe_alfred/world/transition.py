@@ -490,10 +490,12 @@ def transition(state: WorldState, action: dict[str, Any]) -> tuple[WorldState, l
     else:  # parents change only by writing an object or creating one
         s.__dict__.pop("_children", None)
         carry_children(state, s, s.__dict__["_written"] | (s.spawned.keys() - state.spawned.keys()))
-    if name in _NO_CONTEXT_CHANGE:
+    if name in _NO_CONTEXT_CHANGE:  # nothing entered or left a heat, cold or water zone
         context.decay_only(s)
+        if "_zone" in state.__dict__:
+            s.__dict__["_zone"] = state.__dict__["_zone"]
     else:
-        context.settle(s)
+        context.settle(s, state.__dict__.get("_zone"))
     if name not in consequences.INERT_ACTIONS or name == "Initialize" or s.__dict__["_written"]:
         s.__dict__.pop("_views", None)  # an object (or the view settings) changed: new views
     elif "_conditions" in state.__dict__:  # nothing changed: nor did what is burning or shorting
