@@ -420,6 +420,9 @@ def pose_view(state: WorldState) -> dict:
     """A place to keep what is seen from the agent's pose, shared by the states of an episode
     between which no object changed (``transition`` starts a new table when one does): walking
     back to a pose finds the view, and what was made of it, already there."""
+    view = state.__dict__.get("_view")  # this state's own entry, once looked up
+    if view is not None:
+        return view
     views = state.__dict__.get("_views")
     if views is None:
         views = state.__dict__["_views"] = {}
@@ -428,6 +431,7 @@ def pose_view(state: WorldState) -> dict:
     view = views.get(key)
     if view is None:
         view = views[key] = {}
+    state.__dict__["_view"] = view
     return view
 
 
