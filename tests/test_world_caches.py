@@ -62,3 +62,18 @@ def test_every_step_equals_the_same_step_from_a_state_without_caches(scene):
         if terminated or truncated:
             episode += 1
             obs, info = env.reset(seed=episode, options={"scene": scene})
+
+
+def test_writing_a_state_by_hand_drops_what_it_had_derived():
+    """A layout starts with its moved set and children map known; a hand-made change through
+    ``write`` must not leave them saying the old thing."""
+    state = initial_state("FloorPlan1", 3)
+    apple, fridge = "Apple|-00.47|+01.15|+00.48", "Fridge|-02.10|+00.00|+01.07"
+    visible_in_order(state)
+    st = state.write(apple)
+    st["parents"], st["pos"] = (fridge,), (-2.1, 0.9, 1.07)
+    assert apple in moved_ids(state)
+    assert apple in children(state)[fridge]
+    bare = _bare(state)
+    assert _sorted_children(children(state)) == _sorted_children(children(bare))
+    assert visible_in_order(state) == visible_in_order(bare)

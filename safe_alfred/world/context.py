@@ -32,7 +32,7 @@ def scene_sources(scene: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[s
 
 def _set(s: WorldState, oid: str, key: str, value) -> None:
     if s.objects[oid][key] != value:
-        s.write(oid)[key] = value
+        s.write_in_step(oid)[key] = value
 
 
 def settle(s: WorldState, prev_zone: dict[str, str] | None = None) -> None:
@@ -55,7 +55,7 @@ def settle(s: WorldState, prev_zone: dict[str, str] | None = None) -> None:
             if spec.flags["cookable"] and not (src_type == "Microwave" and spec.type == "BreadSliced"):
                 _set(s, oid, "isCooked", True)
             if src_type == "CoffeeMachine" and spec.type == "Mug" and not s.objects[oid]["isFilledWithLiquid"]:
-                st = s.write(oid)
+                st = s.write_in_step(oid)
                 st["isFilledWithLiquid"], st["fillLiquid"] = True, "coffee"
     scene = load_scene_spec(s.scene)
     for src in water:
@@ -66,7 +66,7 @@ def settle(s: WorldState, prev_zone: dict[str, str] | None = None) -> None:
             spec = spec_of(s, oid)
             st = s.objects[oid]
             if spec.flags["canFillWithLiquid"] and not st["isFilledWithLiquid"]:
-                st = s.write(oid)
+                st = s.write_in_step(oid)
                 st["isFilledWithLiquid"], st["fillLiquid"] = True, "water"
             if spec.flags["dirtyable"] and st["isDirty"]:
                 _set(s, oid, "isDirty", False)

@@ -22,6 +22,12 @@ OBJECT_STATE_KEYS = (
 )
 
 
+# What a state derives from its objects and caches on itself (``state.__dict__``); written
+# by geometry, visibility, context, consequences, perception and the safety filter.
+DERIVED_CACHES = ("_moved", "_children", "_conditions", "_zone", "_visible", "_visible_order", "_sight", "_view",
+                  "_views", "_perceived", "_relaxed")
+
+
 def default_object_state(pos) -> dict[str, Any]:
     return {
         "parents": None, "pos": tuple(pos),
@@ -56,7 +62,18 @@ class WorldState:
         return new
 
     def write(self, object_id: str) -> dict[str, Any]:
-        """The object's dict, copied so that writing it leaves earlier states untouched."""
+        """The object's dict, copied so that writing it leaves earlier states untouched.
+
+        The caller may change anything in it, so what this state had derived from its objects
+        (what moved, what rests in what, what is seen, ...) is dropped and derived again when
+        asked for. ``transition`` keeps those caches in step itself and uses ``write_in_step``.
+        """
+        for key in DERIVED_CACHES:
+            self.__dict__.pop(key, None)
+        return self.write_in_step(object_id)
+
+    def write_in_step(self, object_id: str) -> dict[str, Any]:
+        """``write`` for ``transition``, which brings its caches up to date after the action."""
         new = dict(self.objects[object_id])
         self.objects[object_id] = new
         self.__dict__.setdefault("_written", set()).add(object_id)  # what this transition touched

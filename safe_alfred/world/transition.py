@@ -65,7 +65,7 @@ def _name(s: WorldState, oid: str) -> str:
 
 def _set_parent(s: WorldState, oid: str, parent: str | None, pos) -> None:
     mark_moved(s, oid)
-    st = s.write(oid)
+    st = s.write_in_step(oid)
     st["parents"] = (parent,) if parent else None
     st["pos"] = tuple(round(v, 4) for v in pos)
 
@@ -84,7 +84,7 @@ def _release_held(s: WorldState, parent: str, pos) -> None:
     _set_parent(s, held, parent, pos)
     for oid in carried:
         mark_moved(s, oid)
-        s.write(oid)["pos"] = tuple(round(v, 4) for v in pos)
+        s.write_in_step(oid)["pos"] = tuple(round(v, 4) for v in pos)
 
 
 # --- object interactions --------------------------------------------------------------------
@@ -98,7 +98,7 @@ def pickup(s: WorldState, a: dict) -> Error | None:
     if s.held is not None:
         return "Agent hand has something in it already! Can't pick up anything else", None
     mark_moved(s, oid)
-    st = s.write(oid)
+    st = s.write_in_step(oid)
     st["parents"] = None
     st["pos"] = tuple(round(v, 4) for v in hand_position(s.agent))
     s.held = oid
@@ -168,7 +168,7 @@ def throw(s: WorldState, a: dict) -> Error | None:
 
 
 def _break(s: WorldState, oid: str) -> None:
-    st = s.write(oid)
+    st = s.write_in_step(oid)
     st["isBroken"] = True
     spec = spec_of(s, oid)
     if spec.type in BREAK_SWITCHES_OFF:
@@ -218,7 +218,7 @@ def open_close(s: WorldState, a: dict) -> Error | None:
     st = s.objects[oid]
     if spec_of(s, oid).type == "Microwave" and st["isToggled"]:
         return "Target must be OFF to open!", None
-    st = s.write(oid)
+    st = s.write_in_step(oid)
     st["openness"] = openness
     st["isOpen"] = openness > 0
     return None
@@ -243,10 +243,10 @@ def toggle(s: WorldState, a: dict) -> Error | None:
         return "Target must be closed to Toggle On!", None
     if on and spec.type in BREAK_SWITCHES_OFF and st["isBroken"]:
         return "Target is broken and cannot be Toggled On!", None
-    s.write(oid)["isToggled"] = on
+    s.write_in_step(oid)["isToggled"] = on
     for burner in spec.controls or ():
         if burner in s.objects:
-            s.write(burner)["isToggled"] = on
+            s.write_in_step(burner)["isToggled"] = on
     return None
 
 
@@ -261,7 +261,7 @@ def slice_object(s: WorldState, a: dict) -> Error | None:
         return f"{spec.name} Does not have the CanBeSliced property!", None
     if s.objects[oid]["isSliced"]:
         return None
-    s.write(oid)["isSliced"] = True
+    s.write_in_step(oid)["isSliced"] = True
     new_type, count = SLICE_RESULT.get(spec.type, (f"{spec.type}Sliced", 4))
     _spawn(s, oid, new_type, count)
     return None
@@ -277,7 +277,7 @@ def _state_flip(flag: str, key: str, missing: str, already: str, value: bool) ->
             return missing.format(name=name, id=oid), None
         if s.objects[oid][key] == value:
             return already.format(name=name, id=oid), None
-        s.write(oid)[key] = value
+        s.write_in_step(oid)[key] = value
         return None
     return handler
 
@@ -303,7 +303,7 @@ def fill(s: WorldState, a: dict) -> Error | None:
         return f"{name} does not have CanBeFilled property!", None
     if s.objects[oid]["isFilledWithLiquid"]:
         return f"{name} is already Filled!", None
-    st = s.write(oid)
+    st = s.write_in_step(oid)
     st["isFilledWithLiquid"] = True
     st["fillLiquid"] = liquid
     if liquid == "coffee":
@@ -319,7 +319,7 @@ def empty(s: WorldState, a: dict) -> Error | None:
         return f"{_name(s, oid)} does not have CanBeFilled property!", None
     if not s.objects[oid]["isFilledWithLiquid"]:
         return "object already empty", None
-    st = s.write(oid)
+    st = s.write_in_step(oid)
     st["isFilledWithLiquid"] = False
     st["fillLiquid"] = None
     return None
@@ -334,7 +334,7 @@ def rotate_held(s: WorldState, a: dict) -> Error | None:
     roll = float(a.get("roll", rot.get("z", 0.0)))
     st = s.objects[s.held]
     if max(abs(pitch), abs(roll)) > LIQUID_CONTAINERS_BY_POUR and st["isFilledWithLiquid"]:
-        st = s.write(s.held)
+        st = s.write_in_step(s.held)
         s.last["actionReturn"] = {"poured": st["fillLiquid"] or "water"}
         st["isFilledWithLiquid"] = False
         st["fillLiquid"] = None
