@@ -109,14 +109,11 @@ def perceive(state: WorldState) -> tuple[str, list[str]]:
 def _perceive_fixed(state: WorldState, ids: tuple[str, ...], dicts: tuple[dict, ...], holding: bool,
                     floor: str | None) -> tuple[tuple[dict, ...], tuple[str, ...], dict[str, str]]:
     """(their dicts, their skills, id -> description, "" for the floor) of the fixed objects."""
-    records = _records(state.scene)
     slot = _HOLDING if holding else _FREE
     skills: set[str] = set()
     described: dict[str, str] = {}
     for oid, st in zip(ids, dicts, strict=True):
-        rec = records.get(oid)
-        if rec is None or rec[0] is not st:
-            rec = _record(state, oid, st)
+        rec = _record(state, oid, st)
         if rec[slot] is None:
             rec[slot] = _object_skills(state, oid, st, holding)
         skills.update(rec[slot])

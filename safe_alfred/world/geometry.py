@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .object_types import type_info
-from .scenes import ObjSpec, derived_spec, load_scene_spec, placement_slots, rehome_children
+from .scenes import ObjSpec, children_map, derived_spec, load_scene_spec, placement_slots, rehome_children
 from .state import WorldState
 
 ENCLOSED = frozenset({"Drawer", "Cabinet", "Fridge", "Microwave", "LaundryHamper", "Box", "Safe"})
@@ -122,11 +122,7 @@ def children(state: WorldState) -> dict[str, list[str]]:
     cached = state.__dict__.get("_children")
     if cached is not None:
         return cached
-    out: dict[str, list[str]] = {}
-    for oid, st in state.objects.items():
-        if st["parents"]:
-            out.setdefault(st["parents"][0], []).append(oid)
-    state.__dict__["_children"] = out
+    out = state.__dict__["_children"] = children_map(state.objects)
     return out
 
 

@@ -269,15 +269,20 @@ def rehome_children(kids: dict[str, list[str]], before: dict[str, dict], after: 
     return out
 
 
+def children_map(objects: dict[str, dict]) -> dict[str, list[str]]:
+    """receptacle id -> ids of the objects resting directly in it (their innermost parent)."""
+    kids: dict[str, list[str]] = {}
+    for oid, st in objects.items():
+        if st["parents"]:
+            kids.setdefault(st["parents"][0], []).append(oid)
+    return kids
+
+
 def _start_children(spec: SceneSpec) -> dict[str, list[str]]:
     """The children map of the scene's start state (cached on the spec)."""
     kids = spec.__dict__.get("_start_children")
     if kids is None:
-        kids = {}
-        for oid, st in spec.initial.items():
-            if st["parents"]:
-                kids.setdefault(st["parents"][0], []).append(oid)
-        spec.__dict__["_start_children"] = kids
+        kids = spec.__dict__["_start_children"] = children_map(spec.initial)
     return kids
 
 

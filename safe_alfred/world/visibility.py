@@ -362,14 +362,9 @@ def visible_ids(state: WorldState) -> frozenset[str]:
         st = objects[oid]
         if st["isSliced"] or st["isBroken"] and is_gone(state, oid):
             continue
-        if chain:  # inside a drawer, fridge, ...: seen only if all of them are open
-            for p in chain:
-                if not objects[p]["isOpen"]:
-                    break
-            else:
-                out.append((d, oid))
-        else:
-            out.append((d, oid))
+        if chain and _shut_in(objects, chain):
+            continue
+        out.append((d, oid))
     if index is not None:
         by_slot, dist = index.by_slot, cands.slots
         for slot in by_slot.keys() & dist.keys():  # moved objects resting in a layout slot in view
@@ -379,15 +374,10 @@ def visible_ids(state: WorldState) -> frozenset[str]:
             st = objects[oid]
             if st["isSliced"] or st["isBroken"] and is_gone(state, oid):
                 continue
-            if chain is None:
+            if chain is None:  # in a receptacle that moved too: walk its ancestors
                 if is_hidden(state, oid):
                     continue
-            elif chain:
-                for p in chain:
-                    if not objects[p]["isOpen"]:
-                        break
-                else:
-                    out.append((rounded(dist[slot], 2), oid))
+            elif chain and _shut_in(objects, chain):
                 continue
             out.append((rounded(dist[slot], 2), oid))
         elsewhere = [oid for oid in index.elsewhere if oid != held]  # tested one by one
@@ -406,6 +396,14 @@ def visible_ids(state: WorldState) -> frozenset[str]:
 
 
 _second = operator.itemgetter(1)
+
+
+def _shut_in(objects: dict[str, dict], chain: tuple[str, ...]) -> bool:
+    """Whether one of the enclosing receptacles (drawer, fridge, ...) in ``chain`` is closed."""
+    for p in chain:
+        if not objects[p]["isOpen"]:
+            return True
+    return False
 
 
 def sight(state: WorldState) -> PoseCandidates | None:
