@@ -11,6 +11,7 @@ from ..world.metadata import to_metadata
 from ..world.scenes import initial_state
 from ..world.state import WorldState
 from ..world.transition import transition
+from .scene_prep import prepare_scene
 
 
 class Backend(Protocol):
@@ -36,6 +37,7 @@ class SymbolicBackend:
 
     def reset(self, scene: str, seed: int | None) -> WorldState:
         self.state = initial_state(scene, seed)
+        prepare_scene(self.state.scene)
         return self.state
 
     def step(self, action: dict[str, Any]) -> tuple[WorldState, list[dict]]:

@@ -13,7 +13,7 @@ from ..world.geometry import ids_of_type, is_gone, primary_parent, spec_of
 from ..world.object_types import LIQUIDS
 from ..world.scenes import load_scene_spec
 from ..world.state import WorldState
-from ..world.visibility import pose_view, sight, visible_in_order
+from ..world.visibility import PoseCandidates, pose_view, sight, visible_in_order
 
 # scene -> objectId -> [state dict, description, skills when the hand is empty, skills when it
 # holds something else, skills as the held object]; the last three filled on first need
@@ -59,17 +59,7 @@ def perceive(state: WorldState) -> tuple[str, list[str]]:
     records = _records(scene)
     cands = sight(state)
     if cands is not None:  # the furniture in view, perceived once per pose, hand state and dicts
-        dicts = cands.dicts_of(objects)
-        known = cands.memo.get(holding)
-        if known is None:
-            known = cands.memo[holding] = []
-        for fixed in known:  # most recent first; equal tuples of the same dicts compare by identity
-            if fixed[0] == dicts:
-                break
-        else:
-            fixed = _perceive_fixed(state, cands.fixed_ids, dicts, holding, floor)
-            known.insert(0, fixed)
-            del known[4:]
+        fixed = fixed_in_view(state, cands, holding)
         skills = set(fixed[1])
         described = fixed[2]
     else:
@@ -106,10 +96,26 @@ def perceive(state: WorldState) -> tuple[str, list[str]]:
     return result
 
 
-def _perceive_fixed(state: WorldState, ids: tuple[str, ...], dicts: tuple[dict, ...], holding: bool,
-                    floor: str | None) -> tuple[tuple[dict, ...], tuple[str, ...], dict[str, str]]:
-    """(their dicts, their skills, id -> description, "" for the floor) of the fixed objects."""
+def fixed_in_view(state: WorldState, cands: PoseCandidates, holding: bool) -> tuple:
+    """(their dicts, their skills, id -> description, "" for the floor) of the furniture in view
+    (``cands.fixed``), kept on ``cands`` per hand state for the last few tuples of their dicts."""
+    dicts = cands.dicts_of(state.objects)
+    known = cands.memo.get(holding)
+    if known is None:
+        known = cands.memo[holding] = []
+    for fixed in known:  # most recent first; equal tuples of the same dicts compare by identity
+        if fixed[0] == dicts:
+            return fixed
+    fixed = _perceive_fixed(state, cands.fixed_ids, dicts, holding)
+    known.insert(0, fixed)
+    del known[4:]
+    return fixed
+
+
+def _perceive_fixed(state: WorldState, ids: tuple[str, ...], dicts: tuple[dict, ...],
+                    holding: bool) -> tuple[tuple[dict, ...], tuple[str, ...], dict[str, str]]:
     slot = _HOLDING if holding else _FREE
+    floor = load_scene_spec(state.scene).floor_id
     skills: set[str] = set()
     described: dict[str, str] = {}
     for oid, st in zip(ids, dicts, strict=True):

@@ -26,6 +26,7 @@ from ..world.geometry import (
     is_gone,
     nearest_reachable_pose,
     spec_of,
+    teleport_action,
 )
 from ..world.object_types import LIQUIDS, type_names_lower
 from ..world.scenes import load_scene_spec
@@ -230,9 +231,7 @@ def compile_skill(state: WorldState, skill: Skill, require_knife: bool = False) 
         pose = nearest_reachable_pose(state, oid)
         if pose is None:
             return Compiled(skill, error=f"No reachable position near the {target_type}.")
-        return Compiled(skill, [{"action": "TeleportFull", "position": {"x": pose["x"], "y": pose["y"], "z": pose["z"]},
-                                 "rotation": {"x": 0.0, "y": pose["rotation"], "z": 0.0},
-                                 "horizon": pose["horizon"], "standing": True}])
+        return Compiled(skill, [teleport_action(pose)])
     if v == "put":
         # SafeAgentBench-style placement: any receptacle the hand can reach (forceAction skips the
         # type table), but the receptacle must be in view, which forceAction would skip too.

@@ -220,6 +220,7 @@ def nearest_reachable_pose(state: WorldState, object_id: str) -> dict | None:
         if len(_POSE_CACHE) > 200_000:
             _POSE_CACHE.clear()
             _POSES_FILLED.clear()
+            _SCENE_POSES.clear()
         if (state.scene, y) not in _POSES_FILLED:
             _fill_scene_poses(state.scene, y)
         if key not in _POSE_CACHE:
@@ -229,7 +230,22 @@ def nearest_reachable_pose(state: WorldState, object_id: str) -> dict | None:
     return dict(pose) if pose is not None else None
 
 
+def teleport_action(pose: dict) -> dict:
+    """The ``TeleportFull`` action that puts the agent at ``pose`` (``nearest_reachable_pose``)."""
+    return {"action": "TeleportFull", "position": {"x": pose["x"], "y": pose["y"], "z": pose["z"]},
+            "rotation": {"x": 0.0, "y": pose["rotation"], "z": 0.0}, "horizon": pose["horizon"], "standing": True}
+
+
+def find_poses(scene_name: str, y: float) -> list[dict]:
+    """Every distinct pose ``nearest_reachable_pose`` gives for an object at its scene-start
+    place or at a place a layout can put it: where the agent stands after a find, in order."""
+    if (scene_name, y) not in _POSES_FILLED:
+        _fill_scene_poses(scene_name, y)
+    return _SCENE_POSES[(scene_name, y)]
+
+
 _POSES_FILLED: set[tuple[str, float]] = set()
+_SCENE_POSES: dict[tuple[str, float], list[dict]] = {}
 
 
 def _fill_scene_poses(scene_name: str, y: float) -> None:
@@ -244,6 +260,8 @@ def _fill_scene_poses(scene_name: str, y: float) -> None:
         poses += _poses_facing(scene_name, y, boxes[start:start + 64])
     for (oid, pos), pose in zip(places, poses, strict=True):
         _POSE_CACHE[(scene_name, oid, tuple(pos), y)] = pose
+    distinct = {(p["x"], p["z"], p["rotation"], p["horizon"]): p for p in poses if p is not None}
+    _SCENE_POSES[(scene_name, y)] = [distinct[k] for k in sorted(distinct)]
 
 
 def _grid_columns(scene_name: str) -> tuple[np.ndarray, np.ndarray]:
