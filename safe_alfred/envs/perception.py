@@ -15,10 +15,14 @@ from ..world.scenes import load_scene_spec
 from ..world.state import WorldState
 from ..world.visibility import PoseCandidates, pose_view, sight, visible_in_order
 
-# scene -> objectId -> [state dict, description, skills when the hand is empty, skills when it
-# holds something else, skills as the held object]; the last three filled on first need
-_RECORDS: dict[str, dict[str, list]] = {}
+# scene -> id of an object's state dict -> [that dict, description, skills when the hand is
+# empty, skills when it holds something else, skills as the held object]; the last three filled
+# on first need. Keyed by the dict, not the object: an object has other dicts in other layouts
+# (and after actions), and every one that comes back finds its record. A state dict belongs to
+# one object, and the record holds it, so its id is not reused while the record is kept.
+_RECORDS: dict[str, dict[int, list]] = {}
 _FREE, _HOLDING, _AS_HELD = 2, 3, 4
+_MAX_RECORDS = 5000  # per scene: past this, start again (action-made dicts rarely come back)
 
 
 def _records(scene: str) -> dict[str, list]:
@@ -30,9 +34,11 @@ def _records(scene: str) -> dict[str, list]:
 
 def _record(state: WorldState, oid: str, st: dict) -> list:
     records = _records(state.scene)
-    rec = records.get(oid)
+    rec = records.get(id(st))
     if rec is None or rec[0] is not st:
-        rec = records[oid] = [st, _describe(state, oid, st), None, None, None]
+        if len(records) >= _MAX_RECORDS:
+            records.clear()
+        rec = records[id(st)] = [st, _describe(state, oid, st), None, None, None]
     return rec
 
 
@@ -72,7 +78,7 @@ def perceive(state: WorldState) -> tuple[str, list[str]]:
                 seen.append(desc)
             continue
         st = objects[oid]
-        rec = records.get(oid)
+        rec = records.get(id(st))
         if rec is None or rec[0] is not st:
             rec = _record(state, oid, st)
         slot = _AS_HELD if oid == held else _HOLDING if holding else _FREE

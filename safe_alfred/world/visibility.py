@@ -187,7 +187,7 @@ class PoseCandidates:
     ``fixed``: (plan distance, id) of the furniture and fixtures in view, nearest first; they
     never move, hide or vanish, so they are seen from here in every state. ``loose``: (distance,
     id, enclosing receptacles) of the other objects whose scene-start place is in view, nearest
-    first. ``slots``: layout slot (``placement_slots``) in view -> plan distance (unrounded). Whether a
+    first. ``slots``: layout slot (``placement_slots``) in view -> plan distance (to the cm). Whether a
     loose or slotted object is really there, hidden or gone is decided per state. ``memo`` is a
     place for what callers derive from the fixed objects (keyed on their dicts, ``dicts_of``).
     """
@@ -223,7 +223,8 @@ def _pose_candidates(state: WorldState, arr: dict) -> PoseCandidates:
     entries = near["static"]
     static = sorted([entries[i] for i in np.flatnonzero(ok[:n]).tolist()])
     in_view = ok[n:]
-    slots = dict(zip(near["slot_ids"][in_view].tolist(), near["slot_dist"][in_view].tolist(), strict=True))
+    slots = {k: rounded(d, 2) for k, d in zip(near["slot_ids"][in_view].tolist(), near["slot_dist"][in_view].tolist(),
+                                              strict=True)}
     hit = PoseCandidates([(d, oid) for d, oid, _, fixed in static if fixed],
                          [(d, oid, chain) for d, oid, chain, fixed in static if not fixed], slots)
     if len(_POSE_CANDIDATES) > 20_000:
@@ -379,7 +380,7 @@ def visible_ids(state: WorldState) -> frozenset[str]:
                     continue
             elif chain and _shut_in(objects, chain):
                 continue
-            out.append((rounded(dist[slot], 2), oid))
+            out.append((dist[slot], oid))
         elsewhere = [oid for oid in index.elsewhere if oid != held]  # tested one by one
         if elsewhere:
             out.extend(_moved_in_view(state, elsewhere, carried))
