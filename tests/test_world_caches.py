@@ -1,5 +1,5 @@
 """States carry caches from step to step (what moved, what rests in what, the zones, hazard
-conditions, what is seen). Each must equal what a state with no caches at all computes, or a
+conditions, what is seen, what can be found). Each must equal what a state with no caches at all computes, or a
 long episode would drift from a replay of the same actions."""
 
 import random
@@ -8,6 +8,7 @@ import gymnasium
 import pytest
 
 import safe_alfred.envs  # noqa: F401  (registers SafeAlfred-v0)
+from safe_alfred.envs.perception import perceive
 from safe_alfred.world.consequences import hazard_conditions
 from safe_alfred.world.geometry import children, moved_ids
 from safe_alfred.world.metadata import to_metadata
@@ -57,6 +58,7 @@ def test_every_step_equals_the_same_step_from_a_state_without_caches(scene):
         assert _sorted_children(children(after)) == _sorted_children(children(bare))
         assert hazard_conditions(after) == hazard_conditions(bare)
         assert visible_in_order(after) == visible_in_order(bare)
+        assert perceive(after) == perceive(bare)  # what is seen and can be done, findable types too
         if step % 20 == 0:
             assert to_metadata(after) == to_metadata(bare)
         if terminated or truncated:

@@ -96,7 +96,10 @@ def perceive(state: WorldState) -> tuple[str, list[str]]:
     ordered = sorted(skills)
     # every "find <Type>" sorts together: insert the block where "find " would go
     i = bisect.bisect_left(ordered, "find ")
-    ordered[i:i] = _findable(state)
+    finds = state.__dict__.get("_findable")
+    if finds is None:  # carried over by steps that change no object and not the hand
+        finds = state.__dict__["_findable"] = _findable(state)
+    ordered[i:i] = finds
     line = "You see: " + (", ".join(seen) if seen else "nothing nearby") + "."
     result = state.__dict__["_perceived"] = view["perceived"] = (line, ordered)
     return result

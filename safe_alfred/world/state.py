@@ -25,7 +25,7 @@ OBJECT_STATE_KEYS = (
 # What a state derives from its objects and caches on itself (``state.__dict__``); written
 # by geometry, visibility, context, consequences, perception and the safety filter.
 DERIVED_CACHES = ("_moved", "_children", "_conditions", "_zone", "_visible", "_visible_order", "_sight", "_view",
-                  "_views", "_perceived", "_relaxed")
+                  "_views", "_perceived", "_relaxed", "_findable")
 
 
 def default_object_state(pos) -> dict[str, Any]:

@@ -447,6 +447,10 @@ HANDLERS: dict[str, Callable[[WorldState, dict], Error | None]] = {
 }
 
 
+# what a state derives from its objects and its hand alone: kept by steps that change neither
+_OBJECT_CACHES = ("_conditions", "_findable")
+
+
 def _carry_visibility(src: WorldState, dst: WorldState) -> None:
     for key in ("_visible", "_visible_order", "_sight"):
         if key in src.__dict__:
@@ -498,8 +502,10 @@ def transition(state: WorldState, action: dict[str, Any]) -> tuple[WorldState, l
         context.settle(s, state.__dict__.get("_zone"))
     if name not in consequences.INERT_ACTIONS or name == "Initialize" or s.__dict__["_written"]:
         s.__dict__.pop("_views", None)  # an object (or the view settings) changed: new views
-    elif "_conditions" in state.__dict__:  # nothing changed: nor did what is burning or shorting
-        s.__dict__["_conditions"] = state.__dict__["_conditions"]
+    else:  # no object changed: nor did what is burning or shorting, nor what can be found
+        for key in _OBJECT_CACHES:
+            if key in state.__dict__:
+                s.__dict__[key] = state.__dict__[key]
     if name in _KEEPS_VISIBILITY:
         _carry_visibility(state, s)
     return s, consequences.derive(state, action, s)

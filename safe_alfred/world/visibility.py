@@ -150,7 +150,7 @@ def dicts_getter(ids: list[str] | tuple[str, ...]) -> Callable[[dict], tuple]:
     return operator.itemgetter(*ids)
 
 
-def _moved_index(state: WorldState, moved: frozenset[str], arr: dict) -> _MovedIndex:
+def _moved_index(state: WorldState, moved: frozenset[str]) -> _MovedIndex:
     """The ``_MovedIndex`` of this moved set, cached per set (an object that moves makes a new
     set) and rebuilt when one of its objects' dicts changed (a moved mug filled, say)."""
     hit = _MOVED_INDEX.get(id(moved))
@@ -163,7 +163,7 @@ def _moved_index(state: WorldState, moved: frozenset[str], arr: dict) -> _MovedI
             return hit
     if len(_MOVED_INDEX) > 4096:
         _MOVED_INDEX.clear()
-    hit = _MOVED_INDEX[id(moved)] = _MovedIndex(state, moved, arr)
+    hit = _MOVED_INDEX[id(moved)] = _MovedIndex(state, moved, _static_arrays(load_scene_spec(state.scene)))
     return hit
 
 
@@ -207,7 +207,7 @@ _POSE_CANDIDATES: dict[tuple, PoseCandidates] = {}
 _IN_RANGE: dict[tuple, dict] = {}
 
 
-def _pose_candidates(state: WorldState, arr: dict) -> PoseCandidates:
+def _pose_candidates(state: WorldState) -> PoseCandidates:
     """The ``PoseCandidates`` of the agent's pose (cached per scene, pose and view settings)."""
     a = state.agent
     settings = state.settings
@@ -215,7 +215,7 @@ def _pose_candidates(state: WorldState, arr: dict) -> PoseCandidates:
     hit = _POSE_CANDIDATES.get(key)
     if hit is not None:
         return hit
-    near = _in_range(state, arr)
+    near = _in_range(state, _static_arrays(load_scene_spec(state.scene)))
     fx, fz = forward(a)
     ok = (((near["px"] * fx + near["pz"] * fz) >= near["cos_d"]) | ((near["vx"] * fx + near["vz"] * fz) >= near["cos_dc"])
           | near["close"])
@@ -299,38 +299,52 @@ def _box(state: WorldState, oid: str, st: dict) -> tuple[float, ...]:
 _BOXES: dict[str, dict[str, tuple[dict, tuple[float, ...]]]] = {}
 
 
-def _moved_in_view(state: WorldState, moved, carried) -> list[tuple[float, str]]:
+def _moved_in_view(state: WorldState, cands: PoseCandidates, moved, carried) -> list[tuple[float, str]]:
     """(plan distance, id) of the given moved or created objects (present, not held) seen from
     here; carried ones are left out.
 
     The same test as ``_pose_candidates``, written out per object: the footprint within
     ``visibilityDistance``, and its nearest point or its centre within the widened field of view.
+    Where an object lies is in its (copy-on-write) dict, so the answer is kept on the pose per
+    dict: slices and dropped things are looked at once from each pose they rest in view of.
     """
-    objects, agent = state.objects, state.agent
-    ax, az = agent["x"], agent["z"]
-    max_d = state.settings["visibilityDistance"]
-    half = state.settings["fieldOfView"] / 2 + 15.0
-    fx = fz = None
+    objects = state.objects
+    placed = cands.memo.get("elsewhere")
+    if placed is None or len(placed) > 512:
+        placed = cands.memo["elsewhere"] = {}
     out: list[tuple[float, str]] = []
     for oid in moved:
         st = objects[oid]
-        lo_x, hi_x, lo_z, hi_z, cx, cz = _box(state, oid, st)
-        qx = lo_x if ax < lo_x else hi_x if ax > hi_x else ax
-        qz = lo_z if az < lo_z else hi_z if az > hi_z else az
-        dd = math.hypot(qx - ax, qz - az)
-        if dd > max_d:
+        hit = placed.get(id(st))
+        if hit is None or hit[0] is not st:
+            hit = placed[id(st)] = (st, _in_view_at(state, oid, st))
+        dd = hit[1]
+        if dd is None:
             continue
         if st["isSliced"] or st["isBroken"] and is_gone(state, oid) or oid in carried:
             continue
-        if dd >= 0.35:
-            if fx is None:
-                fx, fz = forward(agent)
-            if not (view_angle(ax, az, fx, fz, qx, qz) <= half or view_angle(ax, az, fx, fz, cx, cz) <= half):
-                continue
         if st["parents"] and is_hidden(state, oid):
             continue
-        out.append((round(dd, 2), oid))
+        out.append((dd, oid))
     return out
+
+
+def _in_view_at(state: WorldState, oid: str, st: dict) -> float | None:
+    """The plan distance (to the cm) of a resting object from the agent if it is in view, else None."""
+    agent = state.agent
+    ax, az = agent["x"], agent["z"]
+    lo_x, hi_x, lo_z, hi_z, cx, cz = _box(state, oid, st)
+    qx = lo_x if ax < lo_x else hi_x if ax > hi_x else ax
+    qz = lo_z if az < lo_z else hi_z if az > hi_z else az
+    dd = math.hypot(qx - ax, qz - az)
+    if dd > state.settings["visibilityDistance"]:
+        return None
+    if dd >= 0.35:
+        half = state.settings["fieldOfView"] / 2 + 15.0
+        fx, fz = forward(agent)
+        if not (view_angle(ax, az, fx, fz, qx, qz) <= half or view_angle(ax, az, fx, fz, cx, cz) <= half):
+            return None
+    return round(dd, 2)
 
 
 def visible_ids(state: WorldState) -> frozenset[str]:
@@ -344,13 +358,12 @@ def visible_ids(state: WorldState) -> frozenset[str]:
         if "sight" in view:
             state.__dict__["_sight"] = view["sight"]
         return view["visible"]
-    arr = _static_arrays(load_scene_spec(state.scene))
     objects = state.objects
     moved = moved_ids(state)
     held = state.held
     carried = frozenset(contents(state, held)) if held is not None and spec_of(state, held).flags["receptacle"] else ()
-    cands = _pose_candidates(state, arr)
-    index = _moved_index(state, moved, arr) if moved else None
+    cands = _pose_candidates(state)
+    index = _moved_index(state, moved) if moved else None
     if index is None or not index.has_fixed:
         out = list(cands.fixed)  # furniture and fixtures: never carried, sliced, cracked or shut in
         state.__dict__["_sight"] = view["sight"] = cands
@@ -383,7 +396,7 @@ def visible_ids(state: WorldState) -> frozenset[str]:
             out.append((dist[slot], oid))
         elsewhere = [oid for oid in index.elsewhere if oid != held]  # tested one by one
         if elsewhere:
-            out.extend(_moved_in_view(state, elsewhere, carried))
+            out.extend(_moved_in_view(state, cands, elsewhere, carried))
     if held is not None:  # the held object and what it carries, at distance 0
         out.append((0.0, held))
         out.extend((0.0, oid) for oid in carried)
