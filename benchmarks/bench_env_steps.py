@@ -16,7 +16,10 @@ Figures printed:
 * SafeAlfred steps/s through ``gymnasium.make("SafeAlfred-v0")`` and through the raw
   ``.unwrapped`` env, over several scenes, each in a fresh interpreter (the world's caches are
   process-wide: a second run over the same seeds would replay warm);
-* the ratio SafeAlfred / TextWorld;
+* the ratio SafeAlfred / TextWorld. The measurements run in rounds (``--rounds``, default 3):
+  TextWorld, then SafeAlfred through ``gymnasium.make``, then unwrapped, then again. Each figure
+  is its median over the rounds, and the ratio is the median of each round's own ratio, so that
+  a spell of load on a shared machine slows both sides of the ratios it falls in;
 * the memory of one env: tracemalloc peak while creating it, resetting it and stepping it
   (``--mem-steps``), and the RSS growth over the same work, each measured in a fresh
   interpreter per scene;
@@ -41,6 +44,7 @@ import json
 import os
 import platform
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -161,6 +165,14 @@ def _max_rss_bytes() -> int | None:
         return None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(peak) if sys.platform == "darwin" else int(peak) * 1024
+
+
+def _median_run(runs: list[dict]) -> dict | None:
+    """The run with the median rate (the lower middle one of an even count), or None."""
+    if not runs:
+        return None
+    ordered = sorted(runs, key=lambda r: r["steps_per_s"])
+    return dict(ordered[(len(ordered) - 1) // 2])
 
 
 def _fmt_rate(x: float | None) -> str:
@@ -495,7 +507,9 @@ def profile_safealfred(scenes: list[str], steps: int, seed: int, top: int = 15) 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--steps", type=int, default=20_000, help="SafeAlfred steps per mode, split across scenes")
-    p.add_argument("--tw-steps", type=int, default=2_000, help="TextWorld steps")
+    p.add_argument("--tw-steps", type=int, default=2_000, help="TextWorld steps per round")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="rounds of TextWorld then SafeAlfred, alternating; medians are reported")
     p.add_argument("--scenes", default=DEFAULT_SCENES, help="comma-separated scenes (FloorPlan1 or 1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random agents and of the env resets")
     p.add_argument("--mem-steps", type=int, default=1_000, help="steps in the per-env memory measurement")
@@ -536,6 +550,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(bench_safealfred(child_scenes, args.steps, args.seed, args.speed_unwrapped)))
         return 0
 
+    if args.rounds < 1:
+        print("--rounds must be at least 1", file=sys.stderr)
+        return 2
     scenes = [_normalise_scene(s) for s in args.scenes.split(",") if s.strip()]
     if not scenes:
         print("no scenes given", file=sys.stderr)
@@ -577,8 +594,10 @@ def main(argv: list[str] | None = None) -> int:
     print("wall-clock steps/s, resets inside the loop included.")
     print()
 
-    # ---- TextWorld baseline
-    tw = None
+    # ---- TextWorld game (made once), then rounds of TextWorld and SafeAlfred, alternating
+    game_file = None
+    game: dict = {}
+    scratch = tempfile.TemporaryDirectory(prefix="tw_bench_")
     if args.skip_textworld:
         report["textworld"] = {"error": "skipped (--skip-textworld)"}
     else:
@@ -587,78 +606,91 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError as exc:
             report["textworld"] = {"error": f"textworld not installed ({exc}); pip install -e '.[bench]'"}
         else:
-            with tempfile.TemporaryDirectory(prefix="tw_bench_") as tmp:
-                game: dict = {}
-                if args.tw_game:
-                    game_file = args.tw_game
-                    game["source"] = "given"
-                else:
-                    print(
-                        f"TextWorld: generating tw-make custom --world-size {args.tw_world_size} "
-                        f"--nb-objects {args.tw_nb_objects} --quest-length {args.tw_quest_length} "
-                        f"--seed {args.tw_seed} ...",
-                        flush=True,
-                    )
-                    t0 = time.perf_counter()
-                    game_file, nb_rooms, nb_objs = make_textworld_game(
-                        tmp, args.tw_world_size, args.tw_nb_objects, args.tw_quest_length, args.tw_seed
-                    )
-                    game = {
-                        "source": "tw-make custom",
-                        "world_size": args.tw_world_size,
-                        "nb_objects_requested": args.tw_nb_objects,
-                        "quest_length": args.tw_quest_length,
-                        "seed": args.tw_seed,
-                        "rooms": nb_rooms,
-                        "objects": nb_objs,
-                        "generation_seconds": time.perf_counter() - t0,
-                    }
-                    print(
-                        f"TextWorld: game has {nb_rooms} rooms, {nb_objs} objects "
-                        f"(generated in {game['generation_seconds']:.1f} s)"
-                    )
-                print(f"TextWorld: stepping {args.tw_steps:,} steps ...", flush=True)
-                tw = bench_textworld(game_file, args.tw_steps, args.seed)
-                tw["game"] = game
-                report["textworld"] = tw
+            if args.tw_game:
+                game_file = args.tw_game
+                game["source"] = "given"
+            else:
                 print(
-                    f"TextWorld: {_fmt_rate(tw['steps_per_s'])} steps/s "
-                    f"({tw['steps']:,} steps in {tw['seconds']:.2f} s, {tw['episodes']} episodes, "
-                    f"{tw['mean_admissible']:.1f} admissible commands/step)"
+                    f"TextWorld: generating tw-make custom --world-size {args.tw_world_size} "
+                    f"--nb-objects {args.tw_nb_objects} --quest-length {args.tw_quest_length} "
+                    f"--seed {args.tw_seed} ...",
+                    flush=True,
                 )
-    if tw is None:
-        print(f"TextWorld: unavailable: {report['textworld']['error']}")
-    print()
-
-    # ---- SafeAlfred
-    sa: dict[str, dict | None] = {"make": None, "unwrapped": None}
+                t0 = time.perf_counter()
+                game_file, nb_rooms, nb_objs = make_textworld_game(
+                    scratch.name, args.tw_world_size, args.tw_nb_objects, args.tw_quest_length, args.tw_seed
+                )
+                game = {
+                    "source": "tw-make custom",
+                    "world_size": args.tw_world_size,
+                    "nb_objects_requested": args.tw_nb_objects,
+                    "quest_length": args.tw_quest_length,
+                    "seed": args.tw_seed,
+                    "rooms": nb_rooms,
+                    "objects": nb_objs,
+                    "generation_seconds": time.perf_counter() - t0,
+                }
+                print(
+                    f"TextWorld: game has {nb_rooms} rooms, {nb_objs} objects "
+                    f"(generated in {game['generation_seconds']:.1f} s)"
+                )
+    sa_error = None
     try:
         _make_env(unwrapped=False)[0].close()
     except Exception as exc:  # env not registered / not importable yet
-        report["safealfred"] = {"error": f"{type(exc).__name__}: {exc}"}
-        print(f"SafeAlfred: unavailable: {report['safealfred']['error']}")
-    else:
-        report["safealfred"] = {}
-        for key, unwrapped in (("make", False), ("unwrapped", True)):
+        sa_error = f"{type(exc).__name__}: {exc}"
+        report["safealfred"] = {"error": sa_error}
+        print(f"SafeAlfred: unavailable: {sa_error}")
+    modes = () if sa_error else (("make", False), ("unwrapped", True))
+    rounds: list[dict] = []
+    for n in range(1, args.rounds + 1):
+        row: dict = {}
+        if game_file is not None:
+            print(f"[round {n}/{args.rounds}] TextWorld: stepping {args.tw_steps:,} steps ...", flush=True)
+            row["textworld"] = tw_res = bench_textworld(game_file, args.tw_steps, args.seed)
+            print(
+                f"  TextWorld: {_fmt_rate(tw_res['steps_per_s'])} steps/s "
+                f"({tw_res['steps']:,} steps in {tw_res['seconds']:.2f} s, {tw_res['episodes']} episodes, "
+                f"{tw_res['mean_admissible']:.1f} admissible commands/step)"
+            )
+        for key, unwrapped in modes:
             label = "unwrapped env" if unwrapped else 'gymnasium.make("SafeAlfred-v0")'
             print(
-                f"SafeAlfred: stepping {args.steps:,} steps through {label} on {', '.join(scenes)} ...",
+                f"[round {n}/{args.rounds}] SafeAlfred: stepping {args.steps:,} steps through {label} "
+                f"on {', '.join(scenes)} ...",
                 flush=True,
             )
-            res = _bench_safealfred_fresh(scenes, args.steps, args.seed, unwrapped)
-            sa[key] = res
-            report["safealfred"][key] = res
-            for r in res["per_scene"]:
-                print(
-                    f"  {r['scene']:<13} {_fmt_rate(r['steps_per_s']):>9} steps/s  "
-                    f"({r['steps']:,} steps, {r['episodes']} episodes, "
-                    f"{r['mean_admissible']:.1f} admissible skills/step, {r['mean_obs_chars']:.0f} obs chars; "
-                    f"untimed first reset {r['first_reset_s'] * 1000:.0f} ms)"
-                )
+            row[key] = res = _bench_safealfred_fresh(scenes, args.steps, args.seed, unwrapped)
+            if n == 1:
+                for r in res["per_scene"]:
+                    print(
+                        f"  {r['scene']:<13} {_fmt_rate(r['steps_per_s']):>9} steps/s  "
+                        f"({r['steps']:,} steps, {r['episodes']} episodes, "
+                        f"{r['mean_admissible']:.1f} admissible skills/step, {r['mean_obs_chars']:.0f} obs chars; "
+                        f"untimed first reset {r['first_reset_s'] * 1000:.0f} ms)"
+                    )
+            paired = (f", {res['steps_per_s'] / row['textworld']['steps_per_s']:,.1f}x this round's TextWorld"
+                      if "textworld" in row else "")
             print(
-                f"SafeAlfred ({res['mode']}): {_fmt_rate(res['steps_per_s'])} steps/s overall "
-                f"({res['steps']:,} steps in {res['seconds']:.2f} s, {res['episodes']} episodes)"
+                f"  SafeAlfred ({res['mode']}): {_fmt_rate(res['steps_per_s'])} steps/s overall "
+                f"({res['steps']:,} steps in {res['seconds']:.2f} s, {res['episodes']} episodes{paired})"
             )
+        rounds.append(row)
+    scratch.cleanup()
+    report["rounds"] = rounds
+    # each figure is its median over the rounds; a ratio is the median of the rounds' own ratios,
+    # so that load on the machine that slows one round slows both sides of that round's ratio
+    tw = _median_run([r["textworld"] for r in rounds if "textworld" in r])
+    if tw is not None:
+        tw["game"] = game
+        report["textworld"] = tw
+    else:
+        print(f"TextWorld: unavailable: {report['textworld']['error']}")
+    sa: dict[str, dict | None] = {"make": None, "unwrapped": None}
+    if not sa_error:
+        report["safealfred"] = {}
+        for key, _ in modes:
+            sa[key] = report["safealfred"][key] = _median_run([r[key] for r in rounds])
     print()
 
     # ---- memory
@@ -685,12 +717,17 @@ def main(argv: list[str] | None = None) -> int:
     print()
 
     # ---- ratio and targets
-    ratios = {}
+    ratios, cpu_ratios = {}, {}
     if tw is not None:
         for key in ("make", "unwrapped"):
             if sa[key] is not None:
-                ratios[key] = sa[key]["steps_per_s"] / tw["steps_per_s"]
+                paired = [r for r in rounds if key in r and "textworld" in r]
+                ratios[key] = statistics.median(r[key]["steps_per_s"] / r["textworld"]["steps_per_s"] for r in paired)
+                cpu_ratios[key] = statistics.median(
+                    (r[key]["steps"] / r[key]["cpu_seconds"]) / (r["textworld"]["steps"] / r["textworld"]["cpu_seconds"])
+                    for r in paired)
     report["ratio_vs_textworld"] = ratios
+    report["ratio_vs_textworld_cpu_time"] = cpu_ratios
 
     def target(name: str, value: float | None, threshold: float, higher_is_better: bool, unit: str) -> dict:
         if value is None:
@@ -737,7 +774,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     report["targets"] = targets
 
-    print("== Summary ==")
+    print(f"== Summary: medians of {args.rounds} round(s); a ratio is the median of the rounds' own ratios ==")
     print(pin_msg)
 
     def cpu_rate(res: dict | None) -> float | None:
@@ -750,10 +787,7 @@ def main(argv: list[str] | None = None) -> int:
     for key, label in (("make", "SafeAlfred gymnasium.make"), ("unwrapped", "SafeAlfred unwrapped")):
         rate = sa[key] and sa[key]["steps_per_s"]
         ratio = ratios.get(key)
-        cpu_ratio = None
-        if cpu_rate(sa[key]) is not None and cpu_rate(tw) is not None:
-            cpu_ratio = cpu_rate(sa[key]) / cpu_rate(tw)
-            report.setdefault("ratio_vs_textworld_cpu_time", {})[key] = cpu_ratio
+        cpu_ratio = cpu_ratios.get(key)
         print(
             f"{label:<34}{_fmt_rate(rate):>12}{_fmt_rate(cpu_rate(sa[key])):>13}"
             + (f"   {ratio:,.1f}x TextWorld (CPU time: {cpu_ratio:,.1f}x)" if ratio is not None else "")
