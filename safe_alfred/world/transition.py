@@ -391,6 +391,10 @@ def look(s: WorldState, a: dict) -> Error | None:
     return None
 
 
+# (x, z, yaw) asked for -> the pose as AI2-THOR stores it (rounded): finds teleport to few poses
+_TELEPORT_POSES: dict[tuple[float, float, float], tuple[float, float, float]] = {}
+
+
 def teleport(s: WorldState, a: dict) -> Error | None:
     if a["action"] == "TeleportFull" and not ("position" in a and "rotation" in a and "horizon" in a and "standing" in a):
         missing = [k for k in ("position", "rotation", "horizon", "standing") if k not in a]
@@ -403,7 +407,14 @@ def teleport(s: WorldState, a: dict) -> Error | None:
         return "Cannot teleport due to the agent colliding or being off the floor.", None
     rot = a["rotation"] if "rotation" in a else agent["rotation"]
     yaw = float(rot.get("y", 0.0) if isinstance(rot, dict) else rot)
-    agent["x"], agent["z"], agent["rotation"] = rounded(x, 4), rounded(z, 4), rounded(yaw % 360.0, 4)
+    key = (x, z, yaw)
+    pose = _TELEPORT_POSES.get(key)
+    if pose is None or 0.0 in key:  # 0.0 and -0.0 share a key but not a sign
+        pose = (rounded(x, 4), rounded(z, 4), rounded(yaw % 360.0, 4))
+        if len(_TELEPORT_POSES) > 100_000:
+            _TELEPORT_POSES.clear()
+        _TELEPORT_POSES[key] = pose
+    agent["x"], agent["z"], agent["rotation"] = pose
     if "horizon" in a:
         agent["horizon"] = float(a["horizon"])
     if "standing" in a:
