@@ -196,3 +196,41 @@ def test_contents_travel_with_their_receptacle(kitchen):
     kitchen.do("CloseObject", FRIDGE)
     from safe_alfred.world.visibility import visible_ids
     assert APPLE not in visible_ids(kitchen.state) and BOWL not in visible_ids(kitchen.state)
+
+
+def test_moving_the_agent_takes_the_same_path_as_any_other_action(monkeypatch):
+    """Moves, turns and teleports skip the general path's checks of what an action wrote; with
+    those checks forced back on, every outcome (pose, message, events, carried caches) is the same."""
+    from safe_alfred.world import transition as module
+    from safe_alfred.world.consequences import hazard_conditions
+    from safe_alfred.world.geometry import children
+
+    knob_on = {"action": "ToggleObjectOn", "objectId": KNOB, "forceAction": True}
+    start, _ = transition(initial_state("FloorPlan1", 3), knob_on)  # a burner heats: zones to carry
+    assert start.last["lastActionSuccess"] and "_zone" in start.__dict__
+    hazard_conditions(start), children(start)  # caches the next state may carry
+    actions = [  # the successes first: a failed action's state carries fewer caches, on either path
+        {"action": "MoveLeft", "moveMagnitude": 0.5}, {"action": "RotateLeft", "degrees": 45},
+        {"action": "LookDown", "degrees": 30},
+        {"action": "TeleportFull", "position": {"x": -1.0, "y": 0.9, "z": 1.25}, "rotation": {"y": 270}, "horizon": 0,
+         "standing": True},
+        {"action": "Teleport", "rotation": {"y": 90}}, {"action": "MoveAhead", "moveMagnitude": 20.0}, {"action": "LookUp", "degrees": "steep"},
+        {"action": "TeleportFull", "position": {"x": 50.0, "y": 0.9, "z": 50.0}, "rotation": 0, "horizon": 0,
+         "standing": True},
+        {"action": "TeleportFull", "position": {"x": -1.0}},
+    ]
+
+    def play(fast: bool) -> list:
+        if not fast:
+            monkeypatch.setattr(module, "_AGENT_ONLY", frozenset())
+        out, state = [], start
+        for a in actions:
+            state, events = transition(state, a)
+            caches = {k: state.__dict__.get(k) for k in ("_children", "_zone", "_conditions", "_moved")}
+            out.append((state.digest(), dict(state.last), events, caches))
+        monkeypatch.undo()
+        return out
+
+    fast, general = play(True), play(False)
+    assert fast == general
+    assert [step[1]["lastActionSuccess"] for step in fast] == [True, True, True, True, True, False, False, False, False]

@@ -468,9 +468,18 @@ def _carry_visibility(src: WorldState, dst: WorldState) -> None:
             dst.__dict__[key] = src.__dict__[key]
 
 
+# Actions that move or turn the agent and touch no object; with no object cooling down either,
+# everything a state derived from its objects holds for the next one (``_move_agent``).
+_AGENT_ONLY = frozenset({"MoveAhead", "MoveBack", "MoveLeft", "MoveRight", "RotateLeft", "RotateRight", "LookUp",
+                         "LookDown", "Teleport", "TeleportFull"})
+_AGENT_ONLY_CARRIES = ("_children", "_zone") + _OBJECT_CACHES
+
+
 def transition(state: WorldState, action: dict[str, Any]) -> tuple[WorldState, list[dict]]:
     """Apply one AI2-THOR action. Pure: ``state`` is never modified."""
     name = action.get("action") if isinstance(action, dict) else None
+    if name in _AGENT_ONLY and not state.decay:
+        return _move_agent(state, action, name)
     s = state.evolve()
     s.step = state.step + 1
     s.last = {"lastAction": name or "", "lastActionSuccess": True, "errorMessage": "", "errorCode": None,
@@ -488,14 +497,7 @@ def transition(state: WorldState, action: dict[str, Any]) -> tuple[WorldState, l
         except (TypeError, ValueError, KeyError, AttributeError) as exc:  # malformed parameters
             err = (f"{name}: invalid arguments ({exc})", "InvalidArgument")
     if err is not None:
-        failed = state.evolve()
-        failed.step = s.step
-        failed.last = {"lastAction": name or "", "lastActionSuccess": False, "errorMessage": err[0],
-                       "errorCode": err[1], "actionReturn": None}
-        _carry_visibility(state, failed)
-        if "_children" in state.__dict__:
-            failed.__dict__["_children"] = state.__dict__["_children"]
-        return failed, []
+        return _failed(state, name, err), []
     s.__dict__.pop("_visible", None)  # caches computed mid-action are stale now
     if s.__dict__.get("_moved") is state.__dict__.get("_moved"):
         # nothing moved, so no parent changed (every parent change marks the object moved)
@@ -520,3 +522,36 @@ def transition(state: WorldState, action: dict[str, Any]) -> tuple[WorldState, l
     if name in _KEEPS_VISIBILITY:
         _carry_visibility(state, s)
     return s, consequences.derive(state, action, s)
+
+
+def _failed(state: WorldState, name: str | None, err: Error) -> WorldState:
+    """The state after a failed action: the same world, one step on, with AI2-THOR's error."""
+    failed = state.evolve()
+    failed.step = state.step + 1
+    failed.last = {"lastAction": name or "", "lastActionSuccess": False, "errorMessage": err[0],
+                   "errorCode": err[1], "actionReturn": None}
+    _carry_visibility(state, failed)
+    if "_children" in state.__dict__:
+        failed.__dict__["_children"] = state.__dict__["_children"]
+    return failed
+
+
+def _move_agent(state: WorldState, action: dict[str, Any], name: str) -> tuple[WorldState, list[dict]]:
+    """``transition`` for an action in ``_AGENT_ONLY`` while no object cools down: only the agent
+    changes, so what the state derived from its objects carries over and no event can follow
+    (the general path's outcome, without its checks for what an action wrote)."""
+    s = state.evolve()
+    s.step = state.step + 1
+    s.last = {"lastAction": name, "lastActionSuccess": True, "errorMessage": "", "errorCode": None,
+              "actionReturn": None}
+    try:
+        err = HANDLERS[name](s, action)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:  # malformed parameters
+        err = (f"{name}: invalid arguments ({exc})", "InvalidArgument")
+    if err is not None:
+        return _failed(state, name, err), []
+    mine, before = s.__dict__, state.__dict__
+    for key in _AGENT_ONLY_CARRIES:
+        if key in before:
+            mine[key] = before[key]
+    return s, []
