@@ -215,8 +215,8 @@ def _loop_stats(t0: float, c0: float, steps: int, episodes: int, n_admissible: i
         "cpu_seconds": time.process_time() - c0,
         "steps_per_s": steps / wall,
         "episodes": episodes,
-        "mean_admissible": n_admissible / steps,
-        "mean_obs_chars": obs_chars / steps,
+        "mean_admissible": n_admissible / max(steps, 1),  # a 0-step loop: the instruction count's base
+        "mean_obs_chars": obs_chars / max(steps, 1),
     }
 
 

@@ -10,6 +10,10 @@ steps is the figure, so start-up and imports cancel out.
 
     python benchmarks/bench_instructions.py [--baseline HEAD] [--steps 2000] [--warmup 500]
 
+``--warmup 0 --steps 5000`` counts what ``bench_env_steps.py`` times: each scene's first 5,000
+steps from a fresh process, the first-visit work of every cache included (its untimed first
+reset is in both runs, so it cancels out).
+
 Needs ``valgrind`` on PATH (``apt install valgrind``). Fewer instructions is faster, roughly in
 proportion, but not exactly: cache misses and the allocator are not weighed.
 """
