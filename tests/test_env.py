@@ -11,6 +11,7 @@ import sys
 import gymnasium
 import pytest
 from gymnasium.utils.env_checker import check_env
+from layout_trajectories import CHANGING_LAYOUTS
 
 import safe_alfred.envs  # noqa: F401  (registers SafeAlfred-v0)
 from safe_alfred.envs import DiscreteSkillWrapper, SafeAlfredEnv
@@ -49,35 +50,15 @@ def test_same_scene_seed_and_actions_give_the_same_trajectory_byte_for_byte():
     assert _trajectory("FloorPlan1", 7, 120) != _trajectory("FloorPlan1", 8, 120)
 
 
-_CHANGING_LAYOUTS = """
-import hashlib, json, random, sys
-from safe_alfred.envs import SafeAlfredEnv
-
-def run(scene, seed, n):
-    env, rng, episode = SafeAlfredEnv(), random.Random(seed), seed
-    obs, info = env.reset(seed=episode, options={"scene": scene})
-    h = hashlib.sha256(obs.encode())
-    for _ in range(n):
-        skill = rng.choice(info["admissible_skills"])
-        obs, r, term, trunc, info = env.step(skill)
-        h.update(json.dumps([skill, obs, info["admissible_skills"], info["events"]], sort_keys=True).encode())
-        h.update(env.state.digest().encode())
-        if term or trunc:
-            episode += 1  # a new layout every episode, as the speed benchmark plays
-            obs, info = env.reset(seed=episode, options={"scene": scene})
-    return h.hexdigest()
-"""
-
-
 def test_trajectories_do_not_depend_on_what_the_process_has_cached():
     """The world memoises views, poses and descriptions process-wide; a cold process and one
     warmed by other episodes (and by this one) must play the same trajectory byte for byte."""
     namespace: dict = {}
-    exec(_CHANGING_LAYOUTS, namespace)  # noqa: S102  (the same code the fresh process runs)
+    exec(CHANGING_LAYOUTS, namespace)  # noqa: S102  (the same code the fresh process runs)
     run = namespace["run"]
     run("FloorPlan2", 3, 400)  # warm the caches with other layouts of the scene
     warm = [run("FloorPlan2", 5, 300), run("FloorPlan2", 5, 300), run("FloorPlan410", 5, 300)]
-    cold = subprocess.run([sys.executable, "-c", _CHANGING_LAYOUTS + "\nprint(run('FloorPlan2', 5, 300))"],
+    cold = subprocess.run([sys.executable, "-c", CHANGING_LAYOUTS + "\nprint(run('FloorPlan2', 5, 300))"],
                           capture_output=True, text=True, check=True).stdout.strip()
     assert warm[0] == warm[1] == cold
     assert warm[2] != cold

@@ -7,36 +7,23 @@ import json
 import subprocess
 import sys
 
-_PLAY = """
-import hashlib, json, random, sys
-from safe_alfred.envs import SafeAlfredEnv, scene_prep
+from layout_trajectories import CHANGING_LAYOUTS
+
+_PLAY = CHANGING_LAYOUTS + """
+from safe_alfred.envs import scene_prep
 from safe_alfred.world import visibility
 
 if sys.argv[1] == "unprepared":
     scene_prep._PREPARED.update(["FloorPlan2", "FloorPlan410"])  # as if already done: skipped
-built = []
+built = []  # view tables built since the first reset
 in_range = visibility._in_range
 def counting(state, arr):
     built.append(state.agent["x"])
     return in_range(state, arr)
 visibility._in_range = counting
 
-def run(scene, seed, n):
-    env, rng, episode = SafeAlfredEnv(), random.Random(seed), seed
-    obs, info = env.reset(seed=episode, options={"scene": scene})
-    built.clear()
-    h = hashlib.sha256(obs.encode())
-    for _ in range(n):
-        skill = rng.choice(info["admissible_skills"])
-        obs, r, term, trunc, info = env.step(skill)
-        h.update(json.dumps([skill, obs, info["admissible_skills"], info["events"]], sort_keys=True).encode())
-        h.update(env.state.digest().encode())
-        if term or trunc:
-            episode += 1
-            obs, info = env.reset(seed=episode, options={"scene": scene})
-    return {"digest": h.hexdigest(), "view_tables_built": len(built)}
-
-print(json.dumps([run("FloorPlan2", 5, 300), run("FloorPlan410", 9, 300)]))
+print(json.dumps([{"digest": run(scene, seed, 300, built.clear), "view_tables_built": len(built)}
+                  for scene, seed in (("FloorPlan2", 5), ("FloorPlan410", 9))]))
 """
 
 
