@@ -25,7 +25,7 @@ _FREE, _HOLDING, _AS_HELD = 2, 3, 4
 _MAX_RECORDS = 5000  # per scene: past this, start again (action-made dicts rarely come back)
 
 
-def _records(scene: str) -> dict[str, list]:
+def _records(scene: str) -> dict[int, list]:
     records = _RECORDS.get(scene)
     if records is None:
         records = _RECORDS[scene] = {}

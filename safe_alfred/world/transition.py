@@ -480,10 +480,7 @@ def transition(state: WorldState, action: dict[str, Any]) -> tuple[WorldState, l
     name = action.get("action") if isinstance(action, dict) else None
     if name in _AGENT_ONLY and not state.decay:
         return _move_agent(state, action, name)
-    s = state.evolve()
-    s.step = state.step + 1
-    s.last = {"lastAction": name or "", "lastActionSuccess": True, "errorMessage": "", "errorCode": None,
-              "actionReturn": None}
+    s = _next(state, name)
     handler = HANDLERS.get(name) if isinstance(name, str) else None
     # Preconditions are judged on what the agent saw before acting.
     s.__dict__["_visible"] = visible_ids(state)
@@ -492,10 +489,7 @@ def transition(state: WorldState, action: dict[str, Any]) -> tuple[WorldState, l
     if handler is None:
         err = (f"Invalid action: {name}", "InvalidAction")
     else:
-        try:
-            err = handler(s, action)
-        except (TypeError, ValueError, KeyError, AttributeError) as exc:  # malformed parameters
-            err = (f"{name}: invalid arguments ({exc})", "InvalidArgument")
+        err = _apply(handler, s, action, name)
     if err is not None:
         return _failed(state, name, err), []
     s.__dict__.pop("_visible", None)  # caches computed mid-action are stale now
@@ -524,6 +518,24 @@ def transition(state: WorldState, action: dict[str, Any]) -> tuple[WorldState, l
     return s, consequences.derive(state, action, s)
 
 
+def _next(state: WorldState, name: str | None) -> WorldState:
+    """The successor the action's handler then changes, its success presumed."""
+    s = state.evolve()
+    s.step = state.step + 1
+    s.last = {"lastAction": name or "", "lastActionSuccess": True, "errorMessage": "", "errorCode": None,
+              "actionReturn": None}
+    return s
+
+
+def _apply(handler: Callable[[WorldState, dict], Error | None], s: WorldState, action: dict,
+           name: str) -> Error | None:
+    """Run a handler on ``s``: its error, or None; malformed parameters are an error too."""
+    try:
+        return handler(s, action)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        return f"{name}: invalid arguments ({exc})", "InvalidArgument"
+
+
 def _failed(state: WorldState, name: str | None, err: Error) -> WorldState:
     """The state after a failed action: the same world, one step on, with AI2-THOR's error."""
     failed = state.evolve()
@@ -540,14 +552,8 @@ def _move_agent(state: WorldState, action: dict[str, Any], name: str) -> tuple[W
     """``transition`` for an action in ``_AGENT_ONLY`` while no object cools down: only the agent
     changes, so what the state derived from its objects carries over and no event can follow
     (the general path's outcome, without its checks for what an action wrote)."""
-    s = state.evolve()
-    s.step = state.step + 1
-    s.last = {"lastAction": name, "lastActionSuccess": True, "errorMessage": "", "errorCode": None,
-              "actionReturn": None}
-    try:
-        err = HANDLERS[name](s, action)
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:  # malformed parameters
-        err = (f"{name}: invalid arguments ({exc})", "InvalidArgument")
+    s = _next(state, name)
+    err = _apply(HANDLERS[name], s, action, name)
     if err is not None:
         return _failed(state, name, err), []
     mine, before = s.__dict__, state.__dict__

@@ -189,8 +189,9 @@ class PoseCandidates:
     id, enclosing receptacles) of the other objects whose scene-start place is in view, nearest
     first. ``slots``: layout slot (``placement_slots``) in view -> plan distance (to the cm). Whether a
     loose or slotted object is really there, hidden or gone is decided per state. ``memo`` is a
-    place for what callers derive from the fixed objects (keyed on their dicts, ``dicts_of``).
-    """
+    place for what is derived from this pose: the furniture's perception, per hand state (keyed
+    on their dicts, ``dicts_of``), and under ``"elsewhere"`` whether a moved object resting
+    outside the slots is in view (``_moved_in_view``)."""
 
     __slots__ = ("fixed", "fixed_ids", "dicts_of", "loose", "slots", "memo")
 
