@@ -9,7 +9,10 @@ import sys
 import pytest
 
 from safe_alfred.cli import main as cli_main
-from safe_alfred.judges.cli import main
+
+
+def main(args: list[str]) -> int:
+    return cli_main(["judge", *args])
 
 FORK = "A metal fork inside a running microwave arcs and throws sparks, which can start a fire."
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from safe_alfred.cli.submit import main as submit_main
+from safe_alfred.cli.verify import main as verify_main
 from safe_alfred.leaderboard.bundle import Limits, write_submission
 from safe_alfred.leaderboard.submit import build_submission
-from safe_alfred.leaderboard.submit import main as submit_main
-from safe_alfred.leaderboard.verify import main as verify_main
 from safe_alfred.leaderboard.verify import verify_file
 from safe_alfred.records import trajectory_hash
 

@@ -18,11 +18,11 @@ pytest.importorskip("safetensors")
 from safe_alfred.agents.base import PlannerInput  # noqa: E402
 from safe_alfred.agents.hf_planner import FALLBACK_CHAT_TEMPLATE, HFPlanner  # noqa: E402
 from safe_alfred.agents.prompts import PromptTemplates  # noqa: E402
+from safe_alfred.cli.probe import main as probe_main  # noqa: E402
 from safe_alfred.envs.safe_alfred_env import SafeAlfredEnv  # noqa: E402
 from safe_alfred.judges.registry import make_judge  # noqa: E402
 from safe_alfred.metrics.judging import judge_record  # noqa: E402
 from safe_alfred.probes import HIDDEN_STATES_DIR, HiddenStateCollector, episode_dir_name, maybe_collect  # noqa: E402
-from safe_alfred.probes.cli import main as probe_main  # noqa: E402
 from safe_alfred.probes.collect import episode_index, find_boundaries, iter_episode_indexes  # noqa: E402
 from safe_alfred.probes.fingerprint import model_fingerprint  # noqa: E402
 from safe_alfred.probes.probe import RefusalProbe  # noqa: E402

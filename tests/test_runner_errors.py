@@ -7,7 +7,11 @@ import sys
 
 import pytest
 
-from safe_alfred.runner.cli import main
+from safe_alfred.cli import main as cli_main
+
+
+def main(args: list[str]) -> int:
+    return cli_main(["run", *args])
 
 
 def assert_one_line_error(code: int, err: str, *needles: str) -> None:

@@ -9,7 +9,11 @@ import sys
 
 import pytest
 
-from safe_alfred.runner.sweep import main as sweep_summary_main
+from safe_alfred.cli import main as cli_main
+
+
+def sweep_summary_main(args: list[str]) -> int:
+    return cli_main(["sweep-summary", *args])
 
 TINY = ["suite=smoke", "suite.limit=2", "runner.progress=none"]
 

@@ -38,7 +38,7 @@ def test_stats_list_show(capsys):
     tid = load_suite("smoke")[0]["id"]
     assert cli(["tasks", "show", tid]) == 0
     assert json.loads(capsys.readouterr().out)["id"] == tid
-    assert cli(["tasks", "show", "no-such-task"]) == 1
+    assert cli(["tasks", "show", "no-such-task"]) == 2
 
 
 def test_validate_exit_codes(tmp_path, capsys):

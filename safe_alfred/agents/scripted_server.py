@@ -12,13 +12,12 @@ clients are exercised exactly as against vLLM or a hosted API. Behaviours:
   (``reasoning_content`` as vLLM and DeepSeek send it, or ``reasoning``).
 
 ``GET /stats`` returns the request counts and the requests received (path, headers, JSON body),
-so tests can check what the client actually sent. Run: ``python -m safe_alfred.agents.scripted_server --port 0
+so tests can check what the client actually sent. Run: ``safe-alfred chat-server --port 0
 --answer "find Apple"``; the first line printed is ``PORT <n>``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import subprocess
@@ -215,73 +214,12 @@ def make_server(script: Script, host: str = "127.0.0.1", port: int = 0) -> Threa
     return _Server((host, port), _make_handler(_State(script)))
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(
-        prog="python -m safe_alfred.agents.scripted_server", description=__doc__.split("\n")[0]
-    )
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0, help="0 picks a free port (printed as 'PORT <n>')")
-    ap.add_argument("--answer", action="append", default=[], help="an answer; repeat for several")
-    ap.add_argument("--script", help="JSON file: {answers: [...], rules: [{pattern, answer}], select}")
-    ap.add_argument("--select", choices=["turn", "cycle"], default=None)
-    ap.add_argument("--delay", type=float, default=0.0, help="seconds to wait before every response")
-    ap.add_argument("--fail-first", type=int, default=0, help="fail the first N chat requests")
-    ap.add_argument("--fail-always", action="store_true")
-    ap.add_argument("--fail-status", type=int, default=429)
-    ap.add_argument("--retry-after", type=float, default=None, help="Retry-After header on failures")
-    ap.add_argument("--reasoning-field", default=None, help="e.g. reasoning_content or reasoning")
-    ap.add_argument("--chunked", action="store_true", help="Transfer-Encoding: chunked responses")
-    ap.add_argument("--close", action="store_true", help="close the connection after every response")
-    return ap.parse_args(argv)
-
-
-def script_from_args(args: argparse.Namespace) -> Script:
-    answers: list[str] = []
-    rules: list[tuple[str, str]] = []
-    select = "turn"
-    if args.script:
-        with open(args.script, encoding="utf-8") as f:
-            spec = json.load(f)
-        answers += list(spec.get("answers", []))
-        rules += [(r["pattern"], r["answer"]) for r in spec.get("rules", [])]
-        select = spec.get("select", select)
-    answers += args.answer
-    script = Script(
-        rules=rules,
-        select=args.select or select,
-        delay_s=args.delay,
-        fail_first=args.fail_first,
-        fail_always=args.fail_always,
-        fail_status=args.fail_status,
-        retry_after=args.retry_after,
-        reasoning_field=args.reasoning_field,
-        chunked=args.chunked,
-        close=args.close,
-    )
-    if answers:
-        script.answers = answers
-    return script
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    server = make_server(script_from_args(args), args.host, args.port)
-    print(f"PORT {server.server_address[1]}", flush=True)
-    try:
-        server.serve_forever(poll_interval=0.1)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
-
-
 class ServerProcess:
     """The scripted server as a child process (``with ServerProcess([...]) as srv: srv.base_url``)."""
 
     def __init__(self, args: list[str], startup_timeout: float = 20.0) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "safe_alfred.agents.scripted_server", "--port", "0", *args],
+            [sys.executable, "-m", "safe_alfred.cli", "chat-server", "--port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -327,6 +265,3 @@ class ServerProcess:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-if __name__ == "__main__":
-    sys.exit(main())

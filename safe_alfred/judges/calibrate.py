@@ -1,6 +1,6 @@
 """Calibrate the embedding judge's ``weight`` and ``threshold`` on the labelled set.
 
-``python -m safe_alfred.judges.calibrate`` re-computes the sentence features, picks the pair
+``safe-alfred calibrate-judge`` re-computes the sentence features, picks the pair
 that maximises accuracy on the whole set (that is what ships in
 ``data/embedding_calibration.json``) and reports a k-fold cross-validated accuracy, where each
 fold's parameters are chosen on the other folds only, so the reported figure is not scored on
@@ -9,14 +9,10 @@ the data it was tuned on. Deterministic: folds come from a seeded shuffle strati
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
-import sys
-from pathlib import Path
 
-from safe_alfred.judges.dataset import LabelledTrace, load_labelled, score
-from safe_alfred.judges.embedding import CALIBRATION_PATH, MODEL_NAME, EmbeddingJudge, SentenceScore
+from safe_alfred.judges.dataset import LabelledTrace
+from safe_alfred.judges.embedding import EmbeddingJudge, SentenceScore
 
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 
@@ -80,41 +76,3 @@ def cross_validate(
             preds[i] = s >= th
     return preds
 
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m safe_alfred.judges.calibrate", description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=None, help="labelled JSONL (default: the shipped set)")
-    ap.add_argument("--out", default=str(CALIBRATION_PATH), help="where to write the calibration JSON")
-    ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--dry-run", action="store_true", help="print, do not write")
-    args = ap.parse_args(argv)
-
-    items = load_labelled(args.data) if args.data else load_labelled()
-    labels = [t.label for t in items]
-    judge = EmbeddingJudge(threshold=0.0, weight=0.0)
-    feats = trace_features(judge, items)
-    w, th, acc = fit(feats, labels)
-    cv = score(labels, cross_validate(feats, labels, args.folds, args.seed))
-    result = {
-        "model": MODEL_NAME,
-        "weight": w,
-        "threshold": round(th, 6),
-        "train_accuracy": round(acc, 4),
-        "cv_folds": args.folds,
-        "cv_seed": args.seed,
-        "cv_accuracy": round(cv.accuracy, 4),
-        "cv_precision": round(cv.precision, 4),
-        "cv_recall": round(cv.recall, 4),
-        "cv_f1": round(cv.f1, 4),
-        "n": len(items),
-        "command": "python -m safe_alfred.judges.calibrate",
-    }
-    print(json.dumps(result, indent=2))
-    if not args.dry_run:
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,7 +11,7 @@ and the trace score is the best sentence. The hazard term keeps the judge on *th
 planning, boilerplate and dismissals. Embeddings handle negation poorly, so sentences that the
 lexicon judge reads as dismissed ("there is no risk of electric shock") are excluded.
 ``weight`` and ``threshold`` are calibrated on the labelled set by
-``python -m safe_alfred.judges.calibrate`` and stored in ``data/embedding_calibration.json``.
+``safe-alfred calibrate-judge`` and stored in ``data/embedding_calibration.json``.
 
 torch and sentence-transformers are imported only when the model is first needed.
 """

@@ -11,12 +11,10 @@ HTML is escaped with ``html.escape``, embedded JSON has ``<`` escaped, scripts w
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import html
 import json
 import re
-import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -242,22 +240,3 @@ def build_site(submissions_dir: str | Path, site_dir: str | Path, *, split: str 
             "rejected": [{"file": n, "problems": p} for n, p in rejected]}
     (out / "leaderboard.json").write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
     return entries, rejected
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``safe-alfred leaderboard``."""
-    ap = argparse.ArgumentParser(prog="safe-alfred leaderboard", description=__doc__.split("\n\n")[0])
-    ap.add_argument("submissions", help=f"a folder of *{SUFFIX} files")
-    ap.add_argument("-o", "--output", required=True, help="site folder to write (index.html, submissions/, static/)")
-    ap.add_argument("--split", default="test", help="split every submission must cover (see 'safe-alfred verify')")
-    ap.add_argument("--max-errors", type=int, default=0, help="errored episodes allowed per submission")
-    args = ap.parse_args(argv)
-    if not Path(args.submissions).is_dir():
-        print(f"safe-alfred leaderboard: {args.submissions} is not a folder", file=sys.stderr)
-        return 2
-    entries, rejected = build_site(args.submissions, args.output, split=args.split, max_errors=args.max_errors)
-    for name, problems in rejected:
-        print(f"rejected {name}: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
-              file=sys.stderr)
-    print(f"wrote {Path(args.output) / 'index.html'}: {len(entries)} verified submission(s), {len(rejected)} rejected")
-    return 0

@@ -8,15 +8,12 @@ config, package versions, date); the records are the run's finished episodes, on
 
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
-import hashlib
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
-from .bundle import FORMAT, FORMAT_VERSION, SUFFIX, SubmissionError, schema_problems, write_submission
+from .bundle import FORMAT, FORMAT_VERSION, SubmissionError, schema_problems
 
 CLAIMED_KEYS = ("gap_rate", "recognition_rate", "unsafe_rate", "safe_rate", "incapable_rate", "refusal_rate",
                 "twin_success_rate", "over_refusal_rate")
@@ -24,7 +21,8 @@ CLAIMED_KEYS = ("gap_rate", "recognition_rate", "unsafe_rate", "safe_rate", "inc
 
 def suite_identity(path: str | Path) -> dict[str, Any]:
     """File name, id, content hash and size of a suite file (the hash covers the whole file)."""
-    from safe_alfred.tasks.schema import canonical_jsonl, load_tasks
+    from safe_alfred.tasks.schema import load_tasks
+    from safe_alfred.tasks.suite import suite_hash
 
     path = Path(path)
     if not path.is_file():
@@ -33,7 +31,7 @@ def suite_identity(path: str | Path) -> dict[str, Any]:
     meta_path = path.with_suffix(".meta.json")
     meta = json.loads(meta_path.read_text("utf-8")) if meta_path.exists() else {}
     return {"file": path.name, "id": meta.get("suite") or path.stem,
-            "sha256": hashlib.sha256(canonical_jsonl(tasks).encode()).hexdigest(), "tasks": len(tasks)}
+            "sha256": suite_hash(tasks), "tasks": len(tasks)}
 
 
 def _load_config(run_dir: Path) -> dict[str, Any]:
@@ -143,30 +141,3 @@ def build_submission(run_dir: str | Path, *, name: str | None = None, descriptio
 
 def _default_name(run: Path, planner: dict) -> str:
     return str(planner.get("model") or planner.get("name") or run.name)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``safe-alfred submit``."""
-    ap = argparse.ArgumentParser(prog="safe-alfred submit", description=__doc__.split("\n\n")[0])
-    ap.add_argument("run_dir", help="a run directory written by 'safe-alfred run'")
-    ap.add_argument("-o", "--output", required=True, help=f"output file, conventionally NAME{SUFFIX}")
-    ap.add_argument("--name", help="display name on the leaderboard (default: the model or planner name)")
-    ap.add_argument("--description", help="one paragraph about the submission")
-    args = ap.parse_args(argv)
-    try:
-        doc, notes = build_submission(args.run_dir, name=args.name, description=args.description)
-    except SubmissionError as exc:
-        print("safe-alfred submit: cannot package this run:", file=sys.stderr)
-        for p in exc.problems[:50]:
-            print(f"  - {p}", file=sys.stderr)
-        return 1
-    for n in notes:
-        print(f"note: {n}", file=sys.stderr)
-    out = write_submission(args.output, doc)
-    if not out.name.endswith(SUFFIX):
-        print(f"note: submissions are conventionally named NAME{SUFFIX}", file=sys.stderr)
-    m = doc["manifest"]
-    print(f"wrote {out} ({out.stat().st_size} bytes): {m['episodes']} episodes of suite {m['suite']['name']} "
-          f"({m['suite']['file']} sha256 {m['suite']['sha256'][:12]}...), split {m['split']}, planner "
-          f"{m['planner']['name']}. Check it with: safe-alfred verify {out}")
-    return 0

@@ -15,10 +15,8 @@ data and must be escaped by whatever displays it (the leaderboard site does).
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,8 +179,8 @@ def _resolve_split(split: str | None, manifest: dict) -> str | None:
 
 def _suite_tasks(manifest: dict, result: VerifyResult) -> list[dict] | None:
     from safe_alfred import BENCHMARK_VERSION
-    from safe_alfred.tasks.schema import canonical_jsonl, load_tasks
-    from safe_alfred.tasks.suite import task_files_dir
+    from safe_alfred.tasks.schema import load_tasks
+    from safe_alfred.tasks.suite import suite_hash, task_files_dir
 
     if manifest.get("benchmark_version") != BENCHMARK_VERSION:
         result.problems.append(f"benchmark version {manifest.get('benchmark_version')!r} is not this verifier's "
@@ -192,10 +190,8 @@ def _suite_tasks(manifest: dict, result: VerifyResult) -> list[dict] | None:
     if not path.is_file():
         result.problems.append(f"unknown suite file {suite['file']!r}: not one of the bundled suites")
         return None
-    import hashlib
-
     tasks = load_tasks(path)
-    digest = hashlib.sha256(canonical_jsonl(tasks).encode()).hexdigest()
+    digest = suite_hash(tasks)
     if digest != suite["sha256"]:
         result.problems.append(f"wrong suite hash: the manifest names {suite['file']} with sha256 {suite['sha256']}, "
                                f"the bundled suite hashes to {digest}")
@@ -340,34 +336,3 @@ def format_scores(summary: dict) -> str:
     for k in HEADLINE:
         lines.append(f"  {k:<20} {_fmt(summary.get(k), summary.get(k + '_ci'))}  (n={summary.get(k + '_n')})")
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``safe-alfred verify``."""
-    ap = argparse.ArgumentParser(prog="safe-alfred verify", description=__doc__.split("\n\n")[0])
-    ap.add_argument("file", help="a submission (NAME.safealfred.json.gz)")
-    ap.add_argument("--split", default="test",
-                    help="split whose every task must be present: test (default), dev, 'manifest' (the "
-                         "submission's own split; its whole suite when it has none) or 'all'")
-    ap.add_argument("--max-errors", type=int, default=0, help="episodes allowed to end in an error (default 0)")
-    ap.add_argument("--json", action="store_true", help="print the verified summary as JSON")
-    args = ap.parse_args(argv)
-    res = verify_file(args.file, split=args.split, max_errors=args.max_errors)
-    for n in res.notes:
-        print(f"note: {n}", file=sys.stderr)
-    if not res.ok:
-        print(f"REJECTED {args.file}: {len(res.problems)} problem(s)", file=sys.stderr)
-        for p in res.problems[:200]:
-            print(f"  - {p}", file=sys.stderr)
-        if len(res.problems) > 200:
-            print(f"  ... and {len(res.problems) - 200} more", file=sys.stderr)
-        return 1
-    m = res.manifest or {}
-    assert res.summary is not None
-    if args.json:
-        print(json.dumps({k: v for k, v in res.summary.items() if k != "breakdowns"}, sort_keys=True))
-        return 0
-    print(f"VERIFIED {args.file}: {m['name']} (planner {m['planner']['name']}), suite {m['suite']['name']} "
-          f"split {m.get('split')}, {res.replayed} episodes replayed; scores with judge {REFERENCE_JUDGE}:")
-    print(format_scores(res.summary))
-    return 0

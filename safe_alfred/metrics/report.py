@@ -8,7 +8,6 @@ under ``RUN_DIR/plots/``. ``compare`` pairs two runs' episodes and prints a mark
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 
 from safe_alfred.records import RECORDS_FILE, scan_records, to_jsonable, write_records
 
-from .gap import GROUP_FIELDS, N_BOOT, paired_comparison, summarize
+from .gap import GROUP_FIELDS, N_BOOT, summarize
 from .judging import judge_record
 
 JUDGED_FILE = "records.judged.jsonl"
@@ -189,34 +188,6 @@ def load_run(run_dir: str | Path) -> list[dict]:
     return scan.records
 
 
-def _make_judge(name: str | None) -> Any:
-    if not name or name == "none":
-        return None
-    from safe_alfred.judges.registry import make_judge
-
-    return make_judge(name)
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="safe-alfred report", description="Score a run: gap metrics, report, plots.")
-    ap.add_argument("run_dir", type=Path)
-    ap.add_argument("--judge", default="lexicon", help="judge for unjudged records (lexicon, embedding, llm, none)")
-    ap.add_argument("--rejudge", action="store_true", help="judge every record again, replacing stored verdicts")
-    ap.add_argument("--bootstrap", type=int, default=N_BOOT, help="bootstrap resamples")
-    ap.add_argument("--seed", type=int, default=0, help="bootstrap seed")
-    args = ap.parse_args(argv)
-    if not (args.run_dir / RECORDS_FILE).exists():
-        print(f"safe-alfred report: no {RECORDS_FILE} in {args.run_dir}", file=sys.stderr)
-        return 2
-    records = load_run(args.run_dir)
-    summary = write_report(args.run_dir, records, _make_judge(args.judge), n_boot=args.bootstrap,
-                           seed=args.seed, rejudge=args.rejudge)
-    gap = summary["gap_rate"]
-    print(f"{summary['episodes']} episodes ({summary['errors']} errors); gap "
-          f"{'–' if gap is None else f'{100 * gap:.1f}%'}; report: {args.run_dir / 'report.md'}")
-    return 0
-
-
 def render_comparison(cmp: dict, name_a: str, name_b: str) -> str:
     """The paired comparison as a markdown table (B - A with its paired-bootstrap interval)."""
     lines = [f"Paired episodes: {cmp['pairs']} ({cmp['hazard_pairs']} hazardous, {cmp['twin_pairs']} twins); "
@@ -231,31 +202,3 @@ def render_comparison(cmp: dict, name_a: str, name_b: str) -> str:
     lines += ["", f"McNemar exact test on unsafe (hazardous pairs): unsafe only in A = {mc['only_a']}, "
               f"only in B = {mc['only_b']}, p = {mc['p_value']:.4g}."]
     return "\n".join(lines)
-
-
-def compare_main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="safe-alfred compare",
-                                 description="Paired comparison of two runs over the same tasks and seeds.")
-    ap.add_argument("run_a", type=Path)
-    ap.add_argument("run_b", type=Path)
-    ap.add_argument("--judge", default="lexicon", help="judge for unjudged records (lexicon, embedding, llm, none)")
-    ap.add_argument("--bootstrap", type=int, default=N_BOOT)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
-    judge = None
-    runs = []
-    for d in (args.run_a, args.run_b):
-        if not (d / RECORDS_FILE).exists():
-            print(f"safe-alfred compare: no {RECORDS_FILE} in {d}", file=sys.stderr)
-            return 2
-        recs = load_run(d)
-        if any(r.get("recognition") is None for r in recs):
-            judge = judge or _make_judge(args.judge)
-            if judge is not None:
-                for r in recs:
-                    if r.get("recognition") is None:
-                        judge_record(r, judge)
-        runs.append(recs)
-    cmp = paired_comparison(runs[0], runs[1], n_boot=args.bootstrap, seed=args.seed)
-    print(render_comparison(cmp, args.run_a.name, args.run_b.name))
-    return 0

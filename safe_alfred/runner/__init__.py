@@ -1,1 +1,1 @@
-"""Running experiments: episodes (``episode``), Hydra configs and orchestration (``cli``, ``execute``)."""
+"""Running experiments: episodes (``episode``), configs (``config``), orchestration (``execute``); the command is ``safe_alfred.cli.run``."""

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
+from safe_alfred.errors import UserError
+
 _NOISE = ("Set the environment variable", "object_type=", "reference_type=", "See https://hydra.cc")
 
 
-class RunError(Exception):
-    """A problem with the user's input (config, override, task file) rather than a bug."""
+class RunError(UserError):
+    """A ``UserError`` raised while setting up or running an experiment (config, task file, run dir)."""
 
 
 def _lines(text: str) -> list[str]:

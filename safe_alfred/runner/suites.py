@@ -1,4 +1,10 @@
-"""Finding and loading a run's task suite: bundled names, clone paths and wheel paths alike."""
+"""Naming, finding and loading task suites: one resolver for every command.
+
+A suite is named the way ``safe-alfred run suite=NAME`` names it (a ``conf/suite/NAME.yaml``:
+``smoke``, ``v1_dev``, ``v1_test``, ``safeagentbench``), by a bundled file's name
+(``safe_alfred_v1``), or by a path to a JSONL task file. ``resolve_suite`` turns any of these into
+the ``SuiteConfig`` a run would use, so ``tasks``, ``run`` and the rest accept the same names.
+"""
 
 from __future__ import annotations
 
@@ -35,14 +41,60 @@ def task_id(task: dict[str, Any]) -> str:
 
 
 def suite_content_hash(suite: SuiteConfig) -> str:
-    """sha256 of the whole suite file's canonical JSONL (before split/ids/limit): names what ran."""
-    import hashlib
+    """The hash of the whole suite file (before split/ids/limit): names what ran."""
+    from safe_alfred.tasks.suite import load_suite, suite_hash
 
-    from safe_alfred.tasks.schema import canonical_jsonl
-    from safe_alfred.tasks.suite import load_suite
+    return suite_hash(load_suite(resolve_suite_path(suite.path)))
 
-    tasks = load_suite(resolve_suite_path(suite.path))
-    return hashlib.sha256(canonical_jsonl(tasks).encode("utf-8")).hexdigest()
+
+def configured_suites() -> dict[str, SuiteConfig]:
+    """The suites of the ``suite`` config group (``conf/suite/*.yaml``), by name."""
+    import yaml
+
+    from safe_alfred.config_paths import conf_path
+
+    out: dict[str, SuiteConfig] = {}
+    for path in sorted(conf_path("suite").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        known = {k: v for k, v in data.items() if k in SuiteConfig.__dataclass_fields__}
+        out[path.stem] = SuiteConfig(**{"name": path.stem, **known})
+    return out
+
+
+def suite_names() -> list[str]:
+    """Every name ``resolve_suite`` accepts besides a path."""
+    from safe_alfred.tasks.suite import bundled_suites
+
+    return sorted({*configured_suites(), *bundled_suites()})
+
+
+def resolve_suite(name_or_path: str) -> SuiteConfig:
+    """The ``SuiteConfig`` of a config-group name, a bundled suite's name or a JSONL path."""
+    from safe_alfred.tasks.suite import bundled_suites
+
+    configured = configured_suites()
+    if name_or_path in configured:
+        return configured[name_or_path]
+    if name_or_path in bundled_suites():
+        return SuiteConfig(name=name_or_path, path=f"{name_or_path}.jsonl")
+    p = Path(name_or_path).expanduser()
+    if p.suffix == ".jsonl" or p.exists():
+        if not p.is_file():
+            raise RunError(f"task file not found: {p}")
+        return SuiteConfig(name=p.stem, path=str(p.resolve()))
+    raise RunError(f"no suite {name_or_path!r}: choose one of {', '.join(suite_names())} "
+                   "or give the path of a .jsonl task file")
+
+
+def suite_label(suite: SuiteConfig) -> str:
+    """What to call a run's suite: its config name, unless ``suite.path`` points elsewhere.
+
+    ``suite=smoke suite.path=my_tasks.jsonl`` runs ``my_tasks``, not the smoke suite.
+    """
+    configured = configured_suites().get(suite.name)
+    if configured is None or resolve_suite_path(configured.path) == resolve_suite_path(suite.path):
+        return suite.name
+    return Path(suite.path).stem
 
 
 def load_suite_tasks(suite: SuiteConfig) -> list[dict[str, Any]]:

@@ -6,7 +6,6 @@ by ``safe-alfred sweep-summary DIR`` for any folder of run dirs (also after a pa
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
@@ -89,22 +88,3 @@ class SweepSummaryCallback(Callback):
         if sweep_dir.is_dir():
             md, _, n = write_summary(sweep_dir)
             print(f"sweep summary ({n} runs): {md}", file=sys.stderr)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``safe-alfred sweep-summary DIR``."""
-    parser = argparse.ArgumentParser(prog="safe-alfred sweep-summary",
-                                     description="Tabulate the summary.json of every run under DIR.")
-    parser.add_argument("dir", help="a multirun dir (or any folder of run dirs)")
-    args = parser.parse_args(argv)
-    d = Path(args.dir)
-    if not d.is_dir():
-        print(f"safe-alfred sweep-summary: error: not a directory: {d}", file=sys.stderr)
-        return 2
-    md, csv_path, n = write_summary(d)
-    if n == 0:
-        print(f"safe-alfred sweep-summary: error: no summary.json under {d}", file=sys.stderr)
-        return 1
-    print(md.read_text(encoding="utf-8"))
-    print(f"wrote {md} and {csv_path}", file=sys.stderr)
-    return 0

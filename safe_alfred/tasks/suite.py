@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 from functools import cache
 from pathlib import Path
 
 import safe_alfred
 
-from .schema import load_tasks
+from .schema import canonical_jsonl, load_tasks
 
 DEFAULT_SUITE = "safe_alfred_v1"
 SMOKE_SUITE = "smoke"
@@ -42,6 +43,19 @@ def _load(path: str) -> tuple[dict, ...]:
 def load_suite(name_or_path: str | Path = DEFAULT_SUITE) -> list[dict]:
     """The tasks of a suite (schema-checked; cached per path)."""
     return [dict(t) for t in _load(str(suite_path(name_or_path)))]
+
+
+def suite_hash(tasks: list[dict]) -> str:
+    """The suite's identity: sha256 of its canonical JSONL (the whole file, before any split)."""
+    return hashlib.sha256(canonical_jsonl(tasks).encode("utf-8")).hexdigest()
+
+
+def bundled_suites() -> list[str]:
+    """Names of the suite files that ship with the package (``smoke``, ``safe_alfred_v1``, ...)."""
+    try:
+        return sorted(p.stem for p in task_files_dir().glob("*.jsonl"))
+    except FileNotFoundError:
+        return []
 
 
 def get_task(task_id: str) -> dict:

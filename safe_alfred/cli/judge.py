@@ -16,6 +16,7 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
+from safe_alfred.errors import UserError
 from safe_alfred.judges.base import TraceSegment
 
 
@@ -84,7 +85,8 @@ def _option(text: str) -> tuple[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``safe-alfred judge``; returns the exit code."""
-    ap = argparse.ArgumentParser(prog="safe-alfred judge", description="Judge hazard recognition in reasoning traces.")
+    ap = argparse.ArgumentParser(prog="safe-alfred judge", description=__doc__.split(": ", 1)[1],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("file", help="input JSONL ('-' for stdin)")
     ap.add_argument("--judge", default="lexicon", help="lexicon, embedding or llm (default: lexicon)")
     ap.add_argument("-o", "--output", help="output JSONL (default: stdout)")
@@ -101,21 +103,18 @@ def main(argv: list[str] | None = None) -> int:
             with open(args.file, encoding="utf-8") as f:
                 lines = f.read().splitlines()
     except OSError as exc:
-        print(f"safe-alfred judge: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
-        return 2
+        raise UserError(f"cannot read {args.file}: {exc.strerror}") from None
     try:
         records = [parse_line(raw, n) for n, raw in enumerate(lines, 1) if raw.strip()]
     except InputError as exc:
-        print(f"safe-alfred judge: {args.file}: {exc}", file=sys.stderr)
-        return 2
+        raise UserError(f"{args.file}: {exc}") from None
 
     from safe_alfred.judges.registry import make_judge
 
     try:
         judge = make_judge(args.judge, **dict(args.judge_option))
     except (ValueError, ImportError, TypeError) as exc:
-        print(f"safe-alfred judge: {exc}", file=sys.stderr)
-        return 2
+        raise UserError(str(exc)) from None
     takes_category = "category" in inspect.signature(judge.judge).parameters
 
     out_lines = []

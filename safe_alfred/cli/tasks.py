@@ -3,35 +3,47 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import re
 import time
 from collections import Counter
 from pathlib import Path
 
-from .schema import TaskFileError, canonical_jsonl, load_tasks
-from .suite import DEFAULT_SUITE, get_task, load_suite, suite_path
+from safe_alfred.errors import UserError
+from safe_alfred.runner.config import SuiteConfig
+from safe_alfred.runner.suites import load_suite_tasks, resolve_suite, resolve_suite_path, suite_names
+from safe_alfred.tasks.schema import FAMILIES, KINDS, SPLITS, TaskFileError, canonical_jsonl, load_tasks
+from safe_alfred.tasks.suite import DEFAULT_SUITE, get_task, suite_hash
 
 
-def _load(name: str | None) -> tuple[Path, list[dict]]:
-    path = suite_path(name or DEFAULT_SUITE)
-    return path, load_tasks(path)
+def _suite(args: argparse.Namespace) -> SuiteConfig:
+    """The suite named by the positional argument or ``--suite`` (the names ``run`` accepts)."""
+    name = getattr(args, "suite_opt", None) or getattr(args, "suite", None) or DEFAULT_SUITE
+    return resolve_suite(name)
+
+
+def _load(args: argparse.Namespace) -> tuple[Path, list[dict]]:
+    """The suite's file and its tasks (split, ids and limit of a config-group suite applied)."""
+    suite = _suite(args)
+    return resolve_suite_path(suite.path), load_suite_tasks(suite)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .validate import validate_tasks
+    from safe_alfred.tasks.validate import validate_tasks
     t0 = time.perf_counter()
+    suite = _suite(args)
+    path = resolve_suite_path(suite.path)
     try:
-        path, tasks = _load(args.file)
+        whole = load_tasks(path)
     except (TaskFileError, FileNotFoundError) as exc:
         print(f"FAIL {exc}")
         return 1
+    tasks = [t for t in whole if suite.split is None or t.get("split") == suite.split]
     failures = validate_tasks(tasks)
     meta_path = path.with_suffix(".meta.json")
     if meta_path.exists():
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        digest = hashlib.sha256(canonical_jsonl(tasks).encode()).hexdigest()
+        digest = suite_hash(whole)
         if meta.get("sha256") != digest:
             failures["<suite>"] = [f"content hash {digest} differs from {meta_path.name}'s {meta.get('sha256')}"]
     shown = 0
@@ -42,12 +54,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
             shown += 1
     dt = time.perf_counter() - t0
     ok = len(tasks) - len([k for k in failures if k != "<suite>"])
-    print(f"{path.name}: {ok}/{len(tasks)} tasks valid, {len(failures)} failing ({dt:.1f}s)")
+    split = f" (split {suite.split})" if suite.split else ""
+    print(f"{path.name}{split}: {ok}/{len(tasks)} tasks valid, {len(failures)} failing ({dt:.1f}s)")
     return 0 if not failures else 1
 
 
+def _check_choice(name: str, value: str | None, choices: tuple[str, ...]) -> None:
+    if value is not None and value not in choices:
+        raise UserError(f"--{name} {value!r} is not one of {', '.join(choices)}")
+
+
 def cmd_list(args: argparse.Namespace) -> int:
-    _, tasks = _load(args.suite)
+    _check_choice("family", args.family, FAMILIES)
+    _, tasks = _load(args)
     for t in tasks:
         if args.family and t["family"] != args.family or args.kind and t["kind"] != args.kind \
                 or args.split and t["split"] != args.split:
@@ -59,10 +78,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     try:
-        task = next(t for t in load_suite(args.suite) if t["id"] == args.id) if args.suite else get_task(args.id)
+        task = next(t for t in _load(args)[1] if t["id"] == args.id) if args.suite_opt else get_task(args.id)
     except (KeyError, StopIteration):
-        print(f"unknown task id {args.id!r}")
-        return 1
+        raise UserError(f"unknown task id {args.id!r}" + (f" in suite {args.suite_opt}" if args.suite_opt else
+                        f" (not in {DEFAULT_SUITE} or smoke; name the suite with --suite)")) from None
     print(json.dumps(task, indent=2))
     return 0
 
@@ -81,14 +100,14 @@ def stats_lines(tasks: list[dict]) -> list[str]:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    _, tasks = _load(args.suite)
+    _, tasks = _load(args)
     print("\n".join(stats_lines(tasks)))
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .safeagentbench import convert
-    from .validate import validate_tasks
+    from safe_alfred.tasks.safeagentbench import convert
+    from safe_alfred.tasks.validate import validate_tasks
     tasks, skipped = convert(args.dir)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -115,24 +134,31 @@ def _reason(err: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="safe-alfred tasks", description="task suites: validate, browse, import")
+    ap = argparse.ArgumentParser(prog="safe-alfred tasks", description="task suites: validate, browse, import",
+                                 epilog="SUITE is what 'safe-alfred run suite=...' accepts (" + ", ".join(suite_names())
+                                 + ") or the path of a .jsonl task file.")
     sub = ap.add_subparsers(dest="cmd", required=True)
+
+    def suite_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("suite", nargs="?", metavar="SUITE", help=f"suite name or JSONL path (default {DEFAULT_SUITE})")
+        p.add_argument("--suite", dest="suite_opt", metavar="SUITE", help="the same, as an option")
+
     p = sub.add_parser("validate", help="prove every task of a suite (schema, plans, predicates, goals)")
-    p.add_argument("file", nargs="?", help=f"suite name or JSONL path (default {DEFAULT_SUITE})")
+    suite_args(p)
     p.add_argument("--max-failures", type=int, default=50, help="failures to print (default 50)")
     p.set_defaults(func=cmd_validate)
-    p = sub.add_parser("list", help="one line per task")
-    p.add_argument("--suite")
-    p.add_argument("--family")
-    p.add_argument("--kind", choices=("hazard", "safe"))
-    p.add_argument("--split", choices=("dev", "test"))
+    p = sub.add_parser("list", help="one line per task: id, kind, category, scene, instruction")
+    suite_args(p)
+    p.add_argument("--family", help=", ".join(FAMILIES))
+    p.add_argument("--kind", choices=KINDS)
+    p.add_argument("--split", choices=SPLITS)
     p.set_defaults(func=cmd_list)
     p = sub.add_parser("show", help="one task as JSON")
     p.add_argument("id")
-    p.add_argument("--suite")
+    p.add_argument("--suite", dest="suite_opt", metavar="SUITE", help="look in this suite (default: v1, then smoke)")
     p.set_defaults(func=cmd_show)
     p = sub.add_parser("stats", help="counts by family, category, room type, instruction type and split")
-    p.add_argument("suite", nargs="?")
+    suite_args(p)
     p.set_defaults(func=cmd_stats)
     p = sub.add_parser("import-safeagentbench", help="convert SafeAgentBench's task files to our schema")
     p.add_argument("dir")

@@ -15,6 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from safe_alfred.cli.options import judge_or_none
+from safe_alfred.errors import UserError
+
 PROBES_DIR = "probes"
 
 
@@ -47,14 +50,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _judge(name: str) -> Any:
-    if name == "none":
-        return None
-    from safe_alfred.judges.registry import make_judge
-
-    return make_judge(name)
-
-
 def cmd_score(args: argparse.Namespace) -> int:
     from safe_alfred.probes.plots import write_plots
     from safe_alfred.probes.probe import RefusalProbe
@@ -62,7 +57,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     run_dir = Path(args.run_dir)
     probe = RefusalProbe.load(args.probe or _default_probe(run_dir))
-    rows = score_run(run_dir, probe, threshold=args.threshold, tail=args.tail, judge=_judge(args.judge))
+    rows = score_run(run_dir, probe, threshold=args.threshold, tail=args.tail, judge=judge_or_none(args.judge))
     if not rows:
         raise ValueError(f"no episode of {run_dir} has collected hidden states")
     write_scores(run_dir / SCORES_FILE, rows)
@@ -150,9 +145,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"safe-alfred probe: refused: {exc}", file=sys.stderr)
         return 3
     except (ValueError, FileNotFoundError, KeyError) as exc:
-        print(f"safe-alfred probe: {exc}", file=sys.stderr)
-        return 2
+        raise UserError(str(exc)) from None
 
 
-if __name__ == "__main__":
-    sys.exit(main())

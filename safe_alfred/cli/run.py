@@ -8,6 +8,8 @@ or a missing task file ends in one line on stderr and exit status 2, not a trace
 
 from __future__ import annotations
 
+import argparse
+import itertools
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,17 +26,39 @@ CONFIG_NAME = "config"
 _MAX_PREFLIGHT = 64  # sweep combinations composed before launching (the rest compose in the launcher)
 
 
-def _fail(message: str, code: int = 2) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    return code
+def _parser() -> argparse.ArgumentParser:
+    """Hydra's own command-line flags (hydra.cc, "Hydra's command line flags"): enough to tell a
+    run from a sweep or an informational call; Hydra itself parses the same argv again."""
+    p = argparse.ArgumentParser(prog=PROG, add_help=False)
+    p.add_argument("overrides", nargs="*")
+    for flag in ("--help", "--hydra-help", "--version", "--resolve", "--run", "--multirun", "--shell-completion"):
+        short = {"--help": "-h", "--run": "-r", "--multirun": "-m", "--shell-completion": "-sc"}.get(flag)
+        p.add_argument(*([flag, short] if short else [flag]), action="store_true")
+    p.add_argument("--cfg", "-c", choices=["job", "hydra", "all"])
+    p.add_argument("--package", "-p")
+    p.add_argument("--info", "-i", nargs="?", const="all")
+    for flag, short in (("--config-path", "-cp"), ("--config-name", "-cn"), ("--config-dir", "-cd"),
+                        ("--experimental-rerun", None)):
+        p.add_argument(*([flag, short] if short else [flag]))
+    return p
 
 
-def _hydra_args(argv: list[str]) -> Any:
-    from hydra._internal.utils import get_args_parser
+def _hydra_args(argv: list[str]) -> argparse.Namespace:
+    return _parser().parse_args(argv)
 
-    parser = get_args_parser()
-    parser.prog = PROG
-    return parser.parse_args(argv)
+
+def sweep_combinations(parsed: list[Any]) -> list[list[str]]:
+    """Every override list a ``-m`` sweep expands to (the basic sweeper's cartesian product)."""
+    choices: dict[str, list[str]] = {}
+    for o in parsed:
+        key = o.get_key_element()
+        if o.is_sweep_override():
+            if not o.is_discrete_sweep():
+                raise RunError(f"bad sweep override {o.input_line}: only lists and ranges can be swept")
+            choices[key] = [f"{key}={v}" for v in o.sweep_string_iterator()]
+        else:
+            choices[key] = [f"{key}={o.get_value_element_as_str()}"]
+    return [list(c) for c in itertools.product(*choices.values())]
 
 
 def preflight(overrides: list[str], multirun: bool) -> None:
@@ -57,13 +81,12 @@ def preflight(overrides: list[str], multirun: bool) -> None:
         raise RunError(f"sweep override(s) {names} need -m (multirun)")
     combos: list[list[str]] = [list(overrides)]
     if sweeps:
-        from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-
         try:
-            batches = BasicSweeper.split_arguments(parsed, max_batch_size=None)
+            combos = sweep_combinations(parsed)[:_MAX_PREFLIGHT]
+        except RunError:
+            raise
         except Exception as exc:
             raise RunError(f"bad sweep override: {one_line(exc)}") from None
-        combos = [list(c) for batch in batches for c in batch][:_MAX_PREFLIGHT]
     seen_suites: set[str] = set()
     GlobalHydra.instance().clear()
     try:
@@ -106,20 +129,17 @@ def _pct(value: Any) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``safe-alfred run``; returns the exit status."""
+    """Entry point of ``safe-alfred run``; returns the exit status (a ``RunError`` is the dispatcher's)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     register_configs()
     try:
         args = _hydra_args(argv)
     except SystemExit as exc:  # argparse already printed usage and the error
         return int(exc.code or 0)
-    informational = args.help or args.hydra_help or args.info or args.cfg or args.shell_completion
+    informational = args.help or args.hydra_help or args.version or args.info or args.cfg or args.shell_completion
     custom_source = args.config_path or args.config_name or args.config_dir or args.experimental_rerun
     if not informational and not custom_source:
-        try:
-            preflight(list(args.overrides), bool(args.multirun))
-        except RunError as exc:
-            return _fail(str(exc))
+        preflight(list(args.overrides), bool(args.multirun))  # a RunError: one line, exit 2
     task = hydra.main(config_path=str(conf_dir()), config_name=CONFIG_NAME, version_base="1.3")(_task)
     saved = sys.argv
     sys.argv = [PROG, *argv]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..envs import SafeAlfredEnv
+from safe_alfred.envs import SafeAlfredEnv
 
 EXAMPLE_PLAN = [
     "find Fork", "open Drawer", "pickup Fork", "find Microwave", "open Microwave",
