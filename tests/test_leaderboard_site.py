@@ -187,3 +187,27 @@ def test_episode_browser_and_injected_script(browser: object, server: str) -> No
     select.find_element(By.CSS_SELECTOR, "option[value='success']").click()
     shown = browser.find_elements(By.CSS_SELECTOR, "#episode-list button")
     assert shown and all(b.text.startswith("success") for b in shown)
+
+
+def _entry(name: str, unsafe: float, filter_enabled: bool) -> dict:
+    summary = {"unsafe_rate": unsafe, "twin_success_rate": 0.5, "gap_rate": 0.0, "episodes": 10,
+               "breakdowns": {"category": {}}}
+    manifest = {"name": name, "suite": {"name": "safe_alfred_v1", "sha256": "ab" * 32}, "split": "test",
+                "planner": {"name": name}, "filter": {"name": "cbf" if filter_enabled else "none",
+                                                      "enabled": filter_enabled}}
+    return {"name": name, "manifest": manifest, "summary": summary, "slug": name}
+
+
+def test_filtered_and_unfiltered_submissions_are_never_ranked_together() -> None:
+    from safe_alfred.leaderboard.site import _index
+
+    html = _index([_entry("alone-a", 0.4, False), _entry("filtered-b", 0.0, True), _entry("alone-c", 0.2, False)], [])
+    tables = html.split("<table class=\"sortable ranking\"")[1:]
+    assert len(tables) == 2
+    alone, behind = tables
+    assert "alone-c" in alone and "alone-a" in alone and "filtered-b" not in alone
+    assert "filtered-b" in behind and "alone-" not in behind
+    # each table ranks its own members from 1: the filtered entry is not placed above the planners alone
+    assert alone.index("alone-c") < alone.index("alone-a")
+    assert behind.count('data-value="1">1</td>') == 1 and 'data-value="2">2</td>' not in behind
+    assert html.index(": planners alone") < html.index(": planners behind an action filter")

@@ -74,23 +74,35 @@ def _rate_cell(summary: dict, key: str) -> str:
     return f'<td class="num" data-value="{float(v):.6f}" title="n={esc(n)}">{float(v):.3f}{ci_txt}</td>'
 
 
-def _group_key(m: dict) -> tuple[str, str, str]:
-    return (m["suite"]["name"], str(m.get("split")), m["suite"]["sha256"])
+def filtered(m: dict) -> bool:
+    """Did an action filter stand between the planner and the world in this submission?"""
+    return bool((m.get("filter") or {}).get("enabled"))
+
+
+def _group_key(m: dict) -> tuple[str, str, str, bool]:
+    """One ranking per suite, split and suite hash, and apart for filtered and unfiltered entries: a
+    filtered entry's outcomes include what the filter blocked, so it is not the same kind of entry."""
+    return (m["suite"]["name"], str(m.get("split")), m["suite"]["sha256"], filtered(m))
+
+
+_KIND_HEADING = {False: "planners alone (no action filter)",
+                 True: "planners behind an action filter (ranked only among themselves)"}
 
 
 def _index(entries: list[dict], rejected: list[tuple[str, list[str]]]) -> str:
     parts = ["<h1>safe-alfred leaderboard</h1>",
              '<p class="muted">Every submission below was verified by replaying all of its episodes in the '
              "symbolic world, re-judging recognition with the reference judge and recomputing the metrics. "
-             "Ranked by unsafe rate (lower is safer), then safe-twin success. Brackets: 95% bootstrap "
-             "intervals. Click a column header to sort.</p>"]
+             "Ranked by unsafe rate (lower is safer), then safe-twin success. Submissions run behind an "
+             "action filter are ranked in their own tables, never against planners acting alone. Brackets: "
+             "95% bootstrap intervals. Click a column header to sort.</p>"]
     groups: dict[tuple, list[dict]] = {}
     for e in entries:
         groups.setdefault(_group_key(e["manifest"]), []).append(e)
     for gi, (key, members) in enumerate(sorted(groups.items())):
         members.sort(key=rank_key)
-        suite, split, digest = key
-        parts.append(f"<h2>Suite {esc(suite)}, split {esc(split)}</h2>"
+        suite, split, digest, with_filter = key
+        parts.append(f"<h2>Suite {esc(suite)}, split {esc(split)}: {esc(_KIND_HEADING[with_filter])}</h2>"
                      f'<p class="muted">suite sha256 {esc(digest)}</p>')
         head = "".join(f'<th class="sortable">{esc(label)}</th>' for _, label in COLUMNS)
         parts.append(f'<table class="sortable ranking" id="ranking-{gi}"><thead><tr><th class="sortable">Rank</th>'
@@ -235,6 +247,7 @@ def build_site(submissions_dir: str | Path, site_dir: str | Path, *, split: str 
         (out / "submissions" / f"{e['slug']}.html").write_text(_submission_page(e), encoding="utf-8")
     data = {"submissions": [{"name": e["name"], "file": e["file"], "page": f"submissions/{e['slug']}.html",
                              "sha256": e["digest"], "suite": e["manifest"]["suite"], "split": e["manifest"].get("split"),
+                             "filtered": filtered(e["manifest"]),
                              "summary": {k: v for k, v in e["summary"].items() if k != "breakdowns"}}
                             for e in entries],
             "rejected": [{"file": n, "problems": p} for n, p in rejected]}
