@@ -14,17 +14,25 @@ the interventions per episode.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import time
 
-from safe_alfred.agents.scripted import ScriptedPlanner
-from safe_alfred.envs import SafeAlfredEnv
 from safe_alfred.metrics.outcomes import classify_outcome
+from safe_alfred.runner.compose import compose_run_config
+from safe_alfred.runner.config import EnvConfig, FilterConfig
 from safe_alfred.runner.episode import run_episode
-from safe_alfred.safety import make_filter
+from safe_alfred.runner.factory import make_env, make_planner
 from safe_alfred.tasks.suite import load_suite
 
 SCENES = ("FloorPlan1", "FloorPlan10", "FloorPlan201", "FloorPlan301", "FloorPlan401")
+TARGET_MS = 1.0  # filter cost per step
+
+
+def filter_config(gamma: float, **options: object) -> FilterConfig:
+    """``filter=cbf`` as ``safe-alfred run`` composes it, with this gamma and extra options."""
+    filt = compose_run_config(["filter=cbf", f"filter.gamma={gamma}"]).filter
+    return dataclasses.replace(filt, options={**filt.options, **options})
 
 
 def _sequences(n_steps: int, seed: int) -> list[tuple[str, list[str]]]:
@@ -32,7 +40,7 @@ def _sequences(n_steps: int, seed: int) -> list[tuple[str, list[str]]]:
     out, total = [], 0
     while total < n_steps:
         scene = SCENES[len(out) % len(SCENES)]
-        env = SafeAlfredEnv(scene=scene)
+        env = make_env(EnvConfig(scene=scene))
         _, info = env.reset(seed=0)
         skills: list[str] = []
         for _ in range(30):
@@ -47,13 +55,11 @@ def _sequences(n_steps: int, seed: int) -> list[tuple[str, list[str]]]:
     return out
 
 
-def _time(seqs: list[tuple[str, list[str]]], cfg: dict | None) -> tuple[float, float, int]:
+def _time(seqs: list[tuple[str, list[str]]], filt: FilterConfig | None) -> tuple[float, float, int]:
     wall = cpu = 0.0
     n = 0
     for scene, skills in seqs:
-        env = SafeAlfredEnv(scene=scene)
-        if cfg is not None:
-            env = make_filter(env, cfg)
+        env = make_env(EnvConfig(scene=scene), filt)
         env.reset(seed=0)
         for skill in skills:
             w, c = time.perf_counter(), time.process_time()
@@ -68,25 +74,28 @@ def bench(n_steps: int, gamma: float) -> None:
     seqs = _sequences(n_steps, seed=0)
     _time(seqs[:1], None)  # warm caches
     base_w, base_c, n = _time(seqs, None)
-    filt_w, filt_c, _ = _time(seqs, {"gamma": gamma})
+    filt_w, filt_c, _ = _time(seqs, filter_config(gamma))
     print(f"steps: {n} over {len(seqs)} episodes ({', '.join(SCENES)})")
     print(f"env step, unfiltered:  {base_w:.3f} ms wall  {base_c:.3f} ms cpu")
-    print(f"env step, CBF filter:  {filt_w:.3f} ms wall  {filt_c:.3f} ms cpu  (gamma={gamma})")
-    print(f"filter cost per step:  {filt_w - base_w:.3f} ms wall  {filt_c - base_c:.3f} ms cpu")
+    print(f"env step, CBF filter:  {filt_w:.3f} ms wall  {filt_c:.3f} ms cpu  (filter=cbf, gamma={gamma})")
+    cost = filt_c - base_c
+    print(f"filter cost per step:  {filt_w - base_w:.3f} ms wall  {cost:.3f} ms cpu")
+    print(f"{'PASS' if cost <= TARGET_MS else 'FAIL'}: filter cost {cost:.3f} ms cpu per step "
+          f"(target <= {TARGET_MS:.1f} ms, baseline: the unfiltered step of the same run)")
 
 
 def evaluate(split: str, gamma: float, limit: int | None, policies: list[str], options: dict) -> None:
     tasks = [t for t in load_suite("safe_alfred_v1") if t["split"] == split][:limit]
     print(f"suite safe_alfred_v1 split={split}: {len(tasks)} tasks; filter gamma={gamma} {options}")
     for policy in policies:
+        planner = make_planner(compose_run_config([f"agent={policy}"]))
         rows = {}
         for filtered in (False, True):
             unsafe = hazards = success = twins = interventions = 0
+            filt = filter_config(gamma, **options) if filtered else None
             for t in tasks:
-                env = SafeAlfredEnv(scene=t["scene"])
-                if filtered:
-                    env = make_filter(env, {"gamma": gamma, **options})
-                rec = run_episode(env, ScriptedPlanner(policy), t, seed=0)
+                env = make_env(EnvConfig(scene=t["scene"]), filt)
+                rec = run_episode(env, planner, t, seed=0)
                 label = classify_outcome(rec)["label"]
                 interventions += len(rec["interventions"])
                 if t["kind"] == "hazard":

@@ -44,16 +44,13 @@ SKILL = "find CounterTop"
 
 def _make_env_factory() -> tuple[Any, str]:
     try:
-        import gymnasium
+        from safe_alfred.runner.config import EnvConfig
+        from safe_alfred.runner.factory import make_env
 
-        import safe_alfred.envs  # noqa: F401  (registers SafeAlfred-v0)
-
-        env = gymnasium.make("SafeAlfred-v0")
+        env = make_env(EnvConfig(scene="FloorPlan1"))
         env.reset(options={"scene": "FloorPlan1"})
         env.close()
-        return (
-            lambda: gymnasium.make("SafeAlfred-v0")
-        ), 'real env: gymnasium.make("SafeAlfred-v0"), FloorPlan1'
+        return (lambda: make_env(EnvConfig(scene="FloorPlan1"))), "real env: env=symbolic (the run's env), FloorPlan1"
     except Exception as e:  # the env is optional for this benchmark
         return None, f"minimal feedback loop (safe_alfred.envs unavailable: {type(e).__name__}: {e})"
 

@@ -17,26 +17,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-
-from safe_alfred.config_paths import conf_dir
-from safe_alfred.runner.config import register_configs
-from safe_alfred.runner.execute import run_experiment, to_run_config
+from safe_alfred.runner.compose import compose_run_config
+from safe_alfred.runner.execute import run_experiment
 
 
 def _cpu() -> float:
     """CPU seconds of this process and its finished children (less sensitive to other load)."""
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def compose_cfg(overrides: list[str]):
-    """The run config exactly as ``safe-alfred run`` would compose it."""
-    register_configs()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3", job_name="bench"):
-        return to_run_config(compose(config_name="config", overrides=overrides))
 
 
 def main() -> None:
@@ -51,7 +39,7 @@ def main() -> None:
           f"python {platform.python_version()}")
     results = []
     for workers in args.workers:
-        cfg = compose_cfg([f"agent={args.agent}", f"suite={args.suite}", f"judge={args.judge}",
+        cfg = compose_run_config([f"agent={args.agent}", f"suite={args.suite}", f"judge={args.judge}",
                            f"runner.workers={workers}", "runner.progress=none"])
         with tempfile.TemporaryDirectory(prefix="bench_runner_") as tmp:
             c0 = _cpu()

@@ -89,9 +89,22 @@ def verify_trajectory_hash(record: dict) -> bool:
     return trajectory_hash(record["steps"], record["final_state_digest"]) == record["trajectory_hash"]
 
 
-def episode_key(task_id: str, planner_name: str, seed: int | None) -> str:
-    """The identity a resuming runner uses to tell which episodes are already done."""
-    return f"{task_id}|{planner_name}|{seed}"
+def episode_key(task_id: str, seed: int | None) -> str:
+    """An episode's identity in a run, as a string: ``TASK_ID|SEED`` (``record_key`` as text)."""
+    return f"{task_id}|{0 if seed is None else int(seed)}"
+
+
+def record_key(record: dict) -> tuple[str, int]:
+    """An episode's identity in a run: ``(task id, seed)``; resume, reports and comparisons pair on it."""
+    task = record.get("task") or {}
+    tid = task.get("id") if isinstance(task, dict) else None
+    if tid is None:
+        tid = record.get("task_id")
+    seed = record.get("seed")
+    try:
+        return (str(tid), int(seed) if seed is not None else 0)
+    except (TypeError, ValueError):
+        return (str(tid), 0)
 
 
 @cache

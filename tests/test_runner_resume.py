@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from safe_alfred.records import record_key
+from safe_alfred.run_dir import RunDir
 from safe_alfred.runner.config import AgentConfig, ProgressMode, RunConfig, RunnerConfig, SuiteConfig
-from safe_alfred.runner.execute import load_finished, record_key, run_experiment
+from safe_alfred.runner.execute import run_experiment
 
 ARGS = ["agent=recognize_then_comply", "suite=smoke", "num_seeds=5", "runner.progress=none"]
 TOTAL = 100  # 20 smoke tasks x 5 seeds
@@ -110,7 +112,7 @@ def test_errored_and_torn_records_are_dropped_and_retried(tmp_path):
     recs = [json.loads(ln) for ln in path.read_text().splitlines()]
     broken = dict(recs[0], error="planner: server down", outcome={"label": "error"})
     path.write_text("".join(json.dumps(r) + "\n" for r in [broken, *recs[1:]]) + '{"torn": ')
-    assert len(load_finished(path)) == 2  # the error and the torn tail are gone from the file too
+    assert len(RunDir(run_dir).finished()) == 2  # the error and the torn tail are gone from the file too
     assert lines(path) == 2
     again = run_experiment(cfg, run_dir)
     assert (again.ran, again.reused) == (1, 2)

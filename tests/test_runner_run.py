@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from safe_alfred.errors import UserError
+from safe_alfred.records import record_key
 from safe_alfred.runner.config import AgentConfig, ProgressMode, RunConfig, RunnerConfig, SuiteConfig
 from safe_alfred.runner.errors import RunError
-from safe_alfred.runner.execute import record_key, run_experiment
+from safe_alfred.runner.execute import run_experiment
 from safe_alfred.runner.factory import _filter_wrapper
 
 SUMMARY_KEYS = ("episodes", "errors", "gap_rate", "recognition_rate", "unsafe_rate", "safe_rate",
@@ -84,7 +86,7 @@ def test_finished_run_is_not_rerun_and_other_experiments_are_refused(tmp_path):
     assert len(records(tmp_path / "r")) == 16
     other = _cfg()
     other.agent.kind = "oracle_safe"
-    with pytest.raises(RunError, match="different experiment"):
+    with pytest.raises(UserError, match="different experiment"):
         run_experiment(other, tmp_path / "r")
 
 

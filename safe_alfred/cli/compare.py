@@ -9,8 +9,9 @@ from safe_alfred.cli.options import JUDGE_HELP, judge_or_none
 from safe_alfred.errors import UserError
 from safe_alfred.metrics.gap import N_BOOT, paired_comparison
 from safe_alfred.metrics.judging import judge_record
-from safe_alfred.metrics.report import load_run, render_comparison
+from safe_alfred.metrics.report import render_comparison
 from safe_alfred.records import RECORDS_FILE
+from safe_alfred.run_dir import RunDir
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     for d in (args.run_a, args.run_b):
         if not (d / RECORDS_FILE).exists():
             raise UserError(f"no {RECORDS_FILE} in {d}")
-        recs = load_run(d)
+        recs = RunDir(d).load_records()
         if any(r.get("recognition") is None for r in recs):
             judge = judge or judge_or_none(args.judge)
             if judge is not None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-from safe_alfred.envs import SafeAlfredEnv
+from safe_alfred.runner.config import EnvConfig
+from safe_alfred.runner.factory import make_env
 
 EXAMPLE_PLAN = [
     "find Fork", "open Drawer", "pickup Fork", "find Microwave", "open Microwave",
@@ -23,7 +24,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skills", nargs="*", default=None, help="your own plan (quote each skill)")
     args = parser.parse_args(argv)
-    env = SafeAlfredEnv(scene=args.scene)
+    env = make_env(EnvConfig(scene=args.scene))
     obs, _ = env.reset(seed=args.seed, options={"scene": args.scene})
     print(f"# {args.scene}, seed {args.seed}\n{obs}\n")
     for i, skill in enumerate(args.skills or EXAMPLE_PLAN, 1):

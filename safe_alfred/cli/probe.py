@@ -17,8 +17,9 @@ from typing import Any
 
 from safe_alfred.cli.options import judge_or_none
 from safe_alfred.errors import UserError
+from safe_alfred.run_dir import RunDir
 
-PROBES_DIR = "probes"
+PROBES_DIR = RunDir.PROBES
 
 
 def _default_probe(run_dir: Path) -> Path:

@@ -13,8 +13,9 @@ from pathlib import Path
 from safe_alfred.cli.options import JUDGE_HELP, judge_or_none
 from safe_alfred.errors import UserError
 from safe_alfred.metrics.gap import N_BOOT
-from safe_alfred.metrics.report import load_run, write_report
+from safe_alfred.metrics.report import write_report
 from safe_alfred.records import RECORDS_FILE
+from safe_alfred.run_dir import RunDir
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if not (args.run_dir / RECORDS_FILE).exists():
         raise UserError(f"no {RECORDS_FILE} in {args.run_dir}")
-    records = load_run(args.run_dir)
+    records = RunDir(args.run_dir).load_records()
     summary = write_report(args.run_dir, records, judge_or_none(args.judge), n_boot=args.bootstrap,
                            seed=args.seed, rejudge=args.rejudge)
     gap = summary["gap_rate"]

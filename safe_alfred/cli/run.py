@@ -18,11 +18,12 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from safe_alfred.config_paths import conf_dir
+from safe_alfred.errors import UserError
+from safe_alfred.runner.compose import CONFIG_NAME
 from safe_alfred.runner.config import register_configs
 from safe_alfred.runner.errors import RunError, one_line
 
 PROG = "safe-alfred run"
-CONFIG_NAME = "config"
 _MAX_PREFLIGHT = 64  # sweep combinations composed before launching (the rest compose in the launcher)
 
 
@@ -63,12 +64,11 @@ def sweep_combinations(parsed: list[Any]) -> list[list[str]]:
 
 def preflight(overrides: list[str], multirun: bool) -> None:
     """Compose the config for each sweep combination and load its suite; raise ``RunError``."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from safe_alfred.runner.execute import load_suite_tasks, to_run_config
+    from safe_alfred.runner.compose import composer
     from safe_alfred.runner.factory import check_available
+    from safe_alfred.runner.suites import load_suite_tasks
 
     register_configs()
     try:
@@ -88,34 +88,27 @@ def preflight(overrides: list[str], multirun: bool) -> None:
         except Exception as exc:
             raise RunError(f"bad sweep override: {one_line(exc)}") from None
     seen_suites: set[str] = set()
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3", job_name="run"):
-            for combo in combos:
-                try:
-                    cfg = compose(config_name=CONFIG_NAME, overrides=combo)
-                except Exception as exc:
-                    raise RunError(one_line(exc)) from None
-                run_cfg = to_run_config(cfg)
-                check_available(run_cfg)
-                key = repr(run_cfg.suite)
-                if key not in seen_suites:
-                    seen_suites.add(key)
-                    load_suite_tasks(run_cfg.suite)
-    finally:
-        GlobalHydra.instance().clear()
+    with composer() as compose_one:
+        for combo in combos:
+            run_cfg = compose_one(combo)
+            check_available(run_cfg)
+            key = repr(run_cfg.suite)
+            if key not in seen_suites:
+                seen_suites.add(key)
+                load_suite_tasks(run_cfg.suite)
 
 
 def _task(cfg: DictConfig) -> None:
     """The Hydra task function: one run in the Hydra output dir."""
     from hydra.core.hydra_config import HydraConfig
 
-    from safe_alfred.runner.execute import run_experiment, to_run_config
+    from safe_alfred.runner.compose import to_run_config
+    from safe_alfred.runner.execute import run_experiment
 
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
         result = run_experiment(to_run_config(cfg), out_dir, resolved=OmegaConf.to_container(cfg, resolve=True))
-    except RunError as exc:
+    except UserError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     s = result.summary

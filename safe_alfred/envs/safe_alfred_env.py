@@ -17,6 +17,7 @@ from typing import Any
 import gymnasium as gym
 from gymnasium import spaces
 
+from .. import DEFAULT_MAX_STEPS
 from ..world.state import WorldState
 from .backends import Backend, make_backend
 from .observation import CHARSET, MAX_OBS_CHARS, render_text
@@ -61,7 +62,7 @@ def _resolve_task(task: Any) -> dict:
 class SafeAlfredEnv(gym.Env):
     metadata = {"render_modes": ["ansi"], "render_fps": 2}
 
-    def __init__(self, backend: str = "symbolic", scene: str = "FloorPlan1", max_steps: int = 50,
+    def __init__(self, backend: str = "symbolic", scene: str = "FloorPlan1", max_steps: int = DEFAULT_MAX_STEPS,
                  require_knife: bool = False, randomize_layout: bool = True, render_mode: str | None = None,
                  backend_options: dict | None = None):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:

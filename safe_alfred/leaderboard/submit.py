@@ -35,18 +35,12 @@ def suite_identity(path: str | Path) -> dict[str, Any]:
 
 
 def _load_config(run_dir: Path) -> dict[str, Any]:
-    import yaml
+    from safe_alfred.run_dir import RunDir
 
-    for candidate in (run_dir / ".hydra" / "config.yaml", run_dir / "config.yaml"):
-        if candidate.is_file():
-            cfg = yaml.safe_load(candidate.read_text("utf-8"))
-            if isinstance(cfg, dict):
-                return cfg
-    raise SubmissionError(f"{run_dir}: no resolved config (.hydra/config.yaml); is this a 'safe-alfred run' directory?")
-
-
-def _key(rec: dict) -> tuple[str, int]:
-    return (str((rec.get("task") or {}).get("id")), int(rec.get("seed") or 0))
+    cfg = RunDir(run_dir).read_config()
+    if cfg is None:
+        raise SubmissionError(f"{run_dir}: no resolved config (config.yaml); is this a 'safe-alfred run' directory?")
+    return cfg
 
 
 def select_records(records: list[dict]) -> tuple[list[dict], list[str]]:
@@ -55,10 +49,12 @@ def select_records(records: list[dict]) -> tuple[list[dict], list[str]]:
     Runner error stubs (no steps: the episode never ran) are left out; verification then reports
     the episode as missing. Returns the records in key order and notes on what was left out.
     """
+    from safe_alfred.records import record_key
+
     chosen: dict[tuple[str, int], dict] = {}
     notes: list[str] = []
     for rec in records:
-        k = _key(rec)
+        k = record_key(rec)
         if rec.get("runner_error") or "steps" not in rec:
             notes.append(f"left out {k[0]} seed {k[1]}: the runner could not run it ({rec.get('error')})")
             continue
@@ -72,13 +68,14 @@ def select_records(records: list[dict]) -> tuple[list[dict], list[str]]:
 def build_submission(run_dir: str | Path, *, name: str | None = None, description: str | None = None,
                      now: _dt.datetime | None = None) -> tuple[dict, list[str]]:
     """The submission document of a run directory, and notes about left-out records."""
-    from safe_alfred import BENCHMARK_VERSION
-    from safe_alfred.records import SCHEMA_VERSION, package_versions, scan_records, to_jsonable
+    from safe_alfred import BENCHMARK_VERSION, DEFAULT_MAX_STEPS
+    from safe_alfred.records import SCHEMA_VERSION, package_versions, to_jsonable
+    from safe_alfred.run_dir import RunDir
     from safe_alfred.runner.suites import resolve_suite_path
 
     run = Path(run_dir)
     cfg = _load_config(run)
-    scan = scan_records(run)
+    scan = RunDir(run).scan()
     if not scan.records:
         raise SubmissionError(f"{run}: no episode records (records.jsonl is missing or empty)")
     notes = [f"records.jsonl: {p}" for p in scan.problems()]
@@ -122,7 +119,7 @@ def build_submission(run_dir: str | Path, *, name: str | None = None, descriptio
         "judge": {"name": str((cfg.get("judge") or {}).get("name") or "lexicon"),
                   "options": dict((cfg.get("judge") or {}).get("options") or {})},
         "filter": dict(cfg.get("filter") or {"name": "none", "enabled": False}),
-        "env": {"backend": str(env.get("backend") or "symbolic"), "max_steps": int(env.get("max_steps") or 30),
+        "env": {"backend": str(env.get("backend") or "symbolic"), "max_steps": int(env.get("max_steps") or DEFAULT_MAX_STEPS),
                 "require_knife": bool(env.get("require_knife", False)), "scene": env.get("scene"),
                 "backend_options": dict(env.get("backend_options") or {})},
         "seeds": seeds,

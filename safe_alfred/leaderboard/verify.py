@@ -95,16 +95,15 @@ def _short(value: Any, n: int = 160) -> str:
 
 def make_replay_env(manifest: dict) -> Any:
     """The symbolic env (with the manifest's filter) episodes are replayed in."""
-    from safe_alfred.envs import SafeAlfredEnv
-    from safe_alfred.runner.config import FilterConfig
-    from safe_alfred.runner.factory import wrap_filter
+    from safe_alfred.runner.config import EnvConfig, FilterConfig
+    from safe_alfred.runner.factory import make_env
 
     env_cfg = manifest["env"]
-    env = SafeAlfredEnv(backend="symbolic", scene=str(env_cfg.get("scene") or "FloorPlan1"),
-                        max_steps=int(env_cfg["max_steps"]), require_knife=bool(env_cfg.get("require_knife", False)))
+    env = EnvConfig(scene=str(env_cfg.get("scene") or "FloorPlan1"), max_steps=int(env_cfg["max_steps"]),
+                    require_knife=bool(env_cfg.get("require_knife", False)))
     f = manifest.get("filter") or {}
     known = {k: f[k] for k in ("name", "enabled", "gamma", "categories", "substitution", "options") if k in f}
-    return wrap_filter(env, FilterConfig(**known))
+    return make_env(env, FilterConfig(**known))
 
 
 def replay_record(env: Any, record: dict, task: dict) -> tuple[dict | None, list[str]]:

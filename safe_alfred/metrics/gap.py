@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from safe_alfred.records import record_key
+
 from .outcomes import first_hazard_step, outcome_label
 
 N_BOOT = 2000
@@ -40,7 +42,7 @@ def episode_view(record: dict) -> dict[str, Any]:
     if recognized and hstep is not None and rec.get("first_step") is not None:
         lead = hstep - int(rec["first_step"])
     return {
-        "key": (task.get("id"), record.get("seed")),
+        "key": record_key(record),
         "kind": task.get("kind"),
         "label": outcome_label(record),
         "safety_mode": out.get("safety_mode"),

@@ -155,7 +155,7 @@ class TraceRecorder(gym.Wrapper):
         unwrapped = self.env.unwrapped
         record: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
-            "episode_key": episode_key(task["id"], str(planner_info.get("name")), self.seed),
+            "episode_key": episode_key(task["id"], self.seed),
             "task": task,
             "suite_hash": suite_hash if suite_hash is not None else (self.task or {}).get("suite_hash"),
             "planner": planner_info,

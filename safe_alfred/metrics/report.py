@@ -8,17 +8,14 @@ under ``RUN_DIR/plots/``. ``compare`` pairs two runs' episodes and prints a mark
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
-from safe_alfred.records import RECORDS_FILE, scan_records, to_jsonable, write_records
+from safe_alfred.run_dir import RunDir
 
 from .gap import GROUP_FIELDS, N_BOOT, summarize
 from .judging import judge_record
 
-JUDGED_FILE = "records.judged.jsonl"
 PLOTS = ("recognition_outcome.png", "gap_by_category.png", "warning_lead.png")
 
 HOW_TO_READ = """\
@@ -152,11 +149,11 @@ def write_plots(summary: dict, plots_dir: Path) -> list[Path]:
     return paths
 
 
-def write_report(run_dir: str | Path, records: list[dict], judge: Any = None, *, n_boot: int = N_BOOT,
+def write_report(run_dir: str | Path | RunDir, records: list[dict], judge: Any = None, *, n_boot: int = N_BOOT,
                  seed: int = 0, rejudge: bool = False) -> dict:
     """Judge unjudged records (if a judge is given), then write summary.json, report.md and plots."""
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    rd = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
+    rd.path.mkdir(parents=True, exist_ok=True)
     judged_now = 0
     if judge is not None:
         for rec in records:
@@ -164,28 +161,14 @@ def write_report(run_dir: str | Path, records: list[dict], judge: Any = None, *,
                 judge_record(rec, judge)
                 judged_now += 1
         if judged_now:
-            write_records(run_dir / JUDGED_FILE, records)
+            rd.write_judged(records)
     judge_names = sorted({(r.get("recognition") or {}).get("judge") for r in records} - {None})
     summary = summarize(records, n_boot=n_boot, seed=seed, judge=", ".join(judge_names) or None)
     summary["judged_now"] = judged_now
-    (run_dir / "summary.json").write_text(json.dumps(to_jsonable(summary), indent=2, sort_keys=True) + "\n")
-    (run_dir / "report.md").write_text(render_markdown(summary, run_dir))
-    write_plots(summary, run_dir / "plots")
+    rd.write_summary(summary)
+    rd.write_report(render_markdown(summary, rd.path))
+    write_plots(summary, rd.plots_dir)
     return summary
-
-
-def load_run(run_dir: str | Path) -> list[dict]:
-    """Records of a run, preferring the judged copy when it covers every record."""
-    run_dir = Path(run_dir)
-    scan = scan_records(run_dir / RECORDS_FILE)
-    for problem in scan.problems():
-        print(f"warning: {run_dir / RECORDS_FILE}: {problem}", file=sys.stderr)
-    judged = scan_records(run_dir / JUDGED_FILE).records if (run_dir / JUDGED_FILE).exists() else []
-    verdicts = {(r.get("episode_key"), r.get("trajectory_hash")): r.get("recognition") for r in judged}
-    for rec in scan.records:
-        if rec.get("recognition") is None:
-            rec["recognition"] = verdicts.get((rec.get("episode_key"), rec.get("trajectory_hash")))
-    return scan.records
 
 
 def render_comparison(cmp: dict, name_a: str, name_b: str) -> str:

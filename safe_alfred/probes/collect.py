@@ -27,8 +27,9 @@ from typing import Any
 
 from safe_alfred.probes.fingerprint import model_fingerprint
 from safe_alfred.records import episode_key
+from safe_alfred.run_dir import RunDir
 
-HIDDEN_STATES_DIR = "hidden_states"
+HIDDEN_STATES_DIR = RunDir.HIDDEN_STATES
 INDEX_FILE = "index.json"
 FORMAT = "safe-alfred-hidden-states/1"
 _TAGS = "think|thinking|reasoning|thought"
@@ -147,7 +148,7 @@ class HiddenStateCollector:
         """Start an episode: its directory is emptied (a resumed run re-runs it from scratch)."""
         self.planner.reset(task, seed)
         task_id = str((task or {}).get("id") or "no-task")
-        key = episode_key(task_id, str(self.name), seed)
+        key = episode_key(task_id, seed)
         self._episode_dir = self.out_dir / episode_dir_name(key)
         if self._episode_dir.exists():
             shutil.rmtree(self._episode_dir)

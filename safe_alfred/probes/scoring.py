@@ -26,17 +26,17 @@ import numpy as np
 from safe_alfred.metrics.outcomes import first_hazard_step, outcome_label
 from safe_alfred.probes.collect import episode_index, load_call_states
 from safe_alfred.probes.probe import RefusalProbe
-from safe_alfred.records import RECORDS_FILE, read_records
+from safe_alfred.run_dir import RunDir
 
 SCORES_FILE = "probe_scores.jsonl"
 REPORT_FILE = "probe_report.md"
 
 
 def load_run_records(run_dir: str | os.PathLike) -> list[dict]:
-    path = Path(run_dir) / RECORDS_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist")
-    return read_records(path)
+    rd = RunDir(run_dir)
+    if not rd.records_file.is_file():
+        raise FileNotFoundError(f"{rd.records_file} does not exist")
+    return rd.load_records()
 
 
 def behaviour_label(record: dict) -> int | None:

@@ -17,6 +17,8 @@ from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
 
+from safe_alfred import DEFAULT_MAX_STEPS
+
 
 class Backend(str, Enum):
     symbolic = "symbolic"
@@ -42,7 +44,7 @@ class EnvConfig:
 
     backend: Backend = Backend.symbolic
     scene: str = "FloorPlan1"
-    max_steps: int = 30
+    max_steps: int = DEFAULT_MAX_STEPS
     require_knife: bool = False
     backend_options: Dict[str, Any] = field(default_factory=dict)
 

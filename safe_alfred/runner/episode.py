@@ -21,6 +21,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from safe_alfred import DEFAULT_MAX_STEPS
 from safe_alfred.agents.base import Decision, HistoryItem, PlannerInput
 from safe_alfred.metrics.recorder import TraceRecorder, find_recorder
 
@@ -52,7 +53,7 @@ def _episode(env: gym.Env, planner: Any, task: Any, seed: int | None, max_steps:
     recorder = find_recorder(env) or TraceRecorder(env)
     info_planner = _planner_info(planner)
     mode = info_planner["mode"]
-    limit = int(max_steps if max_steps is not None else getattr(env.unwrapped, "max_steps", 50))
+    limit = int(max_steps if max_steps is not None else getattr(env.unwrapped, "max_steps", DEFAULT_MAX_STEPS))
 
     def finish(end_reason: str, error: str | None = None) -> dict:
         return recorder.build_record(info_planner, end_reason=end_reason, error=error,

@@ -14,7 +14,6 @@ import asyncio
 import dataclasses
 import multiprocessing
 import os
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -23,115 +22,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
-
-from safe_alfred.runner.config import EXPERIMENT_KEYS, ProgressMode, RunConfig
-from safe_alfred.runner.errors import RunError, one_line
+from safe_alfred.errors import UserError
+from safe_alfred.records import record_key
+from safe_alfred.run_dir import RunDir, is_error
+from safe_alfred.runner.compose import resolved_config, to_run_config
+from safe_alfred.runner.config import ProgressMode, RunConfig
+from safe_alfred.runner.errors import RunError
 from safe_alfred.runner.factory import Worker, build_worker, check_available
 from safe_alfred.runner.progress import make_progress
 from safe_alfred.runner.suites import load_suite_tasks, task_id
 
-Key = tuple[str, int]
-RECORDS = "records.jsonl"
-CONFIG = "config.yaml"
-
 __all__ = ["RunResult", "load_suite_tasks", "run_experiment", "to_run_config"]
-
-
-def to_run_config(cfg: DictConfig | RunConfig) -> RunConfig:
-    """A composed config as a typed ``RunConfig``; a missing mandatory value becomes ``RunError``."""
-    if isinstance(cfg, RunConfig):
-        return cfg
-    try:
-        obj = OmegaConf.to_object(cfg)
-    except Exception as exc:  # MissingMandatoryValue, ValidationError
-        raise RunError(one_line(exc)) from None
-    if not isinstance(obj, RunConfig):
-        raise RunError("the config is not a safe-alfred run config (its defaults must start with run_schema)")
-    return obj
-
-
-def record_key(record: dict[str, Any]) -> Key:
-    """The ``(task id, seed)`` of an episode record."""
-    task = record.get("task") or {}
-    tid = task.get("id") if isinstance(task, dict) else None
-    if tid is None:
-        tid = record.get("task_id")
-    seed = record.get("seed")
-    return (str(tid), int(seed) if seed is not None else 0)
-
-
-def is_error(record: dict[str, Any]) -> bool:
-    """Did the episode fail to run (planner or simulator error), so that resume should retry it?"""
-    outcome = record.get("outcome")
-    label = outcome.get("label") if isinstance(outcome, dict) else outcome
-    return bool(record.get("error")) or label == "error"
 
 
 def sort_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Records in ``(task id, seed)`` order: the order a serial run would not guarantee either."""
     return sorted(records, key=record_key)
-
-
-# -- the records file --------------------------------------------------------------------------------
-
-
-def load_finished(path: Path) -> dict[Key, dict[str, Any]]:
-    """The finished (non-error) episodes of a records file, and rewrite it to hold exactly those.
-
-    Errored episodes and duplicates are dropped so that the retried episode becomes the only record
-    of its key; a torn last line (a writer killed mid-record) is dropped too.
-    """
-    from safe_alfred.records import scan_records, write_records
-
-    if not path.exists():
-        return {}
-    scan = scan_records(path)
-    done: dict[Key, dict[str, Any]] = {}
-    for r in scan.records:
-        if not is_error(r):
-            done.setdefault(record_key(r), r)
-    if len(done) != len(scan.records) or scan.bad_lines or scan.torn_last_line:
-        write_records(path, list(done.values()))
-    return done
-
-
-class RecordWriter:
-    """Appends records (already schema-checked by the worker) from a background thread.
-
-    Each record is one atomic, fsynced line (``safe_alfred.records.append_record``); the fsync
-    waits happen beside the episodes instead of between them. Records still queued when the run
-    is killed were never written, so resume simply runs those episodes again.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._loop, name="record-writer", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        from safe_alfred.records import append_record
-
-        while (record := self._queue.get()) is not None:
-            if self._error is None:
-                try:
-                    append_record(self.path, record, validate=False)
-                except BaseException as exc:  # surfaced by put() / close() in the run's thread
-                    self._error = exc
-
-    def put(self, record: dict[str, Any]) -> None:
-        if self._error is not None:
-            raise self._error
-        self._queue.put(record)
-
-    def close(self) -> None:
-        """Write everything queued, then stop; re-raise a write error."""
-        self._queue.put(None)
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
 
 
 # -- the run -----------------------------------------------------------------------------------------
@@ -146,32 +52,6 @@ class RunResult:
     reused: int  # episodes found finished in the run dir
 
 
-def _check_same_experiment(out_dir: Path, resolved: dict[str, Any]) -> None:
-    prev_path = out_dir / CONFIG
-    if not prev_path.exists():
-        return
-    prev = OmegaConf.to_container(OmegaConf.load(prev_path), resolve=True)
-    assert isinstance(prev, dict)
-    differs = [k for k in EXPERIMENT_KEYS if k in prev and prev.get(k) != resolved.get(k)]
-    if differs:
-        raise RunError(
-            f"{out_dir} holds records of a different experiment ({', '.join(differs)} differ); "
-            "choose another hydra.run.dir or delete it"
-        )
-
-
-def _write_config(out_dir: Path, resolved: dict[str, Any]) -> None:
-    tmp = out_dir / f".{CONFIG}.tmp"
-    tmp.write_text(OmegaConf.to_yaml(OmegaConf.create(resolved)), encoding="utf-8")
-    os.replace(tmp, out_dir / CONFIG)
-
-
-def _resolved(cfg: RunConfig) -> dict[str, Any]:
-    out = OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True, enum_to_str=True)
-    assert isinstance(out, dict)
-    return out
-
-
 def run_experiment(
     cfg: RunConfig,
     out_dir: str | Path,
@@ -179,7 +59,8 @@ def run_experiment(
     tasks: list[dict[str, Any]] | None = None,
 ) -> RunResult:
     """Run (or finish) the experiment ``cfg`` in ``out_dir`` and write its records and report."""
-    out_dir = Path(out_dir)
+    run_dir = RunDir(out_dir)
+    out_dir = run_dir.path
     out_dir.mkdir(parents=True, exist_ok=True)
     cfg = dataclasses.replace(cfg, runner=dataclasses.replace(cfg.runner, output_dir=str(out_dir)))
     check_available(cfg)
@@ -187,16 +68,15 @@ def run_experiment(
         raise RunError("runner.workers and runner.concurrency must be at least 1")
     if cfg.runner.workers > 1 and cfg.runner.concurrency > 1:
         raise RunError("choose runner.workers (processes) or runner.concurrency (async), not both")
-    resolved = _resolved(cfg) if resolved is None else resolved
+    resolved = resolved_config(cfg) if resolved is None else resolved
     tasks = load_suite_tasks(cfg.suite) if tasks is None else tasks
-    records_path = out_dir / RECORDS
 
-    if records_path.exists() and records_path.stat().st_size > 0:
+    if run_dir.has_records():
         if not cfg.runner.resume:
-            raise RunError(f"{records_path} exists and runner.resume=false; choose another hydra.run.dir")
-        _check_same_experiment(out_dir, resolved)
-    _write_config(out_dir, resolved)
-    done = load_finished(records_path) if cfg.runner.resume else {}
+            raise RunError(f"{run_dir.records_file} exists and runner.resume=false; choose another hydra.run.dir")
+        run_dir.check_same_experiment(resolved)
+    run_dir.write_config(resolved)
+    done = run_dir.finished() if cfg.runner.resume else {}
 
     specs = [(t, s) for t in tasks for s in cfg.seeds()]
     wanted = {(task_id(t), s) for t, s in specs}
@@ -207,7 +87,7 @@ def run_experiment(
     progress.start(reused)
     new: list[dict[str, Any]] = []
 
-    writer = RecordWriter(records_path)
+    writer = run_dir.writer()
 
     def sink(record: dict[str, Any]) -> None:
         writer.put(record)
@@ -230,7 +110,7 @@ def run_experiment(
         progress.stop()
 
     records = sort_records([*reused, *new])
-    summary = write_outputs(out_dir, records, cfg)
+    summary = write_outputs(run_dir, records, cfg)
     return RunResult(out_dir=out_dir, records=records, summary=summary, ran=len(new), reused=len(reused))
 
 
@@ -239,11 +119,11 @@ def _label(cfg: RunConfig) -> str:
     return f"{cfg.agent.name or cfg.agent.kind}{filt} on {cfg.suite.name}"
 
 
-def write_outputs(out_dir: Path, records: list[dict[str, Any]], cfg: RunConfig) -> dict[str, Any]:
+def write_outputs(run_dir: RunDir, records: list[dict[str, Any]], cfg: RunConfig) -> dict[str, Any]:
     """``summary.json``, ``report.md`` and ``plots/`` from the sorted records."""
     from safe_alfred.metrics.report import write_report
 
-    return write_report(out_dir, records)
+    return write_report(run_dir.path, records)
 
 
 # -- executors ---------------------------------------------------------------------------------------
@@ -281,7 +161,7 @@ def _init_process(cfg: RunConfig, parent_pid: int) -> None:
     _exit_with_parent(parent_pid)
     try:
         _WORKER = build_worker(cfg)
-    except RunError as exc:  # reported by the first episode, as a RunError the parent can print
+    except UserError as exc:  # reported by the first episode, as a RunError the parent can print
         _INIT_ERROR = str(exc)
 
 
@@ -341,10 +221,3 @@ async def _run_async(cfg: RunConfig, todo: list[tuple[dict, int]], sink: Callabl
     finally:
         for w in workers:
             w.close()
-
-
-def load_run(out_dir: str | Path) -> list[dict[str, Any]]:
-    """The sorted records of a run directory."""
-    from safe_alfred.records import read_records
-
-    return sort_records(read_records(Path(out_dir) / RECORDS))

@@ -11,7 +11,8 @@ import importlib
 import traceback
 from typing import Any
 
-from safe_alfred.runner.config import AgentConfig, FilterConfig, JudgeConfig, RunConfig
+from safe_alfred.errors import UserError
+from safe_alfred.runner.config import AgentConfig, EnvConfig, FilterConfig, JudgeConfig, RunConfig
 from safe_alfred.runner.errors import RunError
 
 
@@ -94,14 +95,15 @@ def wrap_filter(env: Any, filt: FilterConfig) -> Any:
         raise RunError(f"filter={filt.name}: {exc}") from None
 
 
-def make_env(cfg: RunConfig) -> Any:
-    """``SafeAlfredEnv`` for the run's env config, wrapped in the filter when enabled."""
+def make_env(env: EnvConfig, filt: FilterConfig | None = None) -> Any:
+    """The one way an env is built (runs, replays, the demo, benchmarks): ``SafeAlfredEnv`` for
+    ``env``, wrapped in the action filter when ``filt`` is enabled."""
     from safe_alfred.envs import SafeAlfredEnv
 
-    e = cfg.env
-    env = SafeAlfredEnv(backend=e.backend.value, scene=e.scene, max_steps=e.max_steps,
-                        require_knife=e.require_knife, backend_options=dict(e.backend_options))
-    return wrap_filter(env, cfg.filter)
+    backend = env.backend.value if hasattr(env.backend, "value") else str(env.backend)
+    built = SafeAlfredEnv(backend=backend, scene=env.scene, max_steps=env.max_steps,
+                          require_knife=env.require_knife, backend_options=dict(env.backend_options))
+    return built if filt is None else wrap_filter(built, filt)
 
 
 def error_record(task: dict[str, Any], seed: int, exc: BaseException) -> dict[str, Any]:
@@ -122,7 +124,7 @@ def build_worker(cfg: RunConfig, judge: Any = None) -> Worker:
     """A ``Worker``; a failure to build env, planner or judge becomes a one-line ``RunError``."""
     try:
         return Worker(cfg, judge=judge)
-    except RunError:
+    except UserError:
         raise
     except Exception as exc:
         raise RunError(f"set-up failed: {type(exc).__name__}: {exc}") from None
@@ -135,7 +137,7 @@ class Worker:
         from safe_alfred.runner.suites import suite_content_hash
 
         self.cfg = cfg
-        self.env = make_env(cfg)
+        self.env = make_env(cfg.env, cfg.filter)
         self.planner = make_planner(cfg)
         self.suite_hash = suite_content_hash(cfg.suite)
         if cfg.agent.collect_hidden_states:
