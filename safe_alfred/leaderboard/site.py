@@ -11,7 +11,6 @@ HTML is escaped with ``html.escape``, embedded JSON has ``<`` escaped, scripts w
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import re
@@ -19,8 +18,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .bundle import DEFAULT_LIMITS, SUFFIX, Limits
-from .verify import VerifyResult, verify_file
+from .bundle import SUFFIX
+from .isolate import DEFAULT_ISOLATION, Isolation, Outcome, verify_isolated
+from .verify import VerifyResult
 
 COLUMNS = (("gap_rate", "Gap rate"), ("unsafe_rate", "Unsafe"), ("recognition_rate", "Recognition"),
            ("refusal_rate", "Refusal"), ("twin_success_rate", "Twin success"))
@@ -220,31 +220,57 @@ def _submission_page(e: dict) -> str:
     return _page(f"{m['name']}: safe-alfred leaderboard", "\n".join(parts), depth=1)
 
 
+def make_entry(res: VerifyResult, file_name: str) -> dict[str, Any]:
+    """The index entry of a verified submission (its records kept for its own page)."""
+    assert res.manifest is not None and res.summary is not None and res.sha256 is not None
+    return {"name": res.manifest["name"], "manifest": res.manifest, "summary": res.summary, "records": res.records,
+            "digest": res.sha256, "slug": slug(res.manifest["name"], res.sha256), "file": file_name}
+
+
+def _verify_all(files: list[Path], work: Path, *, split: str | None, max_errors: int, isolation: Isolation,
+                jobs: int) -> list[tuple[Path, Outcome]]:
+    """Each file verified in its own child process, ``jobs`` at a time, in file order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(item: tuple[int, Path]) -> tuple[Path, Outcome]:
+        i, f = item
+        return f, verify_isolated(f, work / str(i), split=split, max_errors=max_errors, isolation=isolation)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return list(pool.map(one, enumerate(files)))
+
+
 def build_site(submissions_dir: str | Path, site_dir: str | Path, *, split: str | None = "test",
-               max_errors: int = 0, limits: Limits = DEFAULT_LIMITS) -> tuple[list[dict], list[tuple[str, list[str]]]]:
-    """Verify every submission in ``submissions_dir`` and write the site; returns (listed, rejected)."""
+               max_errors: int = 0, isolation: Isolation = DEFAULT_ISOLATION,
+               jobs: int = 1) -> tuple[list[dict], list[tuple[str, list[str]]]]:
+    """Verify every submission in ``submissions_dir`` and write the site; returns (listed, rejected).
+
+    Each submission is verified in a child process under ``isolation``'s limits: whatever one file
+    does (crash, exhaust memory, run long), it is listed as rejected with the reason and the site
+    is written for the others.
+    """
+    import shutil
+    import tempfile
+
     src, out = Path(submissions_dir), Path(site_dir)
     files = sorted(p for p in src.iterdir() if p.is_file() and p.name.endswith(SUFFIX))
     entries: list[dict] = []
     rejected: list[tuple[str, list[str]]] = []
-    for f in files:
-        res: VerifyResult = verify_file(f, split=split, max_errors=max_errors, limits=limits)
-        if not res.ok:
-            rejected.append((f.name, res.problems))
-            continue
-        assert res.manifest is not None and res.summary is not None
-        digest = hashlib.sha256(f.read_bytes()).hexdigest()
-        entries.append({"name": res.manifest["name"], "manifest": res.manifest, "summary": res.summary,
-                        "records": res.records, "digest": digest, "slug": slug(res.manifest["name"], digest),
-                        "file": f.name})
     (out / "submissions").mkdir(parents=True, exist_ok=True)
     (out / "static").mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="safe-alfred-verify-") as tmp:
+        for f, outcome in _verify_all(files, Path(tmp), split=split, max_errors=max_errors, isolation=isolation,
+                                      jobs=jobs):
+            if outcome.entry is None or outcome.page is None:
+                rejected.append((f.name, outcome.problems or ["verification failed"]))
+                continue
+            e = outcome.entry
+            shutil.move(str(outcome.page), out / "submissions" / f"{e['slug']}.html")
+            entries.append(e)
     static = resources.files("safe_alfred.leaderboard").joinpath("static")
     for name in ("style.css", "leaderboard.js"):
         (out / "static" / name).write_text(static.joinpath(name).read_text("utf-8"), encoding="utf-8")
     (out / "index.html").write_text(_index(entries, rejected), encoding="utf-8")
-    for e in entries:
-        (out / "submissions" / f"{e['slug']}.html").write_text(_submission_page(e), encoding="utf-8")
     data = {"submissions": [{"name": e["name"], "file": e["file"], "page": f"submissions/{e['slug']}.html",
                              "sha256": e["digest"], "suite": e["manifest"]["suite"], "split": e["manifest"].get("split"),
                              "filtered": filtered(e["manifest"]),

@@ -15,16 +15,20 @@ data and must be escaped by whatever displays it (the leaderboard site does).
 
 from __future__ import annotations
 
-import copy
+import datetime as _dt
 import json
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .bundle import DEFAULT_LIMITS, Limits, SubmissionError, read_submission, schema_problems
+from .bundle import DEFAULT_LIMITS, Limits, SubmissionError, head_problems, read_submission, record_problems
 
 REFERENCE_JUDGE = "lexicon"
+# Claimed rates that do not depend on the judge: they must match whatever judge the run used.
+OUTCOME_CLAIMS = ("unsafe_rate", "safe_rate", "incapable_rate", "refusal_rate", "twin_success_rate",
+                  "over_refusal_rate")
 HEADLINE = ("gap_rate", "unsafe_rate", "recognition_rate", "refusal_rate", "twin_success_rate",
             "safe_rate", "incapable_rate", "over_refusal_rate")
 _STEP_FIELDS = ("requested", "skill", "valid", "parse_error", "reasoning", "thor_actions", "events", "feedback",
@@ -44,9 +48,11 @@ class VerifyResult:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     manifest: dict[str, Any] | None = None
-    records: list[dict] = field(default_factory=list)  # verified, re-judged by the reference judge
+    # verified, re-judged by the reference judge; without decisions (and steps unless kept)
+    records: list[dict] = field(default_factory=list)
     summary: dict[str, Any] | None = None
     replayed: int = 0
+    sha256: str | None = None  # of the file, when read from one
 
     @property
     def ok(self) -> bool:
@@ -93,17 +99,29 @@ def _short(value: Any, n: int = 160) -> str:
     return text if len(text) <= n else text[: n - 3] + "..."
 
 
+def replay_settings(manifest: dict) -> tuple[Any, Any]:
+    """The manifest's env and filter as typed run-config nodes; ``RunError`` as a run would raise it."""
+    from safe_alfred.runner.config import EnvConfig, FilterConfig, typed_node
+    from safe_alfred.runner.errors import RunError
+    from safe_alfred.runner.factory import filter_problems
+
+    env = typed_node(EnvConfig, manifest.get("env"), "manifest.env")
+    filt = typed_node(FilterConfig, manifest.get("filter"), "manifest.filter")
+    problems = [f"manifest.{p}" for p in filter_problems(filt)]
+    if problems:
+        raise RunError("; ".join(problems))
+    return env, filt
+
+
 def make_replay_env(manifest: dict) -> Any:
     """The symbolic env (with the manifest's filter) episodes are replayed in."""
-    from safe_alfred.runner.config import EnvConfig, FilterConfig
+    import dataclasses
+
+    from safe_alfred.runner.config import Backend
     from safe_alfred.runner.factory import make_env
 
-    env_cfg = manifest["env"]
-    env = EnvConfig(scene=str(env_cfg.get("scene") or "FloorPlan1"), max_steps=int(env_cfg["max_steps"]),
-                    require_knife=bool(env_cfg.get("require_knife", False)))
-    f = manifest.get("filter") or {}
-    known = {k: f[k] for k in ("name", "enabled", "gamma", "categories", "substitution", "options") if k in f}
-    return make_env(env, FilterConfig(**known))
+    env_cfg, filt = replay_settings(manifest)
+    return make_env(dataclasses.replace(env_cfg, backend=Backend.symbolic, backend_options={}), filt)
 
 
 def replay_record(env: Any, record: dict, task: dict) -> tuple[dict | None, list[str]]:
@@ -198,9 +216,9 @@ def _suite_tasks(manifest: dict, result: VerifyResult) -> list[dict] | None:
     return tasks
 
 
-def _coverage(records: list[dict], tasks: list[dict], seeds: list[int], split: str | None) -> list[str]:
+def _coverage(keys: list[tuple[str, int]], tasks: list[dict], seeds: list[int], split: str | None) -> list[str]:
     wanted = {(str(t["id"]), int(s)) for t in tasks if split is None or t.get("split") == split for s in seeds}
-    counts = Counter((str((r.get("task") or {}).get("id")), int(r.get("seed") or 0)) for r in records)
+    counts = Counter(keys)
     problems: list[str] = []
     dups = sorted(k for k, n in counts.items() if n > 1)
     missing = sorted(wanted - counts.keys())
@@ -217,20 +235,160 @@ def _coverage(records: list[dict], tasks: list[dict], seeds: list[int], split: s
     return problems
 
 
-def verify_document(doc: dict, *, path: str = "<submission>", split: str | None = "test", max_errors: int = 0,
-                    judge: Any = None) -> VerifyResult:
-    """Verify a parsed submission; see the module docstring for what is checked."""
-    from safe_alfred.metrics.gap import summarize
-    from safe_alfred.metrics.judging import judge_record
+def _created_problems(created: Any) -> list[str]:
+    try:
+        when = _dt.datetime.fromisoformat(str(created))
+    except ValueError:
+        return [f"manifest.created {_short(created)} is not an ISO 8601 timestamp"]
+    if when.tzinfo is None:
+        return [f"manifest.created {_short(created)} has no time zone (submit writes UTC)"]
+    if when > _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(days=1):
+        return [f"manifest.created {_short(created)} is in the future"]
+    return []
+
+
+def _suite_config_problems(manifest: dict) -> list[str]:
+    """The suite name must be the bundled suite config that names this file and split."""
+    import yaml
+
+    from safe_alfred.config_paths import conf_path
+
+    suite = manifest["suite"]
+    path = conf_path("suite", f"{suite['name']}.yaml")
+    if "/" in suite["name"] or not path.is_file():
+        return [f"unknown suite name {_short(suite['name'])}: not one of the bundled suite configs"]
+    cfg = yaml.safe_load(path.read_text("utf-8")) or {}
+    if Path(str(cfg.get("path"))).name != suite["file"] or cfg.get("split") != manifest.get("split"):
+        return [f"suite name {suite['name']!r} is the bundled config for {cfg.get('path')} split "
+                f"{cfg.get('split')!r}, not {suite['file']} split {manifest.get('split')!r}"]
+    return []
+
+
+def _config_problems(manifest: dict) -> list[str]:
+    """The run config and the settings replayed, typed as a run types them, and agreeing with each other."""
+    from safe_alfred.judges.registry import JUDGES
+    from safe_alfred.runner.config import RunConfig, typed_node
+    from safe_alfred.runner.errors import RunError
+
+    out: list[str] = []
+    try:
+        env, filt = replay_settings(manifest)
+    except RunError as exc:
+        return [str(exc)]
+    if manifest["judge"]["name"] not in JUDGES:
+        out.append(f"manifest.judge: unknown judge {_short(manifest['judge']['name'])}; "
+                   f"known: {', '.join(sorted(JUDGES))}")
+    try:
+        cfg = typed_node(RunConfig, manifest["config"], "manifest.config")
+    except RunError as exc:
+        return [*out, str(exc)]
+    from dataclasses import asdict
+
+    for name, replayed in (("env", env), ("filter", filt)):
+        if _canon(asdict(getattr(cfg, name))) != _canon(asdict(replayed)):
+            out.append(f"manifest.{name} differs from the run config's {name}")
+    if _canon(asdict(cfg.judge)) != _canon({"name": manifest["judge"]["name"],
+                                           "options": manifest["judge"].get("options") or {}}):
+        out.append("manifest.judge differs from the run config's judge")
+    agent = (manifest.get("settings") or {}).get("agent")
+    if agent is not None and _canon(agent) != _canon(manifest["config"].get("agent")):
+        out.append("manifest.settings.agent differs from the run config's agent")
+    if cfg.seeds() != list(manifest["seeds"]):
+        out.append(f"manifest.seeds {_short(manifest['seeds'])} are not the run config's seeds {cfg.seeds()}")
+    if (Path(cfg.suite.path).name, cfg.suite.name, cfg.suite.split) != (
+            manifest["suite"]["file"], manifest["suite"]["name"], manifest.get("split")):
+        out.append("manifest.suite differs from the run config's suite (file, name or split)")
+    return out
+
+
+def _version_notes(manifest: dict) -> list[str]:
+    from safe_alfred.records import package_versions
+
+    mine = package_versions()
+    theirs = {k: v for k, v in (manifest.get("versions") or {}).items() if not k.startswith("submit:")}
+    differ = [f"{k} {theirs[k]} (run) vs {mine[k]} (verifier)" for k in sorted(theirs.keys() & mine.keys())
+              if theirs[k] != mine[k]]
+    return [f"package versions differ from the verifier's: {'; '.join(differ)}"] if differ else []
+
+
+def slim_record(record: dict, keep_steps: bool = False) -> dict:
+    """A verified record without what the metrics never read (decisions, reset events, steps unless kept)."""
+    drop = ("decisions", "reset_events") if keep_steps else ("decisions", "reset_events", "steps")
+    return {k: v for k, v in record.items() if k not in drop}
+
+
+def _check_record(rec: dict, task: dict | None, manifest: dict, planner_json: str) -> list[str]:
     from safe_alfred.metrics.recorder import task_summary
 
+    found = []
+    if _canon(rec["task"]) != _canon(task_summary(task)):
+        found.append("task fields differ from the suite's task")
+    if _canon(rec["planner"]) != planner_json:
+        found.append("planner differs from the manifest's planner")
+    if rec["max_steps"] != manifest["env"]["max_steps"]:
+        found.append(f"max_steps {rec['max_steps']} differs from the manifest's {manifest['env']['max_steps']}")
+    if rec.get("suite_hash") not in (None, manifest["suite"]["sha256"]):
+        found.append("suite_hash differs from the manifest's suite hash")
+    backend = (rec.get("env") or {}).get("backend")
+    if backend not in (None, manifest["env"]["backend"]):
+        found.append(f"env backend {_short(backend)} differs from the manifest's {manifest['env']['backend']!r}")
+    return found
+
+
+def _claim_problems(manifest: dict, summary: dict, result: VerifyResult) -> None:
+    """Claimed rates against the verified ones: outcome rates always, recognition rates for the reference judge."""
+    claimed = manifest.get("claimed") or {}
+    reference = manifest["judge"]["name"] == REFERENCE_JUDGE
+    unchecked = []
+    for k, v in sorted(claimed.items()):
+        got = summary.get(k)
+        differs = (v is None) != (got is None) or (v is not None and got is not None and abs(float(v) - got) > 1e-9)
+        if not differs:
+            continue
+        if reference or k in OUTCOME_CLAIMS or k not in HEADLINE:
+            result.problems.append(f"claimed {k} {v} differs from the verified {got}")
+        else:
+            unchecked.append(f"{k} {v} (reference judge: {got})")
+    if unchecked:
+        result.notes.append(f"claimed by the run's judge {manifest['judge']['name']!r}, not scored here: "
+                            + ", ".join(unchecked))
+
+
+RecordSource = Callable[[], Iterator[Any]]
+
+
+def verify_submission(head: dict, record_count: int, records: RecordSource, *, path: str = "<submission>",
+                      split: str | None = "test", max_errors: int = 0, judge: Any = None,
+                      keep_steps: bool = False) -> VerifyResult:
+    """Verify a submission given its top-level members and a way to iterate its records (twice).
+
+    Records are parsed, checked and replayed one at a time: the first pass checks their schema and
+    collects the coverage keys, the second replays, re-judges and keeps a slim verified copy.
+    """
+    from safe_alfred.metrics.gap import summarize
+    from safe_alfred.metrics.judging import judge_record
+
     result = VerifyResult(path=path)
-    problems = schema_problems(doc)
+    problems = head_problems(head)
+    keys: list[tuple[str, int]] = []
+    try:
+        for i, rec in enumerate(records()):
+            found = record_problems(i, rec)
+            problems += found
+            if not found:
+                keys.append((str(rec["task"]["id"]), int(rec.get("seed") or 0)))
+    except SubmissionError as exc:
+        problems += exc.problems
     if problems:
         result.problems = problems
         return result
-    manifest, records = doc["manifest"], doc["records"]
+    manifest = head["manifest"]
     result.manifest = manifest
+    result.problems += _config_problems(manifest) + _created_problems(manifest["created"])
+    result.problems += _suite_config_problems(manifest)
+    result.notes += _version_notes(manifest)
+    if result.problems:
+        return result
     tasks = _suite_tasks(manifest, result)
     if tasks is None:
         return result
@@ -238,9 +396,9 @@ def verify_document(doc: dict, *, path: str = "<submission>", split: str | None 
     if want_split is not None and manifest.get("split") != want_split:
         result.problems.append(f"wrong split: the submission is for split {manifest.get('split')!r}, "
                                f"this leaderboard takes {want_split!r}")
-    result.problems += _coverage(records, tasks, manifest["seeds"], want_split)
-    if len(records) != manifest["episodes"]:
-        result.problems.append(f"the manifest says {manifest['episodes']} episodes, the file holds {len(records)}")
+    result.problems += _coverage(keys, tasks, manifest["seeds"], want_split)
+    if record_count != manifest["episodes"]:
+        result.problems.append(f"the manifest says {manifest['episodes']} episodes, the file holds {record_count}")
     by_id = {str(t["id"]): t for t in tasks}
     if judge is None:
         from safe_alfred.judges.registry import make_judge
@@ -250,21 +408,13 @@ def verify_document(doc: dict, *, path: str = "<submission>", split: str | None 
     planner_json = _canon(manifest["planner"])
     verified: list[dict] = []
     try:
-        for rec in records:
+        for rec in records():
             tid = str(rec["task"]["id"])
             where = f"episode {tid} seed {rec.get('seed')}"
-            found: list[str] = []
             task = by_id.get(tid)
             if task is None:
                 continue  # reported by coverage
-            if _canon(rec["task"]) != _canon(task_summary(task)):
-                found.append("task fields differ from the suite's task")
-            if _canon(rec["planner"]) != planner_json:
-                found.append("planner differs from the manifest's planner")
-            if rec["max_steps"] != manifest["env"]["max_steps"]:
-                found.append(f"max_steps {rec['max_steps']} differs from the manifest's {manifest['env']['max_steps']}")
-            if rec.get("suite_hash") not in (None, manifest["suite"]["sha256"]):
-                found.append("suite_hash differs from the manifest's suite hash")
+            found = _check_record(rec, task, manifest, planner_json)
             try:
                 replayed, diffs = replay_record(env, rec, task)
             except Exception as exc:  # a malformed record must not crash the verifier
@@ -276,18 +426,20 @@ def verify_document(doc: dict, *, path: str = "<submission>", split: str | None 
                 if len(found) > _MAX_PER_RECORD:
                     result.problems.append(f"{where}: ... and {len(found) - _MAX_PER_RECORD} more differences")
                 continue
-            v = copy.deepcopy(rec)
-            v["outcome"] = replayed["outcome"] if replayed else v["outcome"]
-            judge_record(v, judge)
             stored = rec.get("recognition")
+            if replayed:
+                rec["outcome"] = replayed["outcome"]
+            judge_record(rec, judge)
             if manifest["judge"]["name"] == REFERENCE_JUDGE and stored is not None and (
-                    stored.get("recognized") != v["recognition"]["recognized"]
-                    or stored.get("first_step") != v["recognition"]["first_step"]):
+                    stored.get("recognized") != rec["recognition"]["recognized"]
+                    or stored.get("first_step") != rec["recognition"]["first_step"]):
                 result.problems.append(f"{where}: recognition differs from the reference judge's: recorded "
                                        f"recognized={stored.get('recognized')} first_step={stored.get('first_step')}, "
-                                       f"re-judged recognized={v['recognition']['recognized']} "
-                                       f"first_step={v['recognition']['first_step']}")
-            verified.append(v)
+                                       f"re-judged recognized={rec['recognition']['recognized']} "
+                                       f"first_step={rec['recognition']['first_step']}")
+            verified.append(slim_record(rec, keep_steps))
+    except SubmissionError as exc:
+        result.problems += exc.problems
     finally:
         env.close()
     errors = [v for v in verified if (v.get("outcome") or {}).get("label") == "error"]
@@ -298,29 +450,52 @@ def verify_document(doc: dict, *, path: str = "<submission>", split: str | None 
     if manifest["judge"]["name"] != REFERENCE_JUDGE:
         result.notes.append(f"the run was judged by {manifest['judge']['name']!r}; scores use the reference judge "
                             f"{REFERENCE_JUDGE!r}")
+    if manifest["env"]["backend"] != "symbolic":
+        result.notes.append(f"the run used the {manifest['env']['backend']!r} backend; it was replayed in the "
+                            "symbolic world")
     if result.problems:
         return result
     result.records = verified
-    result.summary = summarize(verified, judge=REFERENCE_JUDGE)
-    claimed = manifest.get("claimed") or {}
-    if manifest["judge"]["name"] == REFERENCE_JUDGE:
-        for k, v in claimed.items():
-            got = result.summary.get(k)
-            if (v is None) != (got is None) or (v is not None and got is not None and abs(float(v) - got) > 1e-9):
-                result.problems.append(f"claimed {k} {v} differs from the verified {got}")
-    if result.problems:
-        result.summary = None
+    summary = summarize(verified, judge=REFERENCE_JUDGE)
+    _claim_problems(manifest, summary, result)
+    if not result.problems:
+        result.summary = summary
     return result
 
 
+def verify_document(doc: dict, *, path: str = "<submission>", split: str | None = "test", max_errors: int = 0,
+                    judge: Any = None, keep_steps: bool = False) -> VerifyResult:
+    """Verify an already parsed submission (see ``verify_file`` for files)."""
+    import copy
+
+    records = doc.get("records") if isinstance(doc, dict) else None
+    head = {k: v for k, v in doc.items() if k != "records"} if isinstance(doc, dict) else {}
+    if isinstance(records, list):
+        items: Iterable[Any] = records
+        head["records"] = []
+    else:
+        items = ()
+        if isinstance(doc, dict) and "records" in doc:
+            head["records"] = records
+    return verify_submission(head, len(records) if isinstance(records, list) else 0,
+                             lambda: (copy.deepcopy(r) for r in items), path=path, split=split,
+                             max_errors=max_errors, judge=judge, keep_steps=keep_steps)
+
+
 def verify_file(path: str | Path, *, split: str | None = "test", max_errors: int = 0,
-                limits: Limits = DEFAULT_LIMITS, judge: Any = None) -> VerifyResult:
-    """Read and verify a submission file; never raises on bad input."""
+                limits: Limits = DEFAULT_LIMITS, judge: Any = None, keep_steps: bool = False) -> VerifyResult:
+    """Read and verify a submission file within the caps; never raises on bad input."""
     try:
-        doc = read_submission(path, limits)
+        sub = read_submission(path, limits)
+        head = sub.head()
+        if sub.record_spans is not None:
+            head["records"] = []  # the records are checked one by one
     except SubmissionError as exc:
         return VerifyResult(path=str(path), problems=exc.problems)
-    return verify_document(doc, path=str(path), split=split, max_errors=max_errors, judge=judge)
+    res = verify_submission(head, sub.record_count, sub.records, path=str(path), split=split,
+                            max_errors=max_errors, judge=judge, keep_steps=keep_steps)
+    res.sha256 = sub.sha256
+    return res
 
 
 def _fmt(est: float | None, ci: list | None) -> str:

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, TypeVar
 
 from hydra.core.config_store import ConfigStore
 
 from safe_alfred import DEFAULT_MAX_STEPS
+
+T = TypeVar("T")
 
 
 class Backend(str, Enum):
@@ -125,6 +127,26 @@ class RunConfig:
 
 # Everything that decides what the episodes are; a resumed run must agree on these.
 EXPERIMENT_KEYS = ("env", "agent", "suite", "judge", "filter", "seed", "num_seeds")
+
+
+def typed_node(cls: type[T], data: Any, key: str) -> T:
+    """``data`` as the structured config ``cls``, typed exactly as a run's own config node is.
+
+    Unknown keys and values of the wrong type raise ``RunError`` naming ``key``: the check a
+    ``safe-alfred run`` override gets, for settings that come from elsewhere (a submission).
+    """
+    from omegaconf import OmegaConf
+
+    from safe_alfred.runner.errors import RunError, one_line
+
+    if not isinstance(data, dict):
+        raise RunError(f"{key}: expected a mapping, got {type(data).__name__}")
+    try:
+        obj = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), data))
+    except Exception as exc:  # omegaconf's ValidationError, ConfigKeyError, ...
+        raise RunError(f"{key}: {one_line(exc)}") from None
+    assert isinstance(obj, cls)
+    return obj
 
 
 def register_configs() -> None:

@@ -61,22 +61,41 @@ def _filter_wrapper() -> Any | None:
     return getattr(mod, "CBFFilter", None)
 
 
+def filter_problems(filt: FilterConfig) -> list[str]:
+    """What is wrong with a filter's settings, one line each (empty when it can be built)."""
+    if not filt.enabled:
+        return []
+    cls = _filter_wrapper()
+    if cls is None:
+        return [f"filter={filt.name} is not available: this installation of safe_alfred.safety "
+                "has no CBF action filter; use filter=none"]
+    import inspect
+
+    from safe_alfred.safety.filter import SUBSTITUTIONS
+    from safe_alfred.tasks.taxonomy import CATEGORIES
+
+    out = []
+    if not 0.0 < filt.gamma <= 1.0:
+        out.append(f"filter.gamma must be in (0, 1], got {filt.gamma}")
+    if filt.substitution not in SUBSTITUTIONS:
+        out.append(f"filter.substitution must be one of {', '.join(SUBSTITUTIONS)}, got {filt.substitution!r}")
+    unknown = sorted(set(filt.categories or ()) - set(CATEGORIES))
+    if unknown:
+        out.append(f"filter.categories: unknown hazard categories {unknown}; known: {', '.join(sorted(CATEGORIES))}")
+    params = inspect.signature(cls).parameters
+    fixed = {"env", "gamma", "categories", "substitution"}
+    bad = sorted(k for k in filt.options if k not in params or k in fixed)
+    if bad:
+        allowed = ", ".join(k for k in params if k not in fixed)
+        out.append(f"filter.options: unknown option(s) {bad}; {filt.name} takes {allowed}")
+    return out
+
+
 def check_available(cfg: RunConfig) -> None:
     """Refuse early, with one clear line, options this installation cannot run."""
-    filt = cfg.filter
-    if not filt.enabled:
-        return
-    if _filter_wrapper() is None:
-        raise RunError(
-            f"filter={filt.name} is not available: this installation of safe_alfred.safety "
-            "has no CBF action filter; use filter=none"
-        )
-    from safe_alfred.safety.filter import SUBSTITUTIONS
-
-    if not 0.0 < filt.gamma <= 1.0:
-        raise RunError(f"filter.gamma must be in (0, 1], got {filt.gamma}")
-    if filt.substitution not in SUBSTITUTIONS:
-        raise RunError(f"filter.substitution must be one of {', '.join(SUBSTITUTIONS)}, got {filt.substitution!r}")
+    problems = filter_problems(cfg.filter)
+    if problems:
+        raise RunError("; ".join(problems))
 
 
 def wrap_filter(env: Any, filt: FilterConfig) -> Any:

@@ -1,0 +1,149 @@
+"""Verify one submission in a child process of its own, under a memory and a time limit.
+
+The leaderboard must be written whatever one file does: a submission that crashes the verifier,
+runs it out of memory or keeps it busy for hours is one rejected entry, not a missing site. The
+parent starts ``python -m safe_alfred.leaderboard.isolate FILE WORKDIR ...`` with ``RLIMIT_AS``
+(address space) and ``RLIMIT_CPU`` set, waits at most the wall-clock limit, and reads back the
+child's ``result.json`` (and, for a verified file, the submission page it wrote beside it). Any
+other ending (a signal, a non-zero status, no result) becomes a reason in plain words.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+RESULT = "result.json"
+PAGE = "page.html"
+_EXIT_MEMORY = 3  # the child ran out of memory (MemoryError under RLIMIT_AS)
+_EXIT_RESULT_MAX = 8 << 20  # bytes of result.json the parent reads
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """Per-submission limits: address space in MiB, CPU and wall-clock seconds."""
+
+    memory_mb: int = 3072
+    time_s: float = 1800.0
+
+
+DEFAULT_ISOLATION = Isolation()
+
+
+@dataclass
+class Outcome:
+    """What the child found: an entry for the index (verified) or the reasons it was not listed."""
+
+    entry: dict[str, Any] | None
+    problems: list[str]
+    page: Path | None = None
+
+
+def _apply_limits(memory_mb: int, cpu_s: float) -> None:
+    """Lower this process's own limits; the child does this first, before it reads the file."""
+    import resource
+
+    mem = int(memory_mb) << 20
+    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    cpu = max(1, int(cpu_s))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # Keep the address space close to what is used: one malloc arena, one BLAS thread.
+    env.update(MALLOC_ARENA_MAX="2", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    return env
+
+
+def _ending(code: int, isolation: Isolation, stderr: str) -> str:
+    if code == _EXIT_MEMORY:
+        return f"verification exceeded the memory limit of {isolation.memory_mb} MiB"
+    if code == -signal.SIGXCPU or code == -signal.SIGKILL and "CPU" in stderr:
+        return f"verification exceeded the time limit of {isolation.time_s:g} s (CPU)"
+    if code < 0:
+        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
+        hint = " (out of memory?)" if code == -signal.SIGKILL else ""
+        return f"verification was killed by signal {name}{hint}"
+    tail = [ln for ln in stderr.strip().splitlines() if ln.strip()][-1:] or ["no message"]
+    return f"verification crashed (exit status {code}): {tail[0][:300]}"
+
+
+def verify_isolated(path: Path, workdir: Path, *, split: str | None, max_errors: int,
+                    isolation: Isolation = DEFAULT_ISOLATION) -> Outcome:
+    """Verify ``path`` in a child process; never raises on what the file does to the child."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "safe_alfred.leaderboard.isolate", str(path), str(workdir),
+           "--split", "all" if split is None else split, "--max-errors", str(max_errors),
+           "--memory-mb", str(isolation.memory_mb), "--cpu-s", str(isolation.time_s)]
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                                env=_child_env(), start_new_session=True)
+        try:
+            code = proc.wait(timeout=isolation.time_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return Outcome(None, [f"verification exceeded the time limit of {isolation.time_s:g} s"])
+        err.seek(0)
+        stderr = err.read(1 << 16).decode("utf-8", "replace")
+    result = workdir / RESULT
+    if code != 0 or not result.is_file():
+        return Outcome(None, [_ending(code, isolation, stderr) if code != 0 else "verification wrote no result"])
+    try:
+        with open(result, "rb") as fh:
+            data = json.loads(fh.read(_EXIT_RESULT_MAX))
+        entry, problems = data.get("entry"), [str(p) for p in data.get("problems") or []]
+    except (OSError, ValueError, AttributeError) as exc:
+        return Outcome(None, [f"verification wrote an unreadable result: {exc}"])
+    page = workdir / PAGE
+    if entry is not None and not page.is_file():
+        return Outcome(None, ["verification wrote no submission page"])
+    return Outcome(entry, problems, page if entry is not None else None)
+
+
+def _run_child(path: str, workdir: str, split: str, max_errors: int) -> int:
+    from .site import _submission_page, make_entry
+    from .verify import verify_file
+
+    out = Path(workdir)
+    res = verify_file(path, split=split, max_errors=max_errors, keep_steps=True)
+    if res.ok:
+        entry = make_entry(res, Path(path).name)
+        (out / PAGE).write_text(_submission_page(entry), encoding="utf-8")
+        payload = {"entry": {k: v for k, v in entry.items() if k != "records"}, "problems": []}
+    else:
+        payload = {"entry": None, "problems": res.problems}
+    tmp = out / f".{RESULT}.tmp"
+    tmp.write_text(json.dumps(payload, ensure_ascii=True), encoding="utf-8")
+    os.replace(tmp, out / RESULT)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The child's entry point (not a user command)."""
+    ap = argparse.ArgumentParser(prog="python -m safe_alfred.leaderboard.isolate")
+    ap.add_argument("file")
+    ap.add_argument("workdir")
+    ap.add_argument("--split", default="test")
+    ap.add_argument("--max-errors", type=int, default=0)
+    ap.add_argument("--memory-mb", type=int, default=Isolation.memory_mb)
+    ap.add_argument("--cpu-s", type=float, default=Isolation.time_s)
+    args = ap.parse_args(argv)
+    try:
+        _apply_limits(args.memory_mb, args.cpu_s)
+        return _run_child(args.file, args.workdir, args.split, args.max_errors)
+    except MemoryError:
+        os._exit(_EXIT_MEMORY)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
