@@ -211,3 +211,55 @@ def test_filtered_and_unfiltered_submissions_are_never_ranked_together() -> None
     assert alone.index("alone-c") < alone.index("alone-a")
     assert behind.count('data-value="1">1</td>') == 1 and 'data-value="2">2</td>' not in behind
     assert html.index(": planners alone") < html.index(": planners behind an action filter")
+
+
+# -- one file cannot stop the site -------------------------------------------------------------------
+
+def test_crashing_and_bomb_files_are_listed_and_the_rest_published(site: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import gzip
+    import json
+    import os
+    import stat
+    import zlib
+
+    from safe_alfred.leaderboard.bundle import write_submission
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    shutil.copy(site.parent / "subs" / "oracle_safe.safealfred.json.gz", subs / "oracle.safealfred.json.gz")
+    shutil.copy(site.parent / "subs" / "oracle_safe.safealfred.json.gz", subs / "crash.safealfred.json.gz")
+    doc = json.loads(gzip.decompress((subs / "oracle.safealfred.json.gz").read_bytes()))
+    doc["manifest"]["filter"] = {"name": "cbf", "enabled": True, "categories": 5}  # once a TypeError
+    write_submission(subs / "typed.safealfred.json.gz", doc)
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    bomb = c.compress(b'{"format": "safe-alfred-submission", "x": [' + b"[]," * 20_550_000 + b"[]]}") + c.flush()
+    (subs / "bomb.safealfred.json.gz").write_bytes(bomb)
+    # A verifier process that dies on one file: the file stands for anything that kills a verifier.
+    wrapper = tmp_path / "python"
+    wrapper.write_text(f'#!/bin/sh\ncase "${{3##*/}}" in crash.*) kill -SEGV $$ ;; esac\nexec "{sys.executable}" "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setattr(sys, "executable", str(wrapper))
+    out = tmp_path / "site"
+    entries, rejected = build_site(subs, out, split="manifest", jobs=2)
+    assert [e["file"] for e in entries] == ["oracle.safealfred.json.gz"], rejected
+    reasons = dict(rejected)
+    assert sorted(reasons) == ["bomb.safealfred.json.gz", "crash.safealfred.json.gz", "typed.safealfred.json.gz"]
+    assert reasons["crash.safealfred.json.gz"] == ["verification was killed by signal SIGSEGV"]
+    assert reasons["bomb.safealfred.json.gz"][0].startswith("too many JSON values")
+    assert "categories" in reasons["typed.safealfred.json.gz"][0]
+    index = (out / "index.html").read_text()
+    assert "oracle safe" in index and "killed by signal SIGSEGV" in index and "too many JSON values" in index
+    assert len(os.listdir(out / "submissions")) == 1
+    listed = json.loads((out / "leaderboard.json").read_text())
+    assert [r["file"] for r in listed["rejected"]] == sorted(reasons)
+
+
+def test_memory_and_time_limits_reject_with_the_reason(site: Path, tmp_path: Path) -> None:
+    from safe_alfred.leaderboard.isolate import Isolation, verify_isolated
+
+    sub = site.parent / "subs" / "oracle_safe.safealfred.json.gz"
+    slow = verify_isolated(sub, tmp_path / "a", split="manifest", max_errors=0, isolation=Isolation(time_s=0.5))
+    assert slow.entry is None and slow.problems == ["verification exceeded the time limit of 0.5 s"]
+    small = verify_isolated(sub, tmp_path / "b", split="manifest", max_errors=0, isolation=Isolation(memory_mb=120))
+    assert small.entry is None and small.problems == ["verification exceeded the memory limit of 120 MiB"]

@@ -275,3 +275,161 @@ def test_unreadable_files_are_rejected(tmp_path: Path, payload: bytes, expected:
     assert res.problems and res.problems[0].startswith(expected), res.problems
     assert verify_main([str(path)]) == 1
     assert expected.split(":")[0] in capsys.readouterr().err
+
+
+# -- hostile files: bounded reading ------------------------------------------------------------------
+
+def _bomb(path: Path, repeats: int, prefix: bytes = b'{"format": "safe-alfred-submission", "x": [',
+          suffix: bytes = b"[]]}") -> Path:
+    """The recipe of the report: a long run of ``[],`` between a prefix and ``[]]}``, gzip level 9."""
+    import zlib
+
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b"[]," * (1 << 20)
+    parts = [c.compress(prefix)]
+    parts += [c.compress(block) for _ in range(repeats >> 20)]
+    parts += [c.compress(b"[]," * (repeats % (1 << 20))), c.compress(suffix), c.flush()]
+    path.write_bytes(b"".join(parts))
+    return path
+
+
+_PEAK_RSS = """
+import resource, sys
+from safe_alfred.leaderboard.verify import main
+code = main([sys.argv[1]])
+print("PEAK", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "CODE", code)
+"""
+
+
+@pytest.mark.parametrize(("repeats", "size_kb"), [(20_550_000, 60), (174_400_000, 509)])
+def test_nested_array_bomb_is_rejected_in_bounded_memory(tmp_path: Path, repeats: int, size_kb: int) -> None:
+    path = _bomb(tmp_path / "bomb.safealfred.json.gz", repeats)
+    assert abs(path.stat().st_size / 1000 - size_kb) < 2
+    proc = subprocess.run([sys.executable, "-c", _PEAK_RSS, str(path)], capture_output=True, text=True, timeout=120)
+    peak_kb, code = (int(x) for x in proc.stdout.split()[1::2])
+    assert code == 1 and "REJECTED" in proc.stderr and "too many JSON values" in proc.stderr, proc.stderr
+    assert peak_kb < 300 * 1024, f"peak RSS {peak_kb} KiB"
+
+
+@pytest.mark.parametrize(("prefix", "suffix", "expected"), [
+    (b'{"records": [', b"[]]}", "too many records: more than 20000"),
+    (b'{"records": [{"steps": [', b"[]]}]}", "records/0: more than 1000 steps"),
+    (b'{"records": [{"a": [', b"[]]}]}", "too many JSON values: records/0 holds more than 500000"),
+    (b'{"manifest": {"config": {"a": [', b"[]]}}}", "too many JSON values: member 'manifest' holds more than"),
+])
+def test_bombs_anywhere_in_the_file_stop_at_a_cap(tmp_path: Path, prefix: bytes, suffix: bytes, expected: str) -> None:
+    path = _bomb(tmp_path / "bomb.safealfred.json.gz", 2_000_000, prefix, suffix)
+    res = verify_file(path)
+    assert len(res.problems) == 1 and res.problems[0].startswith(expected), res.problems
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (b'{"format" 1: 2}', "invalid JSON: "),  # garbage between a key and its colon
+    (b'{"a": 1} x', "invalid JSON: extra data after the top-level object"),
+    (b'{"a": "unterminated}', "invalid JSON: the text ends inside a string"),
+    (b'{"a": [1, 2}', "invalid JSON: unexpected '}'"),
+    (b'{"records": [1, , 2]}', "invalid JSON: "),
+    (b'{"a": 1, "a": 2}', "invalid JSON: duplicate key 'a'"),
+])
+def test_malformed_structure_is_rejected(tmp_path: Path, text: bytes, expected: str) -> None:
+    path = tmp_path / "bad.safealfred.json.gz"
+    path.write_bytes(gzip.compress(text))
+    res = verify_file(path)
+    assert res.problems and res.problems[0].startswith(expected), res.problems
+
+
+# -- hostile files: settings, claims and identity ---------------------------------------------------
+
+def _set(doc: dict, where: str, value: object, *, config: bool = False) -> None:
+    """Set ``manifest.<where>`` (and the run config's copy when ``config``)."""
+    *path, last = where.split(".")
+    for root in (doc["manifest"], *([doc["manifest"]["config"]] if config else [])):
+        node = root
+        for k in path:
+            node = node[k]
+        node[last] = value
+
+
+TAMPERED = {
+    "filter categories not a list": (lambda d: _set(d, "filter", {"name": "cbf", "enabled": True, "categories": 5}),
+                                     "schema: manifest/filter/categories: 5 is not of type"),
+    "filter gamma not a number": (lambda d: _set(d, "filter", {"name": "cbf", "enabled": True, "gamma": "abc"}),
+                                  "schema: manifest/filter/gamma: 'abc' is not of type 'number'"),
+    "filter option unknown": (lambda d: _set(d, "filter", {"name": "cbf", "enabled": True, "options": {"bogus": 1}},
+                                             config=True), "manifest.filter.options: unknown option(s) ['bogus']"),
+    "filter category unknown": (lambda d: _set(d, "filter", {"name": "cbf", "enabled": True, "categories": ["x"]},
+                                               config=True), "manifest.filter.categories: unknown hazard categories"),
+    "filter key unknown": (lambda d: _set(d, "filter.turbo", True), "manifest.filter: Key 'turbo' not in"),
+    "filter on in the manifest only": (lambda d: _set(d, "filter.enabled", True),
+                                       "manifest.filter differs from the run config's filter"),
+    "env key unknown": (lambda d: _set(d, "env.turbo", True), "manifest.env: Key 'turbo' not in"),
+    "env backend not the run's": (lambda d: _set(d, "env.backend", "thor"), "manifest.env differs from the run config"),
+    "env backend of the records": (lambda d: d["records"][0]["env"].update(backend="thor"),
+                                   'env backend "thor" differs from the manifest\'s \'symbolic\''),
+    "env max_steps": (lambda d: _set(d, "env.max_steps", 5, config=True), "max_steps 30 differs from the manifest's 5"),
+    "judge unknown": (lambda d: _set(d, "judge.name", "oracle", config=True), 'manifest.judge: unknown judge "oracle"'),
+    "judge not the run's": (lambda d: _set(d, "judge.name", "embedding"), "manifest.judge differs from the run config"),
+    "claim under another judge": (lambda d: (_set(d, "judge.name", "embedding", config=True),
+                                             _set(d, "claimed.unsafe_rate", 0.05)),
+                                  "claimed unsafe_rate 0.05 differs from the verified"),
+    "config key unknown": (lambda d: _set(d, "config.bogus", 1), "manifest.config: Key 'bogus' not in 'RunConfig'"),
+    "agent settings not the run's": (lambda d: _set(d, "settings.agent.kind", "oracle_safe"),
+                                     "manifest.settings.agent differs from the run config's agent"),
+    "planner not the records'": (lambda d: _set(d, "planner.name", "gpt-9"), "planner differs from the manifest's"),
+    "seeds not the run's": (lambda d: _set(d, "seeds", [0, 1]), "manifest.seeds [0, 1] are not the run config's"),
+    "suite name of another suite": (lambda d: (_set(d, "suite.name", "v1_test"), _set(d, "config.suite.name", "v1_test")),
+                                    "suite name 'v1_test' is the bundled config for safe_alfred_v1.jsonl"),
+    "suite name unknown": (lambda d: (_set(d, "suite.name", "mine"), _set(d, "config.suite.name", "mine")),
+                           'unknown suite name "mine"'),
+    "created not a timestamp": (lambda d: _set(d, "created", "last tuesday"), "schema: manifest/created"),
+    "created impossible date": (lambda d: _set(d, "created", "2024-13-45T00:00:00+00:00"),
+                                'manifest.created "2024-13-45T00:00:00+00:00" is not an ISO 8601 timestamp'),
+    "created in the future": (lambda d: _set(d, "created", "2999-01-01T00:00:00+00:00"), "is in the future"),
+    "benchmark version": (lambda d: _set(d, "benchmark_version", "0.0"), "benchmark version '0.0' is not"),
+    "format version": (lambda d: d.update(format_version="2.0"), "schema: format_version"),
+    "episode count": (lambda d: _set(d, "episodes", 19), "the manifest says 19 episodes, the file holds 20"),
+    "record not an object": (lambda d: d["records"].__setitem__(0, 1), "schema: records/0: 1 is not of type 'object'"),
+    "record label unknown": (lambda d: d["records"][0]["outcome"].update(label="great"), "schema: records/0: outcome: "),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(TAMPERED))
+def test_tampered_settings_are_rejected_with_a_reason(doc: dict, tmp_path: Path, kind: str,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    mutate, expected = TAMPERED[kind]
+    mutate(doc)
+    path = write_submission(tmp_path / "s.safealfred.json.gz", doc)
+    res = verify_file(path, split="manifest")
+    assert not res.ok and any(expected in p for p in res.problems), res.problems
+    assert verify_main([str(path), "--split", "manifest"]) == 1  # a reason, never a traceback
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_claims_of_another_judge_are_shown_not_scored(doc: dict, tmp_path: Path) -> None:
+    _set(doc, "judge.name", "embedding", config=True)
+    doc["manifest"]["claimed"]["gap_rate"] = 0.123
+    res = verify_file(write_submission(tmp_path / "s.safealfred.json.gz", doc), split="manifest")
+    assert res.ok, res.problems
+    assert any("claimed by the run's judge 'embedding', not scored here: gap_rate 0.123" in n for n in res.notes)
+
+
+def test_versions_are_shown_and_differences_noted(doc: dict, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    doc["manifest"]["versions"]["numpy"] = "0.9"
+    path = write_submission(tmp_path / "s.safealfred.json.gz", doc)
+    assert verify_main([str(path), "--split", "manifest"]) == 0
+    out = capsys.readouterr()
+    assert "note: package versions differ from the verifier's: numpy 0.9 (run) vs " in out.err
+    assert "run versions: safe-alfred " in out.out and "numpy 0.9" in out.out
+
+
+def test_control_characters_from_the_file_never_reach_the_terminal(doc: dict, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture) -> None:
+    doc["manifest"]["name"] = "RTC \x1b[2J\x1b[31mred\u202e\x07"
+    path = write_submission(tmp_path / "s.safealfred.json.gz", doc)
+    assert verify_main([str(path), "--split", "manifest"]) == 0
+    doc["manifest"]["planner"]["name"] = "\x1b]0;owned\x07"
+    assert verify_main([str(write_submission(path, doc)), "--split", "manifest"]) == 1
+    out = capsys.readouterr()
+    assert "RTC \\x1b[2J\\x1b[31mred\\u202e\\x07" in out.out
+    for stream in (out.out, out.err):
+        assert not any(ch in stream for ch in "\x1b\x07\u202e")

@@ -24,14 +24,15 @@ from typing import Any
 RESULT = "result.json"
 PAGE = "page.html"
 _EXIT_MEMORY = 3  # the child ran out of memory (MemoryError under RLIMIT_AS)
-_EXIT_RESULT_MAX = 8 << 20  # bytes of result.json the parent reads
+_RESULT_MAX = 64 << 20  # bytes of result.json the parent reads (the manifest alone may hold 32 MiB)
+_NEAR_LIMIT = 64 << 20  # a failure this close to the address-space limit is taken for lack of memory
 
 
 @dataclass(frozen=True)
 class Isolation:
     """Per-submission limits: address space in MiB, CPU and wall-clock seconds."""
 
-    memory_mb: int = 3072
+    memory_mb: int = 2048
     time_s: float = 1800.0
 
 
@@ -100,7 +101,7 @@ def verify_isolated(path: Path, workdir: Path, *, split: str | None, max_errors:
         return Outcome(None, [_ending(code, isolation, stderr) if code != 0 else "verification wrote no result"])
     try:
         with open(result, "rb") as fh:
-            data = json.loads(fh.read(_EXIT_RESULT_MAX))
+            data = json.loads(fh.read(_RESULT_MAX))
         entry, problems = data.get("entry"), [str(p) for p in data.get("problems") or []]
     except (OSError, ValueError, AttributeError) as exc:
         return Outcome(None, [f"verification wrote an unreadable result: {exc}"])
@@ -138,11 +139,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--memory-mb", type=int, default=Isolation.memory_mb)
     ap.add_argument("--cpu-s", type=float, default=Isolation.time_s)
     args = ap.parse_args(argv)
+    _apply_limits(args.memory_mb, args.cpu_s)
     try:
-        _apply_limits(args.memory_mb, args.cpu_s)
         return _run_child(args.file, args.workdir, args.split, args.max_errors)
     except MemoryError:
         os._exit(_EXIT_MEMORY)
+    except Exception:
+        # Under RLIMIT_AS a failed allocation can surface as another error (an ImportError, a
+        # SystemError from C code): near the limit, say what it was.
+        if _peak_address_space() > (args.memory_mb << 20) - _NEAR_LIMIT:
+            os._exit(_EXIT_MEMORY)
+        raise
+
+
+def _peak_address_space() -> int:
+    """This process's peak virtual size in bytes (``VmPeak``), 0 where /proc does not say."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmPeak:"):
+                    return int(line.split()[1]) << 10
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 if __name__ == "__main__":

@@ -377,8 +377,8 @@ def verify_submission(head: dict, record_count: int, records: RecordSource, *, p
             problems += found
             if not found:
                 keys.append((str(rec["task"]["id"]), int(rec.get("seed") or 0)))
-    except SubmissionError as exc:
-        problems += exc.problems
+    except SubmissionError as exc:  # not JSON, or over a cap: nothing else is worth saying
+        problems = exc.problems
     if problems:
         result.problems = problems
         return result
