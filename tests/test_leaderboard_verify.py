@@ -295,7 +295,7 @@ def _bomb(path: Path, repeats: int, prefix: bytes = b'{"format": "safe-alfred-su
 
 _PEAK_RSS = """
 import resource, sys
-from safe_alfred.leaderboard.verify import main
+from safe_alfred.cli.verify import main
 code = main([sys.argv[1]])
 print("PEAK", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "CODE", code)
 """

@@ -2,8 +2,8 @@
 
 The leaderboard must be written whatever one file does: a submission that crashes the verifier,
 runs it out of memory or keeps it busy for hours is one rejected entry, not a missing site. The
-parent starts ``python -m safe_alfred.leaderboard.isolate FILE WORKDIR ...`` with ``RLIMIT_AS``
-(address space) and ``RLIMIT_CPU`` set, waits at most the wall-clock limit, and reads back the
+parent starts a Python child (``child_main``) that first lowers its own ``RLIMIT_AS`` (address space)
+and ``RLIMIT_CPU``, then verifies; the parent waits at most the wall-clock limit and reads back the
 child's ``result.json`` (and, for a verified file, the submission page it wrote beside it). Any
 other ending (a signal, a non-zero status, no result) becomes a reason in plain words.
 """
@@ -25,6 +25,7 @@ RESULT = "result.json"
 PAGE = "page.html"
 _EXIT_MEMORY = 3  # the child ran out of memory (MemoryError under RLIMIT_AS)
 _RESULT_MAX = 64 << 20  # bytes of result.json the parent reads (the manifest alone may hold 32 MiB)
+_CHILD = "import sys; from safe_alfred.leaderboard.isolate import child_main; sys.exit(child_main(sys.argv[1:]))"
 _NEAR_LIMIT = 64 << 20  # a failure this close to the address-space limit is taken for lack of memory
 
 
@@ -82,7 +83,7 @@ def verify_isolated(path: Path, workdir: Path, *, split: str | None, max_errors:
                     isolation: Isolation = DEFAULT_ISOLATION) -> Outcome:
     """Verify ``path`` in a child process; never raises on what the file does to the child."""
     workdir.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "safe_alfred.leaderboard.isolate", str(path), str(workdir),
+    cmd = [sys.executable, "-c", _CHILD, str(path), str(workdir),
            "--split", "all" if split is None else split, "--max-errors", str(max_errors),
            "--memory-mb", str(isolation.memory_mb), "--cpu-s", str(isolation.time_s)]
     with tempfile.TemporaryFile() as err:
@@ -129,9 +130,9 @@ def _run_child(path: str, workdir: str, split: str, max_errors: int) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """The child's entry point (not a user command)."""
-    ap = argparse.ArgumentParser(prog="python -m safe_alfred.leaderboard.isolate")
+def child_main(argv: list[str]) -> int:
+    """The child process's entry point (not a user command): apply the limits, verify, write the result."""
+    ap = argparse.ArgumentParser(prog="safe_alfred.leaderboard.isolate")
     ap.add_argument("file")
     ap.add_argument("workdir")
     ap.add_argument("--split", default="test")
@@ -163,6 +164,3 @@ def _peak_address_space() -> int:
         pass
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
