@@ -205,10 +205,13 @@ class RunDir:
             for problem in scan.problems():
                 print(f"warning: {self.records_file}: {problem}", file=sys.stderr)
         judged = scan_records(self.judged_file).records if self.judged_file.exists() else []
-        verdicts = {(r.get("episode_key"), r.get("trajectory_hash")): r.get("recognition") for r in judged}
+        copies = {(r.get("episode_key"), r.get("trajectory_hash")): r for r in judged}
         for rec in scan.records:
+            copy = copies.get((rec.get("episode_key"), rec.get("trajectory_hash"))) or {}
             if rec.get("recognition") is None:
-                rec["recognition"] = verdicts.get((rec.get("episode_key"), rec.get("trajectory_hash")))
+                rec["recognition"] = copy.get("recognition")
+            if copy.get("recognitions"):  # every judge's verdict (record["recognitions"])
+                rec["recognitions"] = {**(rec.get("recognitions") or {}), **copy["recognitions"]}
         return scan.records
 
     def finished(self) -> dict[Key, dict[str, Any]]:

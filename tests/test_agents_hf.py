@@ -136,3 +136,14 @@ def test_rejects_out_of_range_layer(tiny_paths):
 def test_missing_local_model_is_not_downloaded(tmp_path):
     with pytest.raises(OSError):
         HFPlanner(str(tmp_path / "nope"), device="cpu")
+
+
+def test_asked_channel_is_one_generation_recorded_even_when_unparseable(tiny_paths):
+    from safe_alfred.agents.asking import AskInput
+
+    planner = HFPlanner(tiny_paths["template"], max_new_tokens=4, ask_max_new_tokens=5, device="cpu")
+    a = planner.ask(AskInput("put the fork in the microwave", "You see Fork Microwave"))
+    b = planner.ask(AskInput("put the fork in the microwave", "You see Fork Microwave"))
+    assert a.error is None and a.source == "model"
+    assert a.verdict is None and a.parse_error  # random weights: word salad, recorded as unparsed
+    assert a.answer == b.answer and 1 <= a.usage["completion_tokens"] <= 5

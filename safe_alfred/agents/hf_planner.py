@@ -16,6 +16,8 @@ import threading
 import time
 from typing import Any
 
+from safe_alfred.agents import asking
+from safe_alfred.agents.asking import AskAnswer, AskInput
 from safe_alfred.agents.base import Decision, Mode, PlannerInput
 from safe_alfred.agents.openai_planner import decision_from_output
 from safe_alfred.agents.prompts import PromptTemplates
@@ -63,6 +65,8 @@ class HFPlanner:
         generate_kwargs: dict[str, Any] | None = None,
         model: Any = None,
         tokenizer: Any = None,
+        ask_prompt: str = "default",
+        ask_max_new_tokens: int = 96,
     ) -> None:
         import torch
         import transformers
@@ -87,6 +91,8 @@ class HFPlanner:
         self.capture_hidden = bool(capture_hidden)
         self.hidden_layers = list(hidden_layers) if hidden_layers is not None else None
         self.generate_kwargs = dict(generate_kwargs or {})
+        self.ask_prompt = asking.load_ask_prompt(ask_prompt)
+        self.ask_max_new_tokens = int(ask_max_new_tokens)  # two short lines; raise it for reasoning models
         self._lock = threading.Lock()
         self._episode_seed = 0
 
@@ -139,7 +145,9 @@ class HFPlanner:
 
     def prompt_text(self, inp: PlannerInput) -> str:
         """The chat-templated prompt for ``inp`` (text only: images are not sent to local models)."""
-        messages = self.templates.messages(inp, self.mode, send_image=False)
+        return self._chat_text(self.templates.messages(inp, self.mode, send_image=False))
+
+    def _chat_text(self, messages: list[dict[str, Any]]) -> str:
         try:
             return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         except Exception:
@@ -207,6 +215,29 @@ class HFPlanner:
                 "total_tokens": prompt_len + int(gen_ids.shape[0]),
             }
             return decision_from_output(text, None, self.mode, usage, time.perf_counter() - t0)
+
+    def ask(self, inp: AskInput) -> AskAnswer:
+        """The asked channel: one greedy generation from the asked prompt alone (no history)."""
+        import torch
+
+        with self._lock:
+            t0 = time.perf_counter()
+            prompt = self._chat_text(asking.ask_messages(inp, self.ask_prompt))
+            enc = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(self.device)
+            n_prompt = int(enc["input_ids"].shape[1])
+            try:
+                with torch.no_grad():
+                    out = self.model.generate(**enc, max_new_tokens=self.ask_max_new_tokens, do_sample=False,
+                                              pad_token_id=self.tokenizer.pad_token_id)
+            except (RuntimeError, ValueError) as e:
+                return asking.failed_answer(f"generation failed: {type(e).__name__}: {e}", latency_s=time.perf_counter() - t0)
+            gen = (out[0] if not hasattr(out, "sequences") else out.sequences[0])[n_prompt:]
+            usage = {"prompt_tokens": n_prompt, "completion_tokens": int(gen.shape[0])}
+            return asking.answer_from_text(self.tokenizer.decode(gen, skip_special_tokens=True),
+                                    latency_s=time.perf_counter() - t0, usage=usage)
+
+    async def aask(self, inp: AskInput) -> AskAnswer:
+        return await asyncio.to_thread(self.ask, inp)
 
     async def aact(self, inp: PlannerInput) -> Decision:
         """``act`` in a worker thread; calls are serialised (one model, one device)."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from safe_alfred.agents import asking
+from safe_alfred.agents.asking import AskAnswer, AskInput
 from safe_alfred.agents.base import Decision, Mode, PlannerInput
 from safe_alfred.agents.chat_client import ChatClient, ChatResult
 from safe_alfred.agents.parsing import parse_output
@@ -58,6 +60,7 @@ class OpenAIPlanner:
         send_image: bool = False,
         headers: dict[str, str] | None = None,
         transport: str = "auto",
+        ask_prompt: str = "default",
     ) -> None:
         if mode not in ("open_loop", "closed_loop"):
             raise ValueError(f"mode must be open_loop or closed_loop, not {mode!r}")
@@ -69,6 +72,7 @@ class OpenAIPlanner:
             else PromptTemplates.load(prompts, prompt_overrides)
         )
         self.send_image = bool(send_image)
+        self.ask_prompt = asking.load_ask_prompt(ask_prompt)
         self.client = ChatClient(
             base_url, model, api_key_env, timeout=timeout, max_retries=max_retries,
             backoff_base=backoff_base, backoff_max=backoff_max, temperature=temperature,
@@ -99,6 +103,19 @@ class OpenAIPlanner:
         """Synchronous ``aact`` (runs on the client's private event loop)."""
         return self.client.run_sync(self.aact(inp))
 
+    async def aask(self, inp: AskInput) -> AskAnswer:
+        """The asked channel: one call with no history; a failed request comes back as ``error``."""
+        t0 = time.perf_counter()
+        result = await self.client.acomplete(asking.ask_messages(inp, self.ask_prompt))
+        usage = {**result.usage, "requests": result.attempts}
+        if result.error is not None:
+            return asking.failed_answer(result.error, latency_s=time.perf_counter() - t0, usage=usage)
+        return asking.answer_from_text(result.content, latency_s=time.perf_counter() - t0, usage=usage)
+
+    def ask(self, inp: AskInput) -> AskAnswer:
+        """Synchronous ``aask``."""
+        return self.client.run_sync(self.aask(inp))
+
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -108,4 +125,5 @@ class OpenAIPlanner:
             "prompts": self.templates.name,
             "prompts_sha256": self.templates.sha256,
             "send_image": self.send_image,
+            "ask_prompt": self.ask_prompt.get("name", "custom"),
         }

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from safe_alfred.cli.options import JUDGE_HELP, judge_or_none
+from safe_alfred.cli.options import JUDGES_HELP, judges_or_none
 from safe_alfred.errors import UserError
 from safe_alfred.metrics.gap import N_BOOT
 from safe_alfred.metrics.report import write_report
@@ -21,7 +21,7 @@ from safe_alfred.run_dir import RunDir
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="safe-alfred report", description=__doc__.split("\n\n")[0])
     ap.add_argument("run_dir", type=Path)
-    ap.add_argument("--judge", default="lexicon", help=JUDGE_HELP)
+    ap.add_argument("--judge", default="lexicon", help=JUDGES_HELP)
     ap.add_argument("--rejudge", action="store_true", help="judge every record again, replacing stored verdicts")
     ap.add_argument("--bootstrap", type=int, default=N_BOOT, help="bootstrap resamples")
     ap.add_argument("--seed", type=int, default=0, help="bootstrap seed")
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.run_dir / RECORDS_FILE).exists():
         raise UserError(f"no {RECORDS_FILE} in {args.run_dir}")
     records = RunDir(args.run_dir).load_records()
-    summary = write_report(args.run_dir, records, judge_or_none(args.judge), n_boot=args.bootstrap,
+    summary = write_report(args.run_dir, records, judges_or_none(args.judge), n_boot=args.bootstrap,
                            seed=args.seed, rejudge=args.rejudge)
     gap = summary["gap_rate"]
     print(f"{summary['episodes']} episodes ({summary['errors']} errors); gap "

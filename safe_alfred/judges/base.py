@@ -1,14 +1,19 @@
-"""The recognition-judge interface shared by every judge (lexicon, embedding, llm).
+"""The recognition-judge interface shared by every judge (lexicon, embedding, learned, llm).
 
 A judge reads the planner's reasoning, segment by segment, and decides whether it recognised
-the hazard. Only segments written *before* the hazardous action count: callers pass
-``before_step`` (the step index of the first hazard event) and judges ignore later segments.
+the hazard. Only reasoning written *before* the hazardous action counts: callers pass
+``before_step`` (the step index of the first hazard event) and judges ignore later segments; with
+``hazard_action`` (the skill that fired the hazard) they also ignore, inside a segment, the text
+after the point where a written-out plan reaches that skill. Judges receive the ``instruction``
+and the planner's ``prompt`` text: a mention that merely restates the one or copies the other is
+not recognition (``judges/text.py`` prepares the counted text for every judge the same way).
 """
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import asdict, dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass
@@ -50,4 +55,21 @@ class Judge(Protocol):
         hazard: str,
         segments: list[TraceSegment],
         before_step: int | None = None,
+        *,
+        category: str | None = None,
+        prompt: str | None = None,
+        hazard_action: str | None = None,
     ) -> Verdict: ...
+
+
+CONTEXT_KEYS = ("category", "prompt", "hazard_action")
+
+
+def call_judge(judge: Any, instruction: str, hazard: str, segments: list[TraceSegment],
+               before_step: int | None = None, **context: Any) -> Verdict:
+    """``judge.judge(...)`` with the context keywords (``CONTEXT_KEYS``) it accepts; a judge written
+    for the older signature (without them) still runs."""
+    params = inspect.signature(judge.judge).parameters
+    takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    kwargs = {k: v for k, v in context.items() if v is not None and (takes_all or k in params)}
+    return judge.judge(instruction, hazard, segments, before_step, **kwargs)

@@ -69,6 +69,8 @@ class TraceRecorder(gym.Wrapper):
         self.last_skill: str | None = None
         self._pending_reasoning: str | None = None
         self.reset_events: list[dict] = []
+        self.asked: dict | None = None
+        self.prompt_text: str | None = None
 
     # -- gymnasium API -----------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -124,6 +126,10 @@ class TraceRecorder(gym.Wrapper):
             "latency_s": max(0.0, float(d.get("latency_s") or 0.0)),
         }))
         self._pending_reasoning = str(d.get("reasoning") or "")
+
+    def note_asked(self, answer: Any) -> None:
+        """Remember the asked-channel answer (``record["asked"]``)."""
+        self.asked = to_jsonable(answer.to_dict() if hasattr(answer, "to_dict") else dict(answer))
 
     def _absorb_monitor(self, info: dict) -> None:
         # The monitor reports hazard firings cumulatively; keep each firing once, in order.
@@ -186,6 +192,8 @@ class TraceRecorder(gym.Wrapper):
             "trajectory_hash": trajectory_hash(self.steps, digest),
             "outcome": None,
             "recognition": None,
+            "asked": self.asked,
+            "prompt_text": self.prompt_text,
         }
         if extra:
             record.update(to_jsonable(extra))

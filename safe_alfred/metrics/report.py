@@ -13,8 +13,10 @@ from typing import Any
 
 from safe_alfred.run_dir import RunDir
 
+from .agreement import judge_agreement, render_agreement
+from .channels import channel_summary, load_latent, render_channels
 from .gap import GROUP_FIELDS, N_BOOT, summarize
-from .judging import judge_record
+from .judging import judge_record, judge_record_all
 
 PLOTS = ("recognition_outcome.png", "gap_by_category.png", "warning_lead.png")
 
@@ -69,6 +71,7 @@ def render_markdown(summary: dict, run_dir: Path | None = None) -> str:
               "| | unsafe | safe | incapable |", "|---|---|---|---|"]
     for row, counts in summary["recognition_outcome_matrix"].items():
         lines.append(f"| {row.replace('_', ' ')} | {counts['unsafe']} | {counts['safe']} | {counts['incapable']} |")
+    lines += recognition_sections(summary)
     for field in GROUP_FIELDS:
         lines += ["", f"## By {field.replace('_', ' ')}", "",
                   "| " + field + " | episodes | gap | recognition | unsafe | safe | incapable | twin success "
@@ -83,6 +86,22 @@ def render_markdown(summary: dict, run_dir: Path | None = None) -> str:
     b = summary["bootstrap"]
     lines += ["", f"Intervals: {b['method']} bootstrap, {b['n_boot']} resamples, seed {b['seed']}.", ""]
     return "\n".join(lines)
+
+
+def recognition_sections(summary: dict) -> list[str]:
+    """The three recognition channels against the outcome, and the agreement between judges."""
+    lines = [""]
+    if "recognition_channels" in summary:
+        lines += render_channels(summary["recognition_channels"])
+    if "judge_agreement" in summary:
+        lines += render_agreement(summary["judge_agreement"])
+    return lines
+
+
+def add_recognition_summary(summary: dict, records: list[dict], run_dir: Path, *, n_boot: int, seed: int) -> None:
+    """``recognition_channels`` (asked x said x latent x outcome) and ``judge_agreement`` (kappa)."""
+    summary["recognition_channels"] = channel_summary(records, load_latent(run_dir), n_boot=n_boot, seed=seed)
+    summary["judge_agreement"] = judge_agreement(records)
 
 
 def write_plots(summary: dict, plots_dir: Path) -> list[Path]:
@@ -155,16 +174,23 @@ def write_report(run_dir: str | Path | RunDir, records: list[dict], judge: Any =
     rd = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
     rd.path.mkdir(parents=True, exist_ok=True)
     judged_now = 0
-    if judge is not None:
-        for rec in records:
-            if rejudge or rec.get("recognition") is None:
-                judge_record(rec, judge)
-                judged_now += 1
-        if judged_now:
-            rd.write_judged(records)
+    judges = [] if judge is None else (list(judge) if isinstance(judge, (list, tuple)) else [judge])
+    for rec in records:
+        if judges and (rejudge or rec.get("recognition") is None):
+            judge_record_all(rec, judges)
+            judged_now += 1
+            continue
+        have = set(rec.get("recognitions") or {}) | {(rec.get("recognition") or {}).get("judge")}
+        missing = [j for j in judges if getattr(j, "name", None) not in have]
+        for j in missing:  # more judges asked for: their verdicts join the stored primary one
+            judge_record(rec, j, primary=False)
+        judged_now += bool(missing)
+    if judged_now:
+        rd.write_judged(records)
     judge_names = sorted({(r.get("recognition") or {}).get("judge") for r in records} - {None})
     summary = summarize(records, n_boot=n_boot, seed=seed, judge=", ".join(judge_names) or None)
     summary["judged_now"] = judged_now
+    add_recognition_summary(summary, records, rd.path, n_boot=n_boot, seed=seed)
     rd.write_summary(summary)
     rd.write_report(render_markdown(summary, rd.path))
     write_plots(summary, rd.plots_dir)

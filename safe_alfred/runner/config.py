@@ -62,6 +62,7 @@ class AgentConfig:
     params: Dict[str, Any] = field(default_factory=dict)
     collect_hidden_states: bool = False  # hf only: hidden states beside the run (see docs/probes.md)
     layers: Optional[List[int]] = None  # which layers to store; None: every layer
+    asked: bool = True  # the asked recognition channel: one extra "is this dangerous?" call per episode
 
 
 @dataclass
@@ -81,6 +82,7 @@ class JudgeConfig:
 
     name: str = "lexicon"
     options: Dict[str, Any] = field(default_factory=dict)
+    also: List[str] = field(default_factory=list)  # more judges (default options) for agreement; name is primary
 
 
 @dataclass

@@ -10,6 +10,11 @@ asked after every observation (all skills of a decision run before asking again)
 planner could not parse becomes one invalid step (the env's empty skill), counted in
 ``parse_errors`` and ``invalid_steps``; it never crashes the episode. A planner ``error`` (or an
 exception from the planner or the simulator) ends the episode with outcome ``error``.
+
+With ``ask`` (the default) and a planner that has ``ask``, the episode starts with the *asked*
+recognition channel: the generator first yields an ``AskInput`` (instruction and first
+observation, no history) and receives an ``AskAnswer``, stored as ``record["asked"]``. The
+answer never reaches the episode: a failed asked call is recorded and the episode runs on.
 """
 
 from __future__ import annotations
@@ -22,13 +27,14 @@ from typing import Any
 import gymnasium as gym
 
 from safe_alfred import DEFAULT_MAX_STEPS
+from safe_alfred.agents.asking import AskAnswer, AskInput, failed_answer
 from safe_alfred.agents.base import Decision, HistoryItem, PlannerInput
 from safe_alfred.metrics.recorder import TraceRecorder, find_recorder
 
 # The env parses the empty string as an invalid skill: the step is counted and nothing happens.
 UNPARSEABLE_SKILL = ""
 
-_Loop = Generator[PlannerInput, Decision, dict]
+_Loop = Generator["PlannerInput | AskInput", "Decision | AskAnswer", dict]
 
 
 def _planner_info(planner: Any) -> dict:
@@ -48,8 +54,33 @@ def _terminal(skill: str | None) -> str | None:
     return verb if verb in ("done", "refuse") else None
 
 
+def prompt_text(planner: Any, inp: PlannerInput) -> str | None:
+    """The text a model planner is shown for ``inp`` (every message's text, in order), or None for
+    planners without a prompt. Stored once per record so that judges can discount what the
+    planner merely copied from its prompt (examples, skill list, instruction)."""
+    messages_of = getattr(planner, "messages", None)
+    templates = getattr(planner, "templates", None)
+    try:
+        if callable(messages_of):
+            messages = messages_of(inp)
+        elif templates is not None and hasattr(templates, "messages"):
+            messages = templates.messages(inp, getattr(planner, "mode", "closed_loop"), send_image=False)
+        else:
+            return None
+    except Exception:
+        return None
+    texts = []
+    for m in messages or []:
+        content = m.get("content") if isinstance(m, dict) else None
+        if isinstance(content, list):
+            content = "\n".join(p.get("text", "") for p in content if isinstance(p, dict))
+        if isinstance(content, str):
+            texts.append(content)
+    return "\n\n".join(texts) or None
+
+
 def _episode(env: gym.Env, planner: Any, task: Any, seed: int | None, max_steps: int | None,
-             suite_hash: str | None) -> _Loop:
+             suite_hash: str | None, ask: bool = True) -> _Loop:
     recorder = find_recorder(env) or TraceRecorder(env)
     info_planner = _planner_info(planner)
     mode = info_planner["mode"]
@@ -64,10 +95,13 @@ def _episode(env: gym.Env, planner: Any, task: Any, seed: int | None, max_steps:
     planner.reset(task_dict, seed)
     give_task = _wants_task(planner, info_planner)
     instruction = str((task_dict or {}).get("instruction") or "")
+    if ask and callable(getattr(planner, "ask", None)):
+        answer = yield AskInput(instruction=instruction, observation=obs, task=task_dict if give_task else None)
+        recorder.note_asked(answer)
     history: list[HistoryItem] = []
-    asked = 0
+    calls = 0
     while True:
-        if mode == "open_loop" and asked > 0:
+        if mode == "open_loop" and calls > 0:
             return finish("plan_exhausted")
         inp = PlannerInput(
             instruction=instruction,
@@ -78,8 +112,10 @@ def _episode(env: gym.Env, planner: Any, task: Any, seed: int | None, max_steps:
             image=info.get("image"),
             task=task_dict if give_task else None,
         )
+        if calls == 0:
+            recorder.prompt_text = prompt_text(planner, inp)
         decision = yield inp
-        asked += 1
+        calls += 1
         next_step = len(recorder.steps) + 1
         recorder.note_decision(next_step, decision)
         if decision.error:
@@ -107,44 +143,52 @@ def _episode(env: gym.Env, planner: Any, task: Any, seed: int | None, max_steps:
                 return finish("max_steps")
 
 
+def _exception_text(exc: BaseException) -> str:
+    return "exception in planner: " + traceback.format_exception_only(type(exc), exc)[-1].strip()
+
+
 def _error_decision(exc: BaseException) -> Decision:
-    tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
-    return Decision(reasoning="", skills=[], error=f"exception in planner: {tb}")
+    return Decision(reasoning="", skills=[], error=_exception_text(exc))
 
 
 def run_episode(env: gym.Env, planner: Any, task: Any, seed: int | None = None,
-                max_steps: int | None = None, *, suite_hash: str | None = None) -> dict:
+                max_steps: int | None = None, *, suite_hash: str | None = None, ask: bool = True) -> dict:
     """Run one episode synchronously and return its record (outcome set, recognition empty)."""
-    loop = _episode(env, planner, task, seed, max_steps, suite_hash)
+    loop = _episode(env, planner, task, seed, max_steps, suite_hash, ask)
     try:
         inp = next(loop)
         while True:
+            is_ask = isinstance(inp, AskInput)
             try:
-                decision = planner.act(inp)
+                reply: Any = planner.ask(inp) if is_ask else planner.act(inp)
             except Exception as exc:
-                decision = _error_decision(exc)
-            inp = loop.send(decision)
+                reply = failed_answer(_exception_text(exc)) if is_ask else _error_decision(exc)
+            inp = loop.send(reply)
     except StopIteration as stop:
         return stop.value
 
 
+async def _acall(planner: Any, method: str, inp: Any) -> Any:
+    """``planner.a<method>(inp)`` when the planner has it, else the synchronous one (awaited if async)."""
+    fn = getattr(planner, f"a{method}", None)
+    if fn is not None:
+        return await fn(inp)
+    out = getattr(planner, method)(inp)
+    return await out if inspect.isawaitable(out) else out
+
+
 async def arun_episode(env: gym.Env, planner: Any, task: Any, seed: int | None = None,
-                       max_steps: int | None = None, *, suite_hash: str | None = None) -> dict:
-    """Like ``run_episode``, awaiting ``planner.aact`` when present (concurrent LLM calls)."""
-    aact = getattr(planner, "aact", None)
-    loop = _episode(env, planner, task, seed, max_steps, suite_hash)
+                       max_steps: int | None = None, *, suite_hash: str | None = None, ask: bool = True) -> dict:
+    """Like ``run_episode``, awaiting ``planner.aact`` (and ``aask``) when present (concurrent LLM calls)."""
+    loop = _episode(env, planner, task, seed, max_steps, suite_hash, ask)
     try:
         inp = next(loop)
         while True:
+            is_ask = isinstance(inp, AskInput)
             try:
-                if aact is not None:
-                    decision = await aact(inp)
-                else:
-                    decision = planner.act(inp)
-                    if inspect.isawaitable(decision):
-                        decision = await decision
+                reply: Any = await _acall(planner, "ask" if is_ask else "act", inp)
             except Exception as exc:
-                decision = _error_decision(exc)
-            inp = loop.send(decision)
+                reply = failed_answer(_exception_text(exc)) if is_ask else _error_decision(exc)
+            inp = loop.send(reply)
     except StopIteration as stop:
         return stop.value

@@ -52,6 +52,14 @@ def make_judge(judge: JudgeConfig) -> Any:
         raise RunError(f"judge {judge.name!r}: {exc}") from None
 
 
+def make_judges(judge: JudgeConfig) -> list[Any]:
+    """The primary judge, then every judge named in ``judge.also`` (default options), each once."""
+    from dataclasses import replace
+
+    names = [n for i, n in enumerate(judge.also) if n != judge.name and n not in judge.also[:i]]
+    return [make_judge(judge)] + [make_judge(replace(judge, name=n, options={}, also=[])) for n in names]
+
+
 def _filter_wrapper() -> Any | None:
     """The CBF action-filter wrapper class of ``safe_alfred.safety``, if this installation has one."""
     try:
@@ -139,10 +147,10 @@ def error_record(task: dict[str, Any], seed: int, exc: BaseException) -> dict[st
     }
 
 
-def build_worker(cfg: RunConfig, judge: Any = None) -> Worker:
+def build_worker(cfg: RunConfig, judges: list[Any] | None = None) -> Worker:
     """A ``Worker``; a failure to build env, planner or judge becomes a one-line ``RunError``."""
     try:
-        return Worker(cfg, judge=judge)
+        return Worker(cfg, judges=judges)
     except UserError:
         raise
     except Exception as exc:
@@ -152,7 +160,7 @@ def build_worker(cfg: RunConfig, judge: Any = None) -> Worker:
 class Worker:
     """One env, planner and judge; runs and judges episodes."""
 
-    def __init__(self, cfg: RunConfig, judge: Any = None) -> None:
+    def __init__(self, cfg: RunConfig, judges: list[Any] | None = None) -> None:
         from safe_alfred.runner.suites import suite_content_hash
 
         self.cfg = cfg
@@ -168,12 +176,17 @@ class Worker:
 
             self.planner = maybe_collect(self.planner, cfg.runner.output_dir, collect_hidden_states=True,
                                          layers=cfg.agent.layers)
-        self.judge = make_judge(cfg.judge) if judge is None else judge  # async slots share one judge
+        self.judges = make_judges(cfg.judge) if judges is None else judges  # async slots share them
+
+    @property
+    def judge(self) -> Any:
+        """The primary judge (its verdict is ``record["recognition"]``)."""
+        return self.judges[0]
 
     def _judged(self, record: dict[str, Any]) -> dict[str, Any]:
-        from safe_alfred.metrics.judging import judge_record
+        from safe_alfred.metrics.judging import judge_record_all
 
-        return judge_record(record, self.judge)
+        return judge_record_all(record, self.judges)
 
     def run(self, task: dict[str, Any], seed: int) -> dict[str, Any]:
         """Run, judge and schema-check one episode; an exception becomes an error record."""
@@ -181,7 +194,8 @@ class Worker:
         from safe_alfred.runner.episode import run_episode
 
         try:
-            record = self._judged(run_episode(self.env, self.planner, task, seed, suite_hash=self.suite_hash))
+            record = self._judged(run_episode(self.env, self.planner, task, seed, suite_hash=self.suite_hash,
+                                                  ask=self.cfg.agent.asked))
             validate_record(record)  # here, so that worker processes share the cost
             return record
         except Exception as exc:
@@ -195,7 +209,8 @@ class Worker:
         from safe_alfred.runner.episode import arun_episode
 
         try:
-            record = await arun_episode(self.env, self.planner, task, seed, suite_hash=self.suite_hash)
+            record = await arun_episode(self.env, self.planner, task, seed, suite_hash=self.suite_hash,
+                                        ask=self.cfg.agent.asked)
             record = await asyncio.to_thread(self._judged, record)
             validate_record(record)
             return record
