@@ -287,7 +287,7 @@ def _config_problems(manifest: dict) -> list[str]:
     for name, replayed in (("env", env), ("filter", filt)):
         if _canon(asdict(getattr(cfg, name))) != _canon(asdict(replayed)):
             out.append(f"manifest.{name} differs from the run config's {name}")
-    if _canon(asdict(cfg.judge)) != _canon({"name": manifest["judge"]["name"],
+    if _canon({"name": cfg.judge.name, "options": cfg.judge.options}) != _canon({"name": manifest["judge"]["name"],
                                            "options": manifest["judge"].get("options") or {}}):
         out.append("manifest.judge differs from the run config's judge")
     agent = (manifest.get("settings") or {}).get("agent")
