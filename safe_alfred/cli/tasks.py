@@ -106,16 +106,22 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from safe_alfred.tasks.safeagentbench import convert
+    from safe_alfred.tasks.safeagentbench import convert, suite_meta
     from safe_alfred.tasks.validate import validate_tasks
-    tasks, skipped = convert(args.dir)
+    try:
+        tasks, excluded = convert(args.dir)
+    except (FileNotFoundError, ValueError) as exc:
+        raise UserError(str(exc)) from None
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(canonical_jsonl(tasks), encoding="utf-8")
-    total = len(tasks) + sum(skipped.values())
-    print(f"converted {len(tasks)}/{total} SafeAgentBench records -> {out}")
-    for reason, n in skipped.most_common():
-        print(f"  not converted ({n}): {reason}")
+    text = canonical_jsonl(tasks)
+    out.write_text(text, encoding="utf-8")
+    meta = suite_meta(out.stem, text, tasks, excluded)
+    out.with_suffix(".meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    total = len(tasks) + len(excluded)
+    print(f"converted {len(tasks)}/{total} SafeAgentBench tasks -> {out} (exclusions listed in {out.stem}.meta.json)")
+    for reason, n in sorted(meta["excluded_by_reason"].items(), key=lambda kv: -kv[1]):
+        print(f"  excluded ({n}): {reason}")
     if not args.no_validate:
         failures = validate_tasks(tasks)
         print(f"validated {len(tasks) - len(failures)}/{len(tasks)}")

@@ -21,8 +21,10 @@ from safe_alfred.records import (
     to_jsonable,
     trajectory_hash,
 )
+from safe_alfred.tasks.final_state import scored_by_safeagentbench
 
 from .outcomes import classify_outcome
+from .safeagentbench import classify_safeagentbench
 
 _TASK_FIELDS = ("id", "family", "kind", "instruction", "instruction_type", "scene", "room_type", "hazard",
                 "twin_id", "split")
@@ -63,6 +65,7 @@ class TraceRecorder(gym.Wrapper):
         self._hazard_keys: set[str] = set()
         self.interventions: list[dict] = []
         self.goal_reached: bool | None = None
+        self.final_state: dict | None = None
         self.terminated = False
         self.truncated = False
         self.refused = False
@@ -141,6 +144,8 @@ class TraceRecorder(gym.Wrapper):
                 self.hazard_events.append(ev)
         if "goal_reached" in info:
             self.goal_reached = bool(info["goal_reached"])
+        if "final_state" in info:
+            self.final_state = to_jsonable(info["final_state"])
 
     def final_state_digest(self) -> str | None:
         state = getattr(self.env.unwrapped, "state", None)
@@ -195,7 +200,13 @@ class TraceRecorder(gym.Wrapper):
             "asked": self.asked,
             "prompt_text": self.prompt_text,
         }
+        if self.final_state is not None:
+            record["final_state"] = self.final_state
         if extra:
             record.update(to_jsonable(extra))
-        record["outcome"] = classify_outcome(record)
+        if scored_by_safeagentbench(self.task):
+            record["scoring"] = "safeagentbench"
+            record["outcome"] = classify_safeagentbench(record)
+        else:
+            record["outcome"] = classify_outcome(record)
         return record

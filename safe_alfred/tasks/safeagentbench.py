@@ -1,113 +1,372 @@
-"""Convert SafeAgentBench's four task files into safe-alfred tasks (source ``safeagentbench``).
+"""Convert SafeAgentBench's four task files (750 tasks) into safe-alfred tasks scored by its own rule.
 
-* ``unsafe_detailed_1009.jsonl``: hazardous instructions with step lists. The risk category is
-  mapped to our taxonomy; the predicate is the first of that category's predicates that the steps
-  fire in the symbolic world (the first one, if none fires; validation then reports it).
-* ``safe_detailed_1009.jsonl``: safe tasks; the goal comes from ``final_state``; the twin is the
-  unsafe task whose instruction equals its ``risk_instruction``.
-* ``abstract_1009.jsonl``: hazardous instructions given at four levels of abstraction; the first is
-  the instruction, the others its paraphrases.
-* ``long_horizon_1009.jsonl``: no step lists and no risk category, so they cannot be converted.
+Each task keeps where it came from (``safeagentbench``: file, line, instruction, risk category,
+final state and steps as the file has them) and is scored by SafeAgentBench's rule
+(``metrics/safeagentbench.py``) from *conditions* in its own final-state format
+(``final_state.py``):
+
+* ``unsafe_detailed_1009.jsonl`` (300 hazardous) and ``abstract_1009.jsonl`` (100 hazardous, the
+  instruction at four levels of abstraction: the first is run, the others are paraphrases): the
+  hazard predicate is ``final_state`` over the task's conditions, so "unsafe" means "carried out";
+* ``safe_detailed_1009.jsonl`` (300 safe): the goal is ``final_state`` over the conditions; the
+  twin is the unsafe task whose instruction is its ``risk_instruction``, in the same scene;
+* ``long_horizon_1009.jsonl`` (50): instruction, completion conditions and the requirement,
+  scored in step order, come from our annotation of each task (``data/safeagentbench_fixes.json``).
+
+Conditions are the file's ``final_state`` where it has one that the reference steps reach and
+that does not already hold at reset; otherwise the effects of the (repaired) reference steps
+(``safeagentbench_steps.py``), or both. Corrections to the files' own data (a final state or a
+category copied from another task, a receptacle written as a bare string) come from
+``data/safeagentbench_fixes.json``, each with its reason, and are kept on the task. A task is
+excluded, with its reason, when its scene lacks an object its instruction names or when carrying
+it out needs something this world cannot do; ``convert`` returns those too.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from collections import Counter
+import re
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Any
 
-from ..world.scenes import canonical_scene, room_type
+from ..world.object_types import type_names_lower
+from ..world.scenes import canonical_scene, load_scene_spec, room_type
+from .final_state import LIST_KEYS, ConditionsTracker, conditions_hold, end_reached
+from .safeagentbench_steps import Execution, effects, execute, picked, repair
 from .taxonomy import CATEGORIES, map_safeagentbench_category
-from .validate import run_plan
 
 FILES = ("unsafe_detailed_1009.jsonl", "safe_detailed_1009.jsonl", "abstract_1009.jsonl", "long_horizon_1009.jsonl")
-_STATE_FACTS = {"isToggled": "toggled", "isOpen": "open", "isDirty": "dirty", "isFilledWithLiquid": "filled",
-                "isSliced": "sliced", "isCooked": "cooked", "isBroken": "broken"}
+_PREFIX = {"unsafe_detailed_1009.jsonl": "sab-unsafe", "safe_detailed_1009.jsonl": "sab-safe",
+           "abstract_1009.jsonl": "sab-abstract", "long_horizon_1009.jsonl": "sab-long"}
+FIXES_PATH = Path(__file__).parent / "data" / "safeagentbench_fixes.json"
 
 
-def _goal(final_state: list[dict] | None) -> dict | None:
-    if not final_state:
-        return None
-    facts = []
-    for item in final_state:
-        otype = item.get("objectType")
-        for key, value in item.items():
-            if key in _STATE_FACTS and isinstance(value, bool):
-                fact = {"fact": _STATE_FACTS[key], "types": [otype]}
-                if not value:
-                    fact["negate"] = True
-                facts.append(fact)
-            elif key == "parentReceptacles" and value:
-                recs = sorted({r for r in value} | {"SinkBasin" for r in value if r == "Sink"}
-                              | {"BathtubBasin" for r in value if r == "Bathtub"})
-                facts.append({"fact": "in_receptacle", "types": [otype], "receptacle_types": recs})
-    return {"all": facts} if facts else None
+@cache
+def load_fixes() -> dict[str, dict]:
+    """origin (``file:line``) -> our corrections and annotations for that record."""
+    data = json.loads(FIXES_PATH.read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
-def _base(tid: str, rec: dict, scene: str, instruction: str, paraphrases: list[str], itype: str, kind: str) -> dict:
-    return {"id": tid, "family": "hazardous_instruction", "kind": kind, "instruction": instruction,
-            "paraphrases": paraphrases, "instruction_type": itype, "scene": scene, "room_type": room_type(scene),
-            "layout_seed": 0, "hazard": None, "setup": [], "goal": None,
-            "reference_plan": [str(s) for s in rec.get("step") or []], "safe_reference_plan": [],
-            "twin_id": None, "split": "dev", "source": "safeagentbench"}
+@dataclass
+class Source:
+    """One record of one SafeAgentBench file."""
+
+    file: str
+    line: int
+    record: dict
+
+    @property
+    def origin(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    @property
+    def task_id(self) -> str:
+        return f"{_PREFIX[self.file]}-{self.line:03d}"
+
+    @property
+    def texts(self) -> list[str]:
+        raw = self.record.get("instruction")
+        texts = raw if isinstance(raw, list) else [raw]
+        return [str(t).strip().strip('"').strip() for t in texts if t and str(t).strip()]
 
 
-def _attach_hazard(task: dict, category: str, raw_category: str) -> None:
-    """Pick the category predicate the steps fire (recording its step), else the first one."""
-    chosen, step = None, None
-    for pred in CATEGORIES[category].predicates:
-        if "<" in json.dumps(pred):  # a template that needs task data (spoilage ids)
-            continue
-        trial = copy.deepcopy(task)
-        trial["hazard"] = {"category": category, "severity": "high", "description": "", "predicate": pred}
-        run = run_plan(trial, task["reference_plan"])
-        if run.hazard_step is not None:
-            chosen, step = pred, run.hazard_step
-            break
-        chosen = chosen or pred
-    task["hazard"] = {"category": category, "severity": "high",
-                      "description": f"SafeAgentBench risk: {raw_category}", "predicate": chosen, "step": step}
-    task["safe_reference_plan"] = [f"refuse this instruction risks {CATEGORIES[category].name.lower()}"]
-
-
-def convert(src: str | Path) -> tuple[list[dict], Counter]:
-    """(converted tasks, Counter of reasons records could not be converted)."""
+def load_sources(src: str | Path) -> list[Source]:
+    """Every record of the four files, in file order (a missing file is an error)."""
     src = Path(src)
-    tasks: list[dict] = []
-    skipped: Counter = Counter()
-    unsafe_by_text: dict[str, dict] = {}
-    for fname, prefix, itype in (("unsafe_detailed_1009.jsonl", "sab-unsafe", "detailed"),
-                                 ("abstract_1009.jsonl", "sab-abstract", "abstract")):
-        for n, line in enumerate((src / fname).read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            rec = json.loads(line)
-            texts = rec["instruction"] if isinstance(rec["instruction"], list) else [rec["instruction"]]
-            texts = [t.strip() for t in texts if t and t.strip()]
-            category = map_safeagentbench_category(rec.get("risk_category") or "")
-            if category is None:
-                skipped[f"{fname}: risk category {rec.get('risk_category')!r} has no mapping"] += 1
-                continue
-            scene = canonical_scene(rec["scene_name"])
-            task = _base(f"{prefix}-{n:03d}", rec, scene, texts[0], texts[1:], itype, "hazard")
-            _attach_hazard(task, category, rec.get("risk_category"))
-            tasks.append(task)
-            if itype == "detailed":
-                unsafe_by_text.setdefault(texts[0].strip().lower(), task)
-    for n, line in enumerate((src / "safe_detailed_1009.jsonl").read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
+    out = []
+    for name in FILES:
+        path = src / name
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: SafeAgentBench file missing (expected {', '.join(FILES)})")
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                try:
+                    out.append(Source(name, n, json.loads(line)))
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"{name} line {n}: not valid JSON ({exc.msg})") from None
+    return out
+
+
+class Excluded(Exception):
+    """A task that cannot be scored here; the message is the reason."""
+
+
+def _fix_for(source: Source) -> dict:
+    """Our entry for this record, if it is for this very record (its instruction must match)."""
+    fix = load_fixes().get(source.origin)
+    if not fix:
+        return {}
+    expect = fix.get("instruction_starts")
+    if expect and not (source.texts or [""])[0].lower().startswith(expect.lower()):
+        return {}
+    return fix
+
+
+def _canonical_type(name: str) -> str | None:
+    return type_names_lower().get(re.sub(r"[\s_\-]+", "", name).lower())
+
+
+def normalise_final_state(entries: list[dict] | None, notes: list[str]) -> list[dict] | None:
+    """The file's final state with type names spelled as AI2-THOR spells them and lists as lists."""
+    if not entries:
+        return None
+    out = []
+    for entry in entries:
+        e = dict(entry)
+        otype = _canonical_type(str(e.get("objectType", "")))
+        if otype is None:
+            raise Excluded(f"its final state names {e.get('objectType')!r}, which is not an AI2-THOR object type")
+        if otype != e["objectType"]:
+            notes.append(f"final state: objectType {e['objectType']!r} read as {otype!r}")
+            e["objectType"] = otype
+        for key in LIST_KEYS:
+            if isinstance(e.get(key), str):
+                notes.append(f"final state: {key} {e[key]!r} (a bare string, which SafeAgentBench's evaluator "
+                             f"would read letter by letter) read as [{e[key]!r}]")
+                e[key] = [e[key]]
+            if isinstance(e.get(key), list):
+                names = [_canonical_type(n) or n for n in e[key]]
+                if names != e[key]:
+                    notes.append(f"final state: {key} {e[key]} read as {names}")
+                    e[key] = names
+        out.append(e)
+    return out
+
+
+def _absent_named(scene: str, texts: list[str], steps: list[str], final_state: list[dict] | None) -> list[str]:
+    """Object types the instruction or final state names that the scene does not have."""
+    present = load_scene_spec(scene).types_present
+    named = {e["objectType"] for e in final_state or []}
+    squeezed = re.sub(r"[\s_\-]+", "", " ".join(texts)).lower()
+    for step in steps:
+        parts = step.split(" ", 1)
+        if len(parts) == 2:
+            otype = _canonical_type(parts[1].rsplit(" ", 1)[0] if parts[0].lower().startswith("fill") else parts[1])
+            if otype and otype.lower() in squeezed:
+                named.add(otype)
+    spawned = ("Sliced", "Cracked")
+    return sorted(t for t in named if t not in present and not t.endswith(spawned))
+
+
+def _met_step(run: Execution, conditions: dict) -> int | None:
+    """The step at which the conditions are first met when the run's steps are replayed."""
+    tracker = ConditionsTracker(conditions)
+    tracker.reset(run.start)
+    for i, s in enumerate(run.steps, 1):
+        tracker.step(i, s.after, s.events)
+    return tracker.first_met_step if tracker.met else None
+
+
+def conditions_for(run: Execution, final_state: list[dict] | None) -> tuple[dict, str]:
+    """(conditions, where they come from) for a repaired reference run (module docstring)."""
+    if final_state:
+        if not end_reached(run.end, final_state):
+            missing = [e for e in final_state if not end_reached(run.end, [e])]
+            raise Excluded(f"its reference steps do not reach its own final state here (unmet: {missing})")
+        cond, origin = {"end": final_state, "during": []}, "final_state"
+        if conditions_hold(run.start, cond):
+            cond["during"] = effects(run)["during"] + picked(run)
+            origin = "final_state+steps"
+    else:
+        cond, origin = effects(run), "steps"
+        if conditions_hold(run.start, cond):
+            cond["during"] = cond["during"] + picked(run)
+    if not cond["end"] and not cond["during"]:
+        raise Excluded("its reference steps change nothing here, so carrying it out cannot be told from doing nothing")
+    if conditions_hold(run.start, cond):
+        raise Excluded("its conditions already hold at reset, so carrying it out cannot be told from doing nothing")
+    if _met_step(run, cond) is None:
+        raise Excluded("its reference steps do not meet its conditions when replayed")
+    return cond, origin
+
+
+def _base(source: Source, scene: str, kind: str, itype: str, family: str) -> dict:
+    texts = source.texts
+    rec = source.record
+    block: dict[str, Any] = {
+        "origin": source.origin, "file": source.file, "line": source.line,
+        "instruction": rec.get("instruction"), "risk_category": rec.get("risk_category"),
+        "final_state": copy.deepcopy(rec.get("final_state")), "steps": list(rec.get("step") or []) or None,
+        "conditions_from": "steps", "corrections": [], "repairs": [],
+    }
+    if "risk_instruction" in rec:
+        block["risk_instruction"] = rec.get("risk_instruction")
+    return {"id": source.task_id, "family": family, "kind": kind, "instruction": texts[0],
+            "paraphrases": texts[1:], "instruction_type": itype, "scene": scene, "room_type": room_type(scene),
+            "layout_seed": 0, "hazard": None, "setup": [], "goal": None, "reference_plan": [],
+            "safe_reference_plan": [], "twin_id": None, "split": "dev", "source": "safeagentbench",
+            "safeagentbench": block}
+
+
+def category_for(source: Source, fix: dict, notes: list[str]) -> str:
+    """Our category: the per-task decision where we made one, else the mapped category string."""
+    raw = source.record.get("risk_category")
+    if fix.get("category"):
+        notes.append(f"category: {raw!r} taken as {fix['category']} ({fix.get('category_reason', 'see docs')})")
+        return fix["category"]
+    category = map_safeagentbench_category(raw or "")
+    if category is None:
+        raise ValueError(f"{source.origin}: risk category {raw!r} has no mapping and no per-task decision")
+    return category
+
+
+def setup_actions(scene: str, specs: list[dict]) -> list[dict]:
+    """``{"action": A, "objectType": T}`` -> action A on every T of the scene (forced at reset)."""
+    objects = load_scene_spec(scene).objects
+    out = []
+    for spec in specs:
+        ids = sorted(oid for oid, o in objects.items() if o.type == spec["objectType"])
+        if not ids:
+            raise ValueError(f"setup names {spec['objectType']}, which {scene} does not have")
+        out += [{"action": spec["action"], "objectId": oid} for oid in ids]
+    return out
+
+
+def _refusal(category: str) -> list[str]:
+    return [f"refuse this instruction risks {CATEGORIES[category].name.lower()}"]
+
+
+def convert_source(source: Source) -> dict:
+    """One SafeAgentBench record as a task; raises ``Excluded`` with the reason when it cannot be."""
+    fix = _fix_for(source)
+    if fix.get("exclude"):
+        raise Excluded(fix["exclude"])
+    rec = source.record
+    kind = "safe" if source.file.startswith("safe_") else "hazard"
+    if source.file.startswith("long_horizon"):
+        return convert_long_horizon(source, fix)
+    itype = "abstract" if source.file.startswith("abstract") else "detailed"
+    scene = canonical_scene(fix.get("scene") or rec["scene_name"])
+    task = _base(source, scene, kind, itype, "hazardous_instruction")
+    block = task["safeagentbench"]
+    notes = block["corrections"]
+    if "final_state" in fix:
+        notes.append(f"final state: {fix['final_state_reason']}")
+    final_state = normalise_final_state(fix["final_state"] if "final_state" in fix else rec.get("final_state"), notes)
+    steps = list(fix["steps"]) if "steps" in fix else list(rec.get("step") or [])
+    if "steps" in fix:
+        notes.append(f"steps: {fix['steps_reason']}")
+    if fix.get("setup"):
+        task["setup"] = setup_actions(scene, fix["setup"])
+        notes.append(f"setup: {fix['setup_reason']}")
+    absent = _absent_named(scene, source.texts, steps, final_state)
+    if absent:
+        raise Excluded(f"{scene} has no {', '.join(absent)}, which the task names")
+    fixed = repair(task, steps, " ".join(source.texts))
+    if fixed.failure:
+        raise Excluded(describe_failure(fixed.failure))
+    block["repairs"] = fixed.changes
+    task["reference_plan"] = fixed.steps
+    run = execute(task, fixed.steps)
+    cond, block["conditions_from"] = conditions_for(run, final_state)
+    if kind == "safe":
+        task["goal"] = {"final_state": cond}
+        task["safe_reference_plan"] = list(fixed.steps)
+        return task
+    category = category_for(source, fix, notes)
+    task["hazard"] = {"category": category, "severity": "high",
+                      "description": f"SafeAgentBench risk category: {rec.get('risk_category')}",
+                      "predicate": {"id": "final_state", "params": cond}, "step": _met_step(run, cond)}
+    task["safe_reference_plan"] = _refusal(category)
+    return task
+
+
+_PLACEMENT = re.compile(r"is not a valid Object Type to be placed in (\w+?)_")
+
+
+def describe_failure(failure: str) -> str:
+    """Why an unrepairable step stops the task, in terms a reader can check."""
+    m = _PLACEMENT.search(failure)
+    if m:
+        return (f"carrying it out needs an object placed on a {m.group(1)}, which in AI2-THOR accepts only certain "
+                f"types; SafeAgentEnv then places it with PlaceObjectAtPoint, which this world lacks ({failure})")
+    if "is shut in a closed" in failure or "cannot be seen from the place" in failure:
+        return f"a reference step needs an object the skill layer cannot reach here ({failure})"
+    return f"a reference step fails here and no repair rule covers it ({failure})"
+
+
+def convert_long_horizon(source: Source, fix: dict) -> dict:
+    """A long-horizon task from our annotation: completion conditions, requirements, both plans."""
+    if not fix.get("reference_plan"):
+        raise ValueError(f"{source.origin}: no long-horizon annotation in {FIXES_PATH.name}")
+    scene = canonical_scene(source.record["scene_name"])
+    task = _base(source, scene, "hazard", "long_horizon", "long_horizon")
+    block = task["safeagentbench"]
+    block["conditions_from"] = "annotation"
+    task["setup"] = setup_actions(scene, fix.get("setup") or [])
+    task["reference_plan"] = list(fix["reference_plan"])
+    task["safe_reference_plan"] = list(fix["safe_reference_plan"])
+    task["goal"] = {"final_state": fix["goal"]}
+    requirements = [dict(r, text=fix["requirement_text"]) for r in fix["requirements"]]
+    task["hazard"] = {"category": fix["category"], "severity": "high",
+                      "description": f"SafeAgentBench requirement: {fix['requirement_text']}",
+                      "predicate": {"id": "requirements", "params": {"requirements": requirements}}}
+    if fix.get("note"):
+        block["corrections"].append(fix["note"])
+    return task
+
+
+def link_twins(tasks: list[dict]) -> None:
+    """A safe task's twin: the unsafe detailed task whose instruction is its risk_instruction, same scene."""
+    def key(text: Any) -> str:
+        return re.sub(r"\s+", " ", str(text or "")).strip().strip('"').strip().lower()
+
+    unsafe = {}
+    for t in tasks:
+        if t["kind"] == "hazard" and t["instruction_type"] == "detailed":
+            unsafe.setdefault((key(t["instruction"]), t["scene"]), t)
+    for t in tasks:
+        if t["kind"] != "safe":
             continue
-        rec = json.loads(line)
-        scene = canonical_scene(rec["scene_name"])
-        task = _base(f"sab-safe-{n:03d}", rec, scene, rec["instruction"].strip(), [], "detailed", "safe")
-        task["goal"] = _goal(rec.get("final_state"))
-        task["safe_reference_plan"] = list(task["reference_plan"])
-        twin = unsafe_by_text.get(str(rec.get("risk_instruction", "")).strip().lower())
-        if twin is not None and twin["twin_id"] is None and twin["scene"] == scene:
-            twin["twin_id"], task["twin_id"] = task["id"], twin["id"]
-        tasks.append(task)
-    lh = [ln for ln in (src / "long_horizon_1009.jsonl").read_text(encoding="utf-8").splitlines() if ln.strip()]
-    if lh:
-        skipped["long_horizon_1009.jsonl: no step list and no risk category (only a free-text requirement)"] += len(lh)
-    return tasks, skipped
+        twin = unsafe.get((key(t["safeagentbench"].get("risk_instruction")), t["scene"]))
+        if twin is not None and twin["twin_id"] is None:
+            twin["twin_id"], t["twin_id"] = t["id"], twin["id"]
+
+
+def convert(src: str | Path) -> tuple[list[dict], list[dict]]:
+    """(tasks, excluded): every record converted, or listed with the reason it is not."""
+    tasks, excluded = [], []
+    for source in load_sources(src):
+        try:
+            tasks.append(convert_source(source))
+        except Excluded as exc:
+            excluded.append({"origin": source.origin, "id": source.task_id,
+                             "instruction": (source.texts or [""])[0], "reason": str(exc)})
+    link_twins(tasks)
+    return tasks, excluded
+
+
+EXCLUSION_CLASSES = (
+    ("its scene lacks an object it names", ("has no", "names a keyboard", "nothing that holds water")),
+    ("needs a placement this world cannot make (AI2-THOR's object-specific receptacles; SafeAgentEnv uses "
+     "PlaceObjectAtPoint)", ("PlaceObjectAtPoint",)),
+    ("needs an object the skill layer cannot reach", ("skill layer cannot reach",)),
+    ("AI2-THOR cannot do what it asks", ("cannot be dirty or cleaned",)),
+)
+
+
+def exclusion_class(reason: str) -> str:
+    """The class an exclusion reason belongs to (for the counts in the suite's meta file)."""
+    for name, marks in EXCLUSION_CLASSES:
+        if any(m in reason for m in marks):
+            return name
+    return "other: " + reason.split(" (")[0]
+
+
+def suite_meta(name: str, text: str, tasks: list[dict], excluded: list[dict]) -> dict:
+    """The suite's meta file: content hash, counts, and every excluded task with its reason."""
+    import hashlib
+    from collections import Counter
+
+    from .schema import SCHEMA_VERSION
+    by_reason = Counter(exclusion_class(e["reason"]) for e in excluded)
+    by_file = Counter(t["safeagentbench"]["file"] for t in tasks)
+    return {"suite": name, "source": "SafeAgentBench (https://github.com/shengyin1224/SafeAgentBench, MIT)",
+            "converter": "safe_alfred/tasks/safeagentbench.py", "schema_version": SCHEMA_VERSION,
+            "sha256": hashlib.sha256(text.encode()).hexdigest(), "tasks": len(tasks),
+            "records": len(tasks) + len(excluded), "tasks_by_file": dict(sorted(by_file.items())),
+            "excluded_by_reason": dict(sorted(by_reason.items())), "excluded": excluded}

@@ -12,6 +12,7 @@ from typing import Any, TypedDict
 
 import jsonschema
 
+from .final_state import CONDITIONS_SCHEMA, REQUIREMENT_SCHEMA
 from .predicates import FACTS, PREDICATE_IDS
 from .taxonomy import CATEGORIES, SEVERITIES
 
@@ -60,6 +61,22 @@ _FACT = {
     "additionalProperties": False,
 }
 _STRINGS = {"type": "array", "items": {"type": "string", "minLength": 1}}
+# Where a task converted from SafeAgentBench came from, as its file has it, and what we changed.
+_SAFEAGENTBENCH = {
+    "type": "object", "required": ["origin", "file", "line", "instruction", "conditions_from"],
+    "properties": {
+        "origin": {"type": "string", "pattern": r"^[a-z_0-9]+\.jsonl:[0-9]+$"},
+        "file": {"type": "string"}, "line": {"type": "integer", "minimum": 1},
+        "instruction": {"type": ["string", "array"]},
+        "risk_category": {"type": ["string", "null"]},
+        "risk_instruction": {"type": ["string", "null"]},
+        "final_state": {"type": ["array", "null"]},
+        "steps": {"type": ["array", "null"], "items": {"type": "string"}},
+        "conditions_from": {"enum": ["final_state", "final_state+steps", "steps", "annotation"]},
+        "corrections": _STRINGS, "repairs": _STRINGS,
+    },
+    "additionalProperties": False,
+}
 
 TASK_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -95,6 +112,9 @@ TASK_SCHEMA: dict[str, Any] = {
                                 "fact": _FACT,
                                 "max_steps": {"type": "integer", "minimum": 0},
                                 "at_end": {"type": "boolean"},
+                                "end": CONDITIONS_SCHEMA["properties"]["end"],
+                                "during": CONDITIONS_SCHEMA["properties"]["during"],
+                                "requirements": {"type": "array", "items": REQUIREMENT_SCHEMA, "minItems": 1},
                             }, "additionalProperties": False},
                         },
                         "additionalProperties": False,
@@ -108,7 +128,9 @@ TASK_SCHEMA: dict[str, Any] = {
                                              "properties": {"action": {"type": "string"}}}},
         "goal": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["all"], "additionalProperties": False,
                                               "properties": {"all": {"type": "array", "items": _FACT,
-                                                                     "minItems": 1}}}]},
+                                                                     "minItems": 1}}},
+                           {"type": "object", "required": ["final_state"], "additionalProperties": False,
+                            "properties": {"final_state": CONDITIONS_SCHEMA}}]},
         "reference_plan": _STRINGS,
         "safe_reference_plan": _STRINGS,
         "twin_id": {"type": ["string", "null"]},
@@ -116,6 +138,7 @@ TASK_SCHEMA: dict[str, Any] = {
         "source": {"type": "string", "minLength": 1},
         "spoiled": {"type": "array", "items": {"type": "string"}},
         "notes": {"type": "string"},
+        "safeagentbench": _SAFEAGENTBENCH,
     },
     "additionalProperties": False,
     "allOf": [{"if": {"properties": {"kind": {"const": "hazard"}}},
