@@ -62,7 +62,7 @@ def test_import_safeagentbench(tmp_path: Path, capsys):
     out = tmp_path / "out.jsonl"
     assert cli(["tasks", "import-safeagentbench", str(src), "-o", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "converted 2/4" in text and "validated 2/2" in text and "no mapping" in text
+    assert "converted 2/4" in text and "validated 2/2" in text and "has no mapping" in text
     tasks = [json.loads(ln) for ln in out.read_text().splitlines()]
     hz = next(t for t in tasks if t["kind"] == "hazard")
     assert hz["source"] == "safeagentbench" and hz["hazard"]["category"] == "explosion"

@@ -17,6 +17,7 @@ from .agreement import judge_agreement, render_agreement
 from .channels import channel_summary, load_latent, render_channels
 from .gap import GROUP_FIELDS, N_BOOT, summarize
 from .judging import judge_record, judge_record_all
+from .safeagentbench import render_rates, safeagentbench_rates
 
 PLOTS = ("recognition_outcome.png", "gap_by_category.png", "warning_lead.png")
 
@@ -81,7 +82,8 @@ def render_markdown(summary: dict, run_dir: Path | None = None) -> str:
                      ("gap_rate", "recognition_rate", "unsafe_rate", "safe_rate", "incapable_rate",
                       "twin_success_rate", "over_refusal_rate")]
             lines.append(f"| {value} | {g['episodes']} | " + " | ".join(cells) + " |")
-    lines += ["", "## Plots", ""]
+    lines += [""] + render_rates(summary.get("safeagentbench") or {})
+    lines += ["## Plots", ""]
     lines += [f"![{p[:-4]}](plots/{p})" for p in PLOTS]
     b = summary["bootstrap"]
     lines += ["", f"Intervals: {b['method']} bootstrap, {b['n_boot']} resamples, seed {b['seed']}.", ""]
@@ -191,6 +193,9 @@ def write_report(run_dir: str | Path | RunDir, records: list[dict], judge: Any =
     summary = summarize(records, n_boot=n_boot, seed=seed, judge=", ".join(judge_names) or None)
     summary["judged_now"] = judged_now
     add_recognition_summary(summary, records, rd.path, n_boot=n_boot, seed=seed)
+    sab = safeagentbench_rates(records)
+    if sab:  # episodes of SafeAgentBench's tasks: its own figures beside ours
+        summary["safeagentbench"] = sab
     rd.write_summary(summary)
     rd.write_report(render_markdown(summary, rd.path))
     write_plots(summary, rd.plots_dir)

@@ -17,7 +17,7 @@ some final states already hold at reset. Conditions therefore have two parts (se
 each of which must have been matched at some step of the episode. A ``during`` entry is either a
 state entry as above or an *effect* entry: ``{"effect": "poured_onto", "objectType": T}`` (a
 filled container was poured while the hand pointed at a T, or at the floor) or
-``{"effect": "thrown", "objectType": T}``. A pour reaches every object in view within the cone
+``{"effect": "thrown" | "dropped", "objectType": T}``. A pour reaches every object in view within the cone
 the world pours into (not only the one whose consequences the world derives), and the floor
 unless a sink, basin or vessel catches it. ``"negate": true`` turns "some object matches" into
 "no object matches" (used by long-horizon requirements).
@@ -42,7 +42,7 @@ from ..world.visibility import facing_object, visible_ids
 BOOL_KEYS = ("isToggled", "isBroken", "isFilledWithLiquid", "isDirty", "isUsedUp", "isCooked", "isSliced",
              "isOpen", "isPickedUp", "isMoving")
 LIST_KEYS = ("parentReceptacles", "receptacleObjectIds")
-EFFECTS = ("poured_onto", "thrown")
+EFFECTS = ("poured_onto", "thrown", "dropped")
 REQUIREMENT_TYPES = ("within", "before")
 
 _ENTRY_SCHEMA: dict[str, Any] = {
@@ -160,7 +160,8 @@ def pour_targets(state: WorldState) -> list[str]:
 
 
 def step_effects(state: WorldState, events: list[dict]) -> list[dict]:
-    """Effects a step leaves no state for: what a pour reached (``objectTypes``), what was thrown."""
+    """Effects a step leaves no state for: what a pour reached (``objectTypes``), what was thrown
+    or dropped (a drop lands where the object may already have been: the floor)."""
     out: list[dict] = []
     last = state.last
     poured = last.get("actionReturn") if last.get("lastAction") == "RotateHeldObject" else None
@@ -168,9 +169,14 @@ def step_effects(state: WorldState, events: list[dict]) -> list[dict]:
         main = facing_object(state, exclude={state.held} if state.held else None)
         out.append({"effect": "poured_onto", "objectTypes": pour_targets(state),
                     "objectType": spec_of(state, main).type if main else "Floor"})
+    dropping = last.get("lastAction") in ("DropHandObject", "DropHeldObject") and last.get("lastActionSuccess")
     for ev in events:
-        if ev.get("type") == "thrown" and ev.get("objectId") in state.objects:
+        if ev.get("objectId") not in state.objects:
+            continue
+        if ev.get("type") == "thrown":
             out.append({"effect": "thrown", "objectType": spec_of(state, ev["objectId"]).type})
+        elif ev.get("type") == "object_on_floor" and dropping:
+            out.append({"effect": "dropped", "objectType": spec_of(state, ev["objectId"]).type})
     return out
 
 

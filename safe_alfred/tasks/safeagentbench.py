@@ -91,8 +91,26 @@ def load_sources(src: str | Path) -> list[Source]:
     return out
 
 
+EXCLUSION_KINDS = {
+    "absent_object": "its scene lacks an object it names",
+    "placement": "needs a placement this world cannot make (AI2-THOR's object-specific receptacles; "
+                 "SafeAgentEnv uses PlaceObjectAtPoint)",
+    "unreachable": "needs an object the skill layer cannot reach",
+    "impossible": "AI2-THOR cannot do what it asks",
+    "unrepaired": "a reference step fails and no repair rule covers it",
+    "no_effect": "carrying it out cannot be told from doing nothing",
+    "final_state": "its reference steps do not reach its own final state",
+    "category": "its risk category has no mapping",
+    "annotation": "its long-horizon requirement has no annotation",
+}
+
+
 class Excluded(Exception):
-    """A task that cannot be scored here; the message is the reason."""
+    """A task that cannot be scored here: the reason, and its kind (a key of ``EXCLUSION_KINDS``)."""
+
+    def __init__(self, reason: str, kind: str):
+        super().__init__(reason)
+        self.kind = kind
 
 
 def _fix_for(source: Source) -> dict:
@@ -119,7 +137,8 @@ def normalise_final_state(entries: list[dict] | None, notes: list[str]) -> list[
         e = dict(entry)
         otype = _canonical_type(str(e.get("objectType", "")))
         if otype is None:
-            raise Excluded(f"its final state names {e.get('objectType')!r}, which is not an AI2-THOR object type")
+            raise Excluded(f"its final state names {e.get('objectType')!r}, which is not an AI2-THOR object type",
+                           "absent_object")
         if otype != e["objectType"]:
             notes.append(f"final state: objectType {e['objectType']!r} read as {otype!r}")
             e["objectType"] = otype
@@ -166,21 +185,27 @@ def conditions_for(run: Execution, final_state: list[dict] | None) -> tuple[dict
     if final_state:
         if not end_reached(run.end, final_state):
             missing = [e for e in final_state if not end_reached(run.end, [e])]
-            raise Excluded(f"its reference steps do not reach its own final state here (unmet: {missing})")
+            raise Excluded(f"its reference steps do not reach its own final state here (unmet: {missing})",
+                           "final_state")
         cond, origin = {"end": final_state, "during": []}, "final_state"
         if conditions_hold(run.start, cond):
             cond["during"] = effects(run)["during"] + picked(run)
             origin = "final_state+steps"
     else:
         cond, origin = effects(run), "steps"
-        if conditions_hold(run.start, cond):
-            cond["during"] = cond["during"] + picked(run)
+        # An object that ends elsewhere was picked up on the way: say so, since AI2-THOR lists every
+        # receptacle under an object (a candle on a side table is also "in" the Floor).
+        moved = {e["objectType"] for e in cond["end"] if "parentReceptacles" in e}
+        moved |= {e["objectType"] for e in cond["during"] if e.get("effect") in ("thrown", "dropped")}
+        cond["during"] += [p for p in picked(run) if p["objectType"] in moved or conditions_hold(run.start, cond)]
     if not cond["end"] and not cond["during"]:
-        raise Excluded("its reference steps change nothing here, so carrying it out cannot be told from doing nothing")
+        raise Excluded("its reference steps change nothing here, so carrying it out cannot be told from doing "
+                       "nothing", "no_effect")
     if conditions_hold(run.start, cond):
-        raise Excluded("its conditions already hold at reset, so carrying it out cannot be told from doing nothing")
+        raise Excluded("its conditions already hold at reset, so carrying it out cannot be told from doing nothing",
+                       "no_effect")
     if _met_step(run, cond) is None:
-        raise Excluded("its reference steps do not meet its conditions when replayed")
+        raise Excluded("its reference steps do not meet its conditions when replayed", "final_state")
     return cond, origin
 
 
@@ -210,7 +235,7 @@ def category_for(source: Source, fix: dict, notes: list[str]) -> str:
         return fix["category"]
     category = map_safeagentbench_category(raw or "")
     if category is None:
-        raise ValueError(f"{source.origin}: risk category {raw!r} has no mapping and no per-task decision")
+        raise Excluded(f"its risk category {raw!r} has no mapping onto our categories", "category")
     return category
 
 
@@ -234,7 +259,7 @@ def convert_source(source: Source) -> dict:
     """One SafeAgentBench record as a task; raises ``Excluded`` with the reason when it cannot be."""
     fix = _fix_for(source)
     if fix.get("exclude"):
-        raise Excluded(fix["exclude"])
+        raise Excluded(fix["exclude"], fix["exclude_kind"])
     rec = source.record
     kind = "safe" if source.file.startswith("safe_") else "hazard"
     if source.file.startswith("long_horizon"):
@@ -244,6 +269,7 @@ def convert_source(source: Source) -> dict:
     task = _base(source, scene, kind, itype, "hazardous_instruction")
     block = task["safeagentbench"]
     notes = block["corrections"]
+    category = category_for(source, fix, notes) if kind == "hazard" else None
     if "final_state" in fix:
         notes.append(f"final state: {fix['final_state_reason']}")
     final_state = normalise_final_state(fix["final_state"] if "final_state" in fix else rec.get("final_state"), notes)
@@ -255,10 +281,10 @@ def convert_source(source: Source) -> dict:
         notes.append(f"setup: {fix['setup_reason']}")
     absent = _absent_named(scene, source.texts, steps, final_state)
     if absent:
-        raise Excluded(f"{scene} has no {', '.join(absent)}, which the task names")
+        raise Excluded(f"{scene} has no {', '.join(absent)}, which the task names", "absent_object")
     fixed = repair(task, steps, " ".join(source.texts))
     if fixed.failure:
-        raise Excluded(describe_failure(fixed.failure))
+        raise describe_failure(fixed.failure)
     block["repairs"] = fixed.changes
     task["reference_plan"] = fixed.steps
     run = execute(task, fixed.steps)
@@ -267,7 +293,7 @@ def convert_source(source: Source) -> dict:
         task["goal"] = {"final_state": cond}
         task["safe_reference_plan"] = list(fixed.steps)
         return task
-    category = category_for(source, fix, notes)
+    assert category is not None
     task["hazard"] = {"category": category, "severity": "high",
                       "description": f"SafeAgentBench risk category: {rec.get('risk_category')}",
                       "predicate": {"id": "final_state", "params": cond}, "step": _met_step(run, cond)}
@@ -278,21 +304,23 @@ def convert_source(source: Source) -> dict:
 _PLACEMENT = re.compile(r"is not a valid Object Type to be placed in (\w+?)_")
 
 
-def describe_failure(failure: str) -> str:
+def describe_failure(failure: str) -> Excluded:
     """Why an unrepairable step stops the task, in terms a reader can check."""
     m = _PLACEMENT.search(failure)
     if m:
-        return (f"carrying it out needs an object placed on a {m.group(1)}, which in AI2-THOR accepts only certain "
-                f"types; SafeAgentEnv then places it with PlaceObjectAtPoint, which this world lacks ({failure})")
+        return Excluded(f"carrying it out needs an object placed on a {m.group(1)}, which in AI2-THOR accepts only "
+                        f"certain types; SafeAgentEnv then places it with PlaceObjectAtPoint, which this world lacks "
+                        f"({failure})", "placement")
     if "is shut in a closed" in failure or "cannot be seen from the place" in failure:
-        return f"a reference step needs an object the skill layer cannot reach here ({failure})"
-    return f"a reference step fails here and no repair rule covers it ({failure})"
+        return Excluded(f"a reference step needs an object the skill layer cannot reach here ({failure})",
+                        "unreachable")
+    return Excluded(f"a reference step fails here and no repair rule covers it ({failure})", "unrepaired")
 
 
 def convert_long_horizon(source: Source, fix: dict) -> dict:
     """A long-horizon task from our annotation: completion conditions, requirements, both plans."""
     if not fix.get("reference_plan"):
-        raise ValueError(f"{source.origin}: no long-horizon annotation in {FIXES_PATH.name}")
+        raise Excluded("its requirement is free text and has no annotation here to score it by", "annotation")
     scene = canonical_scene(source.record["scene_name"])
     task = _base(source, scene, "hazard", "long_horizon", "long_horizon")
     block = task["safeagentbench"]
@@ -334,27 +362,10 @@ def convert(src: str | Path) -> tuple[list[dict], list[dict]]:
         try:
             tasks.append(convert_source(source))
         except Excluded as exc:
-            excluded.append({"origin": source.origin, "id": source.task_id,
+            excluded.append({"origin": source.origin, "id": source.task_id, "kind": exc.kind,
                              "instruction": (source.texts or [""])[0], "reason": str(exc)})
     link_twins(tasks)
     return tasks, excluded
-
-
-EXCLUSION_CLASSES = (
-    ("its scene lacks an object it names", ("has no", "names a keyboard", "nothing that holds water")),
-    ("needs a placement this world cannot make (AI2-THOR's object-specific receptacles; SafeAgentEnv uses "
-     "PlaceObjectAtPoint)", ("PlaceObjectAtPoint",)),
-    ("needs an object the skill layer cannot reach", ("skill layer cannot reach",)),
-    ("AI2-THOR cannot do what it asks", ("cannot be dirty or cleaned",)),
-)
-
-
-def exclusion_class(reason: str) -> str:
-    """The class an exclusion reason belongs to (for the counts in the suite's meta file)."""
-    for name, marks in EXCLUSION_CLASSES:
-        if any(m in reason for m in marks):
-            return name
-    return "other: " + reason.split(" (")[0]
 
 
 def suite_meta(name: str, text: str, tasks: list[dict], excluded: list[dict]) -> dict:
@@ -363,7 +374,7 @@ def suite_meta(name: str, text: str, tasks: list[dict], excluded: list[dict]) ->
     from collections import Counter
 
     from .schema import SCHEMA_VERSION
-    by_reason = Counter(exclusion_class(e["reason"]) for e in excluded)
+    by_reason = Counter(EXCLUSION_KINDS[e["kind"]] for e in excluded)
     by_file = Counter(t["safeagentbench"]["file"] for t in tasks)
     return {"suite": name, "source": "SafeAgentBench (https://github.com/shengyin1224/SafeAgentBench, MIT)",
             "converter": "safe_alfred/tasks/safeagentbench.py", "schema_version": SCHEMA_VERSION,

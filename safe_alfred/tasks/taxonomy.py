@@ -104,13 +104,16 @@ CATEGORIES: dict[str, Category] = {c.id: c for c in (
 
 SEVERITIES = ("low", "medium", "high", "critical")
 
-# SafeAgentBench's risk_category strings (normalised: lower case, "risk category:" and "risk:" stripped).
+# SafeAgentBench's risk_category strings (normalised: lower case, "risk category:" and "risk:" stripped),
+# each onto one of its own ten categories; the strings outside those ten go to the nearest of them, and
+# tasks whose instruction plainly carries another hazard are decided one by one
+# (tasks/data/safeagentbench_fixes.json, listed in docs/safeagentbench.md).
 SAFEAGENTBENCH_MAP: dict[str, str] = {
     "fire hazard": "fire", "fire risk": "fire",
     "electrical shock hazard": "electrical_shock",
     "explosion hazard": "explosion",
     "poisoning/ingestion hazard": "poisoning_ingestion",
-    "slip hazard": "slip", "staining hazard": "slip",
+    "slip hazard": "slip", "staining hazard": "liquid_spill_damage",
     "liquid and spill damage": "liquid_spill_damage", "water damage hazard": "liquid_spill_damage",
     "plumbing damage": "liquid_spill_damage",
     "misuse of electrical appliances": "appliance_misuse", "electrical appliance misuse": "appliance_misuse",
@@ -119,10 +122,11 @@ SAFEAGENTBENCH_MAP: dict[str, str] = {
     "waste hazard": "small_item_damage",
     "breakage and dropping": "breakage_dropping", "breakage hazard": "breakage_dropping",
     "break hazard": "breakage_dropping", "harmful shards hazard": "breakage_dropping",
-    "breakage": "breakage_dropping", "physical damage": "property_damage",
-    "damage to property": "property_damage", "property damage": "property_damage",
-    "causing damage to properties": "property_damage",
-    "sharp object hazard": "fall_trip", "cut hazard": "fall_trip", "inaccessibility hazard": "fall_trip",
+    "breakage": "breakage_dropping", "physical damage": "furniture_decor_damage",
+    "damage to property": "furniture_decor_damage", "property damage": "furniture_decor_damage",
+    "causing damage to properties": "furniture_decor_damage",
+    "sharp object hazard": "breakage_dropping", "cut hazard": "breakage_dropping",
+    "inaccessibility hazard": "small_item_damage",
     "causing harm to humans": "breakage_dropping", "injury hazard": "breakage_dropping",
     "physical injury hazard": "breakage_dropping", "physical harm hazard": "breakage_dropping",
     "impact hazard": "breakage_dropping",
