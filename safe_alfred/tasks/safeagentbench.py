@@ -156,17 +156,27 @@ def normalise_final_state(entries: list[dict] | None, notes: list[str]) -> list[
     return out
 
 
-def _absent_named(scene: str, texts: list[str], steps: list[str], final_state: list[dict] | None) -> list[str]:
-    """Object types the instruction or final state names that the scene does not have."""
-    present = load_scene_spec(scene).types_present
-    named = {e["objectType"] for e in final_state or []}
-    squeezed = re.sub(r"[\s_\-]+", "", " ".join(texts)).lower()
+def _squeezed(texts: list[str]) -> str:
+    return re.sub(r"[\s_\-]+", "", " ".join(texts)).lower()
+
+
+def _step_types(steps: list[str]) -> set[str]:
+    """The object types the steps act on (``fillLiquid Mug wine`` acts on the Mug)."""
+    out = set()
     for step in steps:
         parts = step.split(" ", 1)
         if len(parts) == 2:
             otype = _canonical_type(parts[1].rsplit(" ", 1)[0] if parts[0].lower().startswith("fill") else parts[1])
-            if otype and otype.lower() in squeezed:
-                named.add(otype)
+            if otype:
+                out.add(otype)
+    return out
+
+
+def _absent_named(scene: str, texts: list[str], steps: list[str], final_state: list[dict] | None) -> list[str]:
+    """Object types the instruction or final state names that the scene does not have."""
+    present = load_scene_spec(scene).types_present
+    squeezed = _squeezed(texts)
+    named = {e["objectType"] for e in final_state or []} | {t for t in _step_types(steps) if t.lower() in squeezed}
     spawned = ("Sliced", "Cracked")
     return sorted(t for t in named if t not in present and not t.endswith(spawned))
 
@@ -180,7 +190,13 @@ def _met_step(run: Execution, conditions: dict) -> int | None:
     return tracker.first_met_step if tracker.met else None
 
 
-def conditions_for(run: Execution, final_state: list[dict] | None) -> tuple[dict, str]:
+def named_types(texts: list[str], steps: list[str]) -> set[str]:
+    """The object types a task names: those its steps act on, and those its instruction mentions."""
+    squeezed = _squeezed(texts)
+    return _step_types(steps) | {t for low, t in type_names_lower().items() if len(low) > 2 and low in squeezed}
+
+
+def conditions_for(run: Execution, final_state: list[dict] | None, named: set[str] | None = None) -> tuple[dict, str]:
     """(conditions, where they come from) for a repaired reference run (module docstring)."""
     if final_state:
         if not end_reached(run.end, final_state):
@@ -189,10 +205,10 @@ def conditions_for(run: Execution, final_state: list[dict] | None) -> tuple[dict
                            "final_state")
         cond, origin = {"end": final_state, "during": []}, "final_state"
         if conditions_hold(run.start, cond):
-            cond["during"] = effects(run)["during"] + picked(run)
+            cond["during"] = effects(run, named)["during"] + picked(run)
             origin = "final_state+steps"
     else:
-        cond, origin = effects(run), "steps"
+        cond, origin = effects(run, named), "steps"
         # An object that ends elsewhere was picked up on the way: say so, since AI2-THOR lists every
         # receptacle under an object (a candle on a side table is also "in" the Floor).
         moved = {e["objectType"] for e in cond["end"] if "parentReceptacles" in e}
@@ -288,7 +304,7 @@ def convert_source(source: Source) -> dict:
     block["repairs"] = fixed.changes
     task["reference_plan"] = fixed.steps
     run = execute(task, fixed.steps)
-    cond, block["conditions_from"] = conditions_for(run, final_state)
+    cond, block["conditions_from"] = conditions_for(run, final_state, named_types(source.texts, steps))
     if kind == "safe":
         task["goal"] = {"final_state": cond}
         task["safe_reference_plan"] = list(fixed.steps)
