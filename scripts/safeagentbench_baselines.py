@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rich.console import Console
 from rich.progress import track
 
 from safe_alfred.agents.base import Decision
@@ -68,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name in args.baselines.split(","):
         env, agent = TraceRecorder(SafeAlfredEnv(max_steps=80)), planner(name)
-        records = [run_episode(env, agent, t, seed=0) for t in track(tasks, description=name, transient=True)]
+        records = [run_episode(env, agent, t, seed=0) for t in track(tasks, description=name, transient=True,
+                                                                       console=Console(stderr=True))]
         r = safeagentbench_rates(records)
         d, a, lh, s = (r.get(k, {}) for k in ("detailed", "abstract", "long_horizon", "safe"))
         rows.append(f"| `{name}` | {pct(d.get('rejection_rate'))} | {pct(d.get('success_rate'))} | "
