@@ -8,8 +8,33 @@ a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+from collections.abc import Iterable
+
 USER_ERROR_EXIT = 2
 
 
 class UserError(Exception):
     """A problem with the user's input (config, override, file, server) rather than a bug."""
+
+
+def commonest_cause(messages: Iterable[str | None]) -> tuple[int, str, int] | None:
+    """``(failures, commonest cause, its count)`` over error messages (None: no failure), or None.
+
+    Causes are first lines grouped with their numbers masked (``attempt 3``, ``step 12`` and ids vary
+    between failures of one cause); the example returned is the first message of its group.
+    """
+    causes: Counter[str] = Counter()
+    example: dict[str, str] = {}
+    for message in messages:
+        if not message:
+            continue
+        line = str(message).splitlines()[0][:300]
+        key = re.sub(r"\d+", "#", line)
+        causes[key] += 1
+        example.setdefault(key, line)
+    if not causes:
+        return None
+    key, n = causes.most_common(1)[0]
+    return sum(causes.values()), example[key], n

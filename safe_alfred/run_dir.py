@@ -54,6 +54,9 @@ EXPERIMENT_KEYS = ("env", "agent", "suite", "judge", "filter", "seed", "num_seed
 def config_hash(resolved: dict[str, Any]) -> str:
     """Short hash of the experiment part of a resolved config: equal exactly when the episodes are."""
     part = {k: resolved.get(k) for k in EXPERIMENT_KEYS}
+    filt = part.get("filter")
+    if isinstance(filt, dict) and not filt.get("enabled"):
+        part["filter"] = {"enabled": False}  # an unused filter's settings change no episode
     return hashlib.sha256(canonical_json(part).encode("utf-8")).hexdigest()[:16]
 
 
@@ -277,6 +280,70 @@ class RunDir:
     def is_complete(self) -> bool:
         return bool(self.status().get("complete"))
 
+    # -- what the run is ------------------------------------------------------------------------
+    def check_records(self, records: list[dict[str, Any]]) -> None:
+        """Refuse to score records of different configurations as one run (``UserError``)."""
+        hashes = {r.get("config_hash") for r in records} - {None}
+        expected = self.status().get("config_hash")
+        if len(hashes) > 1 or (expected and hashes and hashes != {expected}):
+            counts = {h: sum(1 for r in records if r.get("config_hash") == h) for h in sorted(hashes)}
+            shown = ", ".join(f"{n} of configuration {h}" for h, n in counts.items())
+            raise UserError(f"{self.records_file} mixes episodes of different runs ({shown}; run.json says "
+                            f"{expected or 'nothing'}): report each run from its own directory")
+
+        def fingerprint(r: dict[str, Any]) -> str:
+            return canonical_json({"planner": r.get("planner"), "suite": r.get("suite_hash"),
+                                   "max_steps": r.get("max_steps"), "backend": (r.get("env") or {}).get("backend")})
+
+        kinds = {fingerprint(r) for r in records if "steps" in r}
+        if len(kinds) > 1:
+            raise UserError(f"{self.records_file} mixes episodes of {len(kinds)} different planners, suites, step "
+                            "limits or backends: report each run from its own directory")
+
+    def identity(self, records: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """What this run is (agent, model, suite and its hash, filter, env, judge, seeds, versions)
+        and how far it got; the header of ``report.md`` and the ``run`` section of ``summary.json``."""
+        cfg = self.read_config() or {}
+        status = self.status()
+        records = records or []
+        first = next((r for r in records if r.get("planner")), {})
+        planner = first.get("planner") or {}
+        agent = dict(cfg.get("agent") or {})
+        params = dict(agent.get("params") or {})
+        suite = dict(cfg.get("suite") or {})
+        filt = dict(cfg.get("filter") or {})
+        env = dict(cfg.get("env") or {})
+        seed0, n_seeds = int(cfg.get("seed") or 0), int(cfg.get("num_seeds") or 1)
+        judges = sorted({(r.get("recognition") or {}).get("judge") for r in records} - {None})
+        done = sum(1 for r in records if not is_error(r))
+        expected = status.get("episodes_expected")
+        return to_jsonable({
+            "run_dir": str(self.path),
+            "agent": agent.get("name") or agent.get("kind") or planner.get("name"),
+            "agent_kind": agent.get("kind"),
+            "planner": planner.get("name"),
+            "model": planner.get("model") or params.get("model") or params.get("model_path"),
+            "suite": {"name": suite.get("name"), "path": suite.get("path"), "split": suite.get("split"),
+                      "limit": suite.get("limit"),
+                      "sha256": status.get("suite_hash") or first.get("suite_hash")},
+            "filter": (filt.get("name") or "cbf") if filt.get("enabled") else "none",
+            "filter_gamma": filt.get("gamma") if filt.get("enabled") else None,
+            "env": {"backend": env.get("backend") or (first.get("env") or {}).get("backend"),
+                    "max_steps": env.get("max_steps") or first.get("max_steps")},
+            "judge": ", ".join(judges) or (cfg.get("judge") or {}).get("name"),
+            "seeds": list(range(seed0, seed0 + max(1, n_seeds))) if cfg else sorted({record_key(r)[1] for r in records}),
+            "versions": first.get("versions") or {},
+            "config_hash": status.get("config_hash"),
+            "state": status.get("state"),
+            "episodes_expected": expected,
+            "episodes_done": done,
+            "complete": bool(status.get("complete")) or (expected is not None and done >= expected),
+            "partial": expected is not None and done < expected,
+            "resume_command": status.get("command"),
+            "started": status.get("started"),
+            "finished": status.get("finished"),
+        })
+
     # -- outputs ---------------------------------------------------------------------------------
     def read_summary(self) -> dict[str, Any] | None:
         return self.read_json(self.SUMMARY)
@@ -317,6 +384,12 @@ class RunDir:
         try:
             yield handle
         finally:
+            release(handle)
+
+    def release(self) -> None:
+        """Give back one hold of this process's lock on the directory (see ``acquire``)."""
+        handle = _HELD.get((self.path / self.LOCK).resolve())
+        if handle is not None:
             release(handle)
 
     def acquire(self) -> RunLock:

@@ -82,4 +82,4 @@ def test_malformed_line_is_reported(tmp_path, capsys, bad, needle):
 def test_unknown_judge_is_a_clear_error(tmp_path, capsys):
     src = write(tmp_path / "in.jsonl", ROWS[:1])
     assert main(["--judge", "oracle", str(src)]) == 2
-    assert "valid names" in capsys.readouterr().err
+    assert "choose one of embedding, lexicon, llm" in capsys.readouterr().err

@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import ValidationError
 
 from safe_alfred.config_paths import conf_dir
-from safe_alfred.runner.config import Backend, PlannerMode, RunConfig, register_configs
+from safe_alfred.runner.config import PlannerMode, RunConfig, register_configs
 from safe_alfred.runner.errors import RunError, one_line
 from safe_alfred.runner.execute import to_run_config
 from safe_alfred.runner.suites import load_suite_tasks
@@ -45,7 +45,7 @@ def test_every_group_option_composes_to_a_typed_config(hydra_compose, group, opt
     assert isinstance(run, RunConfig)
     node = getattr(run, group)
     if group == "env":
-        assert node.backend == Backend(option)
+        assert node.backend == option
     elif group == "agent":
         assert node.kind == option and isinstance(node.mode, PlannerMode)
     elif group == "filter":
@@ -79,8 +79,8 @@ def test_structured_config_rejects_wrong_types_and_unknown_keys():
     schema = OmegaConf.structured(RunConfig)
     with pytest.raises(ValidationError, match="workers"):
         OmegaConf.merge(schema, {"runner": {"workers": "many"}})
-    with pytest.raises(ValidationError, match="backend"):
-        OmegaConf.merge(schema, {"env": {"backend": "unreal"}})
+    # env.backend is any registered backend (plugins add their own): checked by preflight instead,
+    # see test_runner_errors (env.backend=unreal).
     with pytest.raises(Exception, match="not in 'EnvConfig'"):
         OmegaConf.merge(schema, {"env": {"max_step": 3}})
 

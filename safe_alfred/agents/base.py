@@ -52,7 +52,20 @@ class Decision:
 
 @runtime_checkable
 class Planner(Protocol):
-    """Anything with these members is a planner; see ``agents/scripted.py`` for examples."""
+    """Anything with these members is a planner; see ``agents/scripted.py`` for examples.
+
+    The episode loop (``runner/episode.py``) calls ``reset`` once per episode, then ``act`` after
+    every observation (closed loop) or once (open loop), and stores ``describe()`` in the record.
+    Optional members it uses when present:
+
+    * ``aact(inp)``: an async ``act`` (``AsyncPlanner``), awaited by ``runner.concurrency=N`` runs;
+    * ``needs_task = True``: the planner is a scripted baseline that reads the task record
+      (``PlannerInput.task``, with its reference plans); a model must never see it.
+
+    ``safe-alfred run agent=custom agent.target=package.module:Class`` runs any class with these
+    members: its constructor gets ``agent.params`` as keywords (and ``mode``, ``seed``, ``name`` when
+    it accepts them).
+    """
 
     name: str
     mode: Mode
@@ -64,3 +77,18 @@ class Planner(Protocol):
     def describe(self) -> dict[str, Any]:
         """Identity and settings, stored in every episode record."""
         ...
+
+
+@runtime_checkable
+class AsyncPlanner(Planner, Protocol):
+    """A planner whose decisions can be awaited (server-bound planners): concurrent episodes."""
+
+    async def aact(self, inp: PlannerInput) -> Decision: ...
+
+
+PLANNER_MEMBERS = ("name", "mode", "reset", "act", "describe")
+
+
+def missing_members(obj: Any) -> list[str]:
+    """The members of the ``Planner`` protocol that ``obj`` lacks (empty: it is a planner)."""
+    return [m for m in PLANNER_MEMBERS if not hasattr(obj, m)]

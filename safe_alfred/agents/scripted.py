@@ -55,6 +55,8 @@ def _with_done(plan: list[str]) -> list[str]:
 class ScriptedPlanner:
     """A planner whose choices come from the task record (or, for ``random``, a seeded RNG)."""
 
+    needs_task = True  # reads PlannerInput.task (the reference plans): a baseline, never a model
+
     def __init__(
         self,
         policy: str,

@@ -10,13 +10,12 @@ dropped or crashing half-way.
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import sys
 from dataclasses import asdict
 from typing import Any
 
-from safe_alfred.errors import UserError
+from safe_alfred.errors import UserError, commonest_cause
 from safe_alfred.judges.base import TraceSegment
 
 
@@ -110,17 +109,18 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError(f"{args.file}: {exc}") from None
 
     from safe_alfred.judges.registry import make_judge
+    from safe_alfred.runner.preflight import check_part
 
+    check_part("judge", args.judge, dict(args.judge_option))  # e.g. an llm judge's server, before any line
     try:
         judge = make_judge(args.judge, **dict(args.judge_option))
     except (ValueError, ImportError, TypeError) as exc:
         raise UserError(str(exc)) from None
-    takes_category = "category" in inspect.signature(judge.judge).parameters
 
     out_lines = []
     for rec in records:
-        kwargs = {"category": rec["category"]} if takes_category and rec["category"] else {}
-        v = judge.judge(rec["instruction"], rec["hazard"], rec["segments"], rec["before_step"], **kwargs)
+        v = judge.judge(rec["instruction"], rec["hazard"], rec["segments"], rec["before_step"],
+                        category=rec["category"] or None)
         row = {
             "id": rec["id"],
             "recognized": v.recognized,
@@ -137,4 +137,11 @@ def main(argv: list[str] | None = None) -> int:
             f.write(text)
     else:
         sys.stdout.write(text)
+    failed = commonest_cause(json.loads(line).get("error") for line in out_lines)
+    if failed:
+        n_err, cause, count = failed
+        print(f"safe-alfred judge: {'error' if 2 * n_err > len(out_lines) else 'warning'}: the judge could not "
+              f"decide {n_err} of {len(out_lines)} traces; commonest cause ({count}x): {cause}", file=sys.stderr)
+        if 2 * n_err > len(out_lines):
+            return 1
     return 0

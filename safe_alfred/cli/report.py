@@ -14,6 +14,7 @@ from safe_alfred.cli.options import JUDGES_HELP, judges_or_none
 from safe_alfred.errors import UserError
 from safe_alfred.metrics.gap import N_BOOT
 from safe_alfred.metrics.report import write_report
+from safe_alfred.metrics.run_header import episodes_text
 from safe_alfred.records import RECORDS_FILE
 from safe_alfred.run_dir import RunDir
 
@@ -28,11 +29,15 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if not (args.run_dir / RECORDS_FILE).exists():
         raise UserError(f"no {RECORDS_FILE} in {args.run_dir}")
-    records = RunDir(args.run_dir).load_records()
-    summary = write_report(args.run_dir, records, judges_or_none(args.judge), n_boot=args.bootstrap,
+    run_dir = RunDir(args.run_dir)
+    records = run_dir.load_records()
+    run_dir.check_records(records)  # one configuration per report, never a mix
+    summary = write_report(run_dir, records, judges_or_none(args.judge), n_boot=args.bootstrap,
                            seed=args.seed, rejudge=args.rejudge)
     gap = summary["gap_rate"]
-    print(f"{summary['episodes']} episodes ({summary['errors']} errors); gap "
-          f"{'–' if gap is None else f'{100 * gap:.1f}%'}; report: {args.run_dir / 'report.md'}")
+    run = summary.get("run") or {}
+    partial = " (partial run)" if run.get("partial") else ""
+    print(f"{episodes_text(run, summary['episodes'])} episodes{partial} ({summary['errors']} errors); gap "
+          f"{'–' if gap is None else f'{100 * gap:.1f}%'}; report: {run_dir.file(RunDir.REPORT)}")
     sys.stdout.flush()
     return 0

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import logging
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,12 +20,13 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from safe_alfred.config_paths import conf_dir
-from safe_alfred.errors import UserError
+from safe_alfred.errors import UserError, commonest_cause
 from safe_alfred.runner.compose import CONFIG_NAME
-from safe_alfred.runner.config import register_configs
+from safe_alfred.runner.config import RunConfig, register_configs
 from safe_alfred.runner.errors import RunError, one_line
 
 PROG = "safe-alfred run"
+log = logging.getLogger("safe_alfred.run")
 _MAX_PREFLIGHT = 64  # sweep combinations composed before launching (the rest compose in the launcher)
 
 
@@ -62,13 +65,16 @@ def sweep_combinations(parsed: list[Any]) -> list[list[str]]:
     return [list(c) for c in itertools.product(*choices.values())]
 
 
-def preflight(overrides: list[str], multirun: bool) -> None:
-    """Compose the config for each sweep combination and load its suite; raise ``RunError``."""
+def _key(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def preflight(overrides: list[str], multirun: bool) -> list[RunConfig]:
+    """Compose every sweep combination (the first 64) and check it (``runner.preflight``); the configs."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     from safe_alfred.runner.compose import composer
-    from safe_alfred.runner.factory import check_available
-    from safe_alfred.runner.suites import load_suite_tasks
+    from safe_alfred.runner.preflight import preflight as check
 
     register_configs()
     try:
@@ -87,15 +93,45 @@ def preflight(overrides: list[str], multirun: bool) -> None:
             raise
         except Exception as exc:
             raise RunError(f"bad sweep override: {one_line(exc)}") from None
-    seen_suites: set[str] = set()
+    configs = []
     with composer() as compose_one:
         for combo in combos:
-            run_cfg = compose_one(combo)
-            check_available(run_cfg)
-            key = repr(run_cfg.suite)
-            if key not in seen_suites:
-                seen_suites.add(key)
-                load_suite_tasks(run_cfg.suite)
+            configs.append(compose_one(combo))
+    for cfg in configs:
+        check(cfg)
+    return configs
+
+
+_COMMAND: list[str] | None = None  # this process's ``safe-alfred run`` arguments (resume hints)
+
+
+def resume_command(run_dir: Path) -> str:
+    """What resumes an interrupted run: the same command, with its run directory named."""
+    args = [a for a in (_COMMAND or []) if _key(a) != "hydra.run.dir"]
+    return shlex.join(["safe-alfred", "run", *args, f"hydra.run.dir={run_dir}"])
+
+
+def _report_failures(result: Any) -> None:
+    """Most episodes (or verdicts) failed: say the commonest cause, count it, exit 1; some: warn."""
+    n = len(result.records)
+    failed = result.failures()
+    if failed:
+        errors, cause, count = failed
+        msg = f"{errors} of {n} episodes failed; commonest cause ({count}x): {cause}"
+        if 2 * errors > n:
+            log.error(msg)
+            print(f"{PROG}: error: {msg}", file=sys.stderr)
+            raise SystemExit(1)
+        log.warning(msg)
+        print(f"{PROG}: warning: {msg} (they run again when the run is resumed)", file=sys.stderr)
+    judged = [r["recognition"] for r in result.records if r.get("recognition")]
+    verdicts = commonest_cause(v.get("error") for v in judged)
+    if verdicts and 2 * verdicts[0] > len(judged):
+        failed_n, cause, count = verdicts
+        msg = f"the judge failed on {failed_n} of {len(judged)} episodes; commonest cause ({count}x): {cause}"
+        log.error(msg)
+        print(f"{PROG}: error: {msg}", file=sys.stderr)
+        raise SystemExit(1)
 
 
 def _task(cfg: DictConfig) -> None:
@@ -103,18 +139,31 @@ def _task(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
     from safe_alfred.runner.compose import to_run_config
-    from safe_alfred.runner.execute import run_experiment
+    from safe_alfred.runner.execute import RunInterrupted, run_experiment
 
     out_dir = Path(HydraConfig.get().runtime.output_dir)
+    command = resume_command(out_dir) if _COMMAND is not None else None
     try:
-        result = run_experiment(to_run_config(cfg), out_dir, resolved=OmegaConf.to_container(cfg, resolve=True))
+        result = run_experiment(to_run_config(cfg), out_dir, resolved=OmegaConf.to_container(cfg, resolve=True),
+                                command=command)
     except UserError as exc:
+        log.error(str(exc))
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    except RunInterrupted as stop:
+        msg = (f"{PROG}: interrupted ({stop.signal_name}) after {stop.done} of {stop.expected} episodes; "
+               f"the finished ones are kept in {stop.run_dir}")
+        log.warning(msg)
+        print(f"\n{msg}", file=sys.stderr)
+        print(f"resume with: {command or 'the same command, with hydra.run.dir=' + str(stop.run_dir)}",
+              file=sys.stderr)
+        raise SystemExit(130) from None
     s = result.summary
-    print(f"{result.out_dir}: {s.get('episodes')} episodes ({result.reused} resumed), errors {s.get('errors')}, "
-          f"gap_rate {_pct(s.get('gap_rate'))}, unsafe_rate {_pct(s.get('unsafe_rate'))}; see report.md",
-          file=sys.stderr)
+    line = (f"{result.out_dir}: {s.get('episodes')} episodes ({result.reused} resumed), errors {s.get('errors')}, "
+            f"gap_rate {_pct(s.get('gap_rate'))}, unsafe_rate {_pct(s.get('unsafe_rate'))}; see report.md")
+    log.info(line)
+    print(line, file=sys.stderr)
+    _report_failures(result)
 
 
 def _pct(value: Any) -> str:
@@ -123,6 +172,9 @@ def _pct(value: Any) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``safe-alfred run``; returns the exit status (a ``RunError`` is the dispatcher's)."""
+    global _COMMAND
+    from safe_alfred.runner.run_dirs import claim_run_dir, claim_sweep_dir
+
     argv = list(sys.argv[1:] if argv is None else argv)
     register_configs()
     try:
@@ -131,11 +183,23 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     informational = args.help or args.hydra_help or args.version or args.info or args.cfg or args.shell_completion
     custom_source = args.config_path or args.config_name or args.config_dir or args.experimental_rerun
-    if not informational and not custom_source:
-        preflight(list(args.overrides), bool(args.multirun))  # a RunError: one line, exit 2
+    configs = [] if informational or custom_source else preflight(list(args.overrides), bool(args.multirun))
+    keys = {_key(o) for o in args.overrides}
+    extra: list[str] = []
+    claimed = None
+    if configs and not args.multirun and "hydra.run.dir" not in keys:
+        claimed, resumed = claim_run_dir(configs[0])
+        extra.append(f"hydra.run.dir={claimed.path}")
+        if resumed:
+            st = claimed.status()
+            print(f"{PROG}: resuming the unfinished run of this configuration in {claimed.path} "
+                  f"({st.get('episodes_done', 0)} of {st.get('episodes_expected', '?')} episodes done)", file=sys.stderr)
+    elif configs and args.multirun and "hydra.sweep.dir" not in keys:
+        extra.append(f"hydra.sweep.dir={claim_sweep_dir()}")
+    _COMMAND = list(argv)
     task = hydra.main(config_path=str(conf_dir()), config_name=CONFIG_NAME, version_base="1.3")(_task)
     saved = sys.argv
-    sys.argv = [PROG, *argv]
+    sys.argv = [PROG, *argv, *extra]
     try:
         task()
     except SystemExit as exc:
@@ -143,4 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         return code if isinstance(code, int) else (0 if code is None else 1)
     finally:
         sys.argv = saved
+        _COMMAND = None
+        if claimed is not None:
+            claimed.release()
     return 0

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any, Protocol
 
 from ..world.metadata import to_metadata
@@ -15,6 +14,8 @@ from .scene_prep import prepare_scene
 
 
 class Backend(Protocol):
+    """What the env calls on a simulator: reset to a scene, step a THOR action dict, give metadata."""
+
     name: str
     state: WorldState
 
@@ -51,15 +52,8 @@ class SymbolicBackend:
         self.state = None
 
 
-BACKENDS = {
-    "symbolic": "safe_alfred.envs.backends:SymbolicBackend",
-    "thor": "safe_alfred.envs.thor.backend:ThorBackend",
-    "thor_standin": "safe_alfred.envs.thor.backend:standin_backend",
-}
-
-
 def make_backend(name: str, **options: Any) -> Backend:
-    if name not in BACKENDS:
-        raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
-    module, attr = BACKENDS[name].split(":")
-    return getattr(importlib.import_module(module), attr)(**options)
+    """The backend registered as ``name`` (``safe_alfred.registry``, group ``backend``)."""
+    from safe_alfred import registry
+
+    return registry.create("backend", name, **options)

@@ -5,6 +5,6 @@ constructed through :func:`make_judge`.
 """
 
 from safe_alfred.judges.base import EvidenceSpan, Judge, TraceSegment, Verdict
-from safe_alfred.judges.registry import JUDGES, make_judge
+from safe_alfred.judges.registry import make_judge
 
-__all__ = ["EvidenceSpan", "Judge", "JUDGES", "TraceSegment", "Verdict", "make_judge"]
+__all__ = ["EvidenceSpan", "Judge", "TraceSegment", "Verdict", "make_judge"]

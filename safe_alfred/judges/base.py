@@ -47,6 +47,13 @@ class Verdict:
 
 @runtime_checkable
 class Judge(Protocol):
+    """What the runner, ``report`` and ``safe-alfred judge`` call: ``judge(...)`` and ``name``.
+
+    ``name`` is stored with every verdict. The keywords are context a judge may use or ignore: the
+    task's hazard ``category`` (``safe_alfred.tasks.taxonomy``), the ``prompt`` the planner was shown
+    and the ``hazard_action``; ``call_judge`` passes only those a judge accepts.
+    """
+
     name: str
 
     def judge(

@@ -173,7 +173,11 @@ class LLMJudge:
         )
 
     def judge(
-        self, instruction: str, hazard: str, segments: list[TraceSegment], before_step: int | None = None
+        self, instruction: str, hazard: str, segments: list[TraceSegment], before_step: int | None = None,
+        category: str | None = None,
     ) -> Verdict:
-        """Did the reasoning before ``before_step`` recognise ``hazard``? Errors come back in the Verdict."""
+        """Did the reasoning before ``before_step`` recognise ``hazard``? Errors come back in the Verdict.
+
+        ``category`` is accepted (the ``Judge`` protocol) and unused: the rubric reads the hazard's text.
+        """
         return self.client.run_sync(self.ajudge(instruction, hazard, segments, before_step))

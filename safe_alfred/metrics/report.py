@@ -17,6 +17,7 @@ from .agreement import judge_agreement, render_agreement
 from .channels import channel_summary, load_latent, render_channels
 from .gap import GROUP_FIELDS, N_BOOT, summarize
 from .judging import judge_record, judge_record_all
+from .run_header import header_lines, run_title
 from .safeagentbench import render_rates, safeagentbench_rates
 
 PLOTS = ("recognition_outcome.png", "gap_by_category.png", "warning_lead.png")
@@ -52,9 +53,12 @@ def _metric_row(name: str, m: dict, pct: bool = True) -> str:
 def render_markdown(summary: dict, run_dir: Path | None = None) -> str:
     """The report as markdown: headline table, matrix, breakdowns, plots."""
     m = summary["metrics"]
-    lines = ["# safe-alfred report", ""]
-    if run_dir is not None:
-        lines += [f"Run: `{run_dir.name}`. ", ""]
+    run = summary.get("run")
+    lines = [f"# safe-alfred report: {run_title(run)}" if run else "# safe-alfred report", ""]
+    if run:
+        lines += header_lines(run, summary["episodes"])
+    elif run_dir is not None:
+        lines += [f"Run: `{run_dir}`. ", ""]
     lines += [f"Episodes: {summary['episodes']} ({summary['hazard_episodes']} hazardous, "
               f"{summary['twin_episodes']} safe twins, {summary['errors']} errors). "
               f"Judge: `{summary.get('judge') or 'stored verdicts'}` ({summary['judged']} judged, "
@@ -106,66 +110,99 @@ def add_recognition_summary(summary: dict, records: list[dict], run_dir: Path, *
     summary["judge_agreement"] = judge_agreement(records)
 
 
+def _save(fig: Any, path: Path, caption: str) -> None:
+    """Caption the figure with the run it describes and write it atomically (temp file, rename)."""
+    import os
+    import textwrap
+
+    if caption:
+        fig.text(0.5, 0.005, "\n".join(textwrap.wrap(caption, 90)), ha="center", va="bottom", fontsize=6.5,
+                 color="0.3")
+        fig.tight_layout(rect=(0, 0.04 + 0.02 * (len(caption) // 90), 1, 1))
+    else:
+        fig.tight_layout()
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
+    fig.savefig(tmp, dpi=100)
+    os.replace(tmp, path)
+
+
+def _say_why(ax: Any, text: str) -> None:
+    """An empty plot's reason, in its middle, instead of bare axes."""
+    import textwrap
+
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.text(0.5, 0.5, "\n".join(textwrap.wrap(text, 48)), ha="center", va="center", transform=ax.transAxes,
+            fontsize=9)
+
+
 def write_plots(summary: dict, plots_dir: Path) -> list[Path]:
-    """Heatmap of recognition x outcome, per-category gap bars, warning-lead histogram."""
+    """Heatmap of recognition x outcome, per-category gap bars, warning-lead histogram.
+
+    Each plot carries the run's identity as a caption; a plot with nothing to show says why.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     plots_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
+    caption = run_title(summary.get("run"))
+    paths = [plots_dir / p for p in PLOTS]
 
     rows = ["recognized", "not_recognized", "unjudged"]
     cols = ["unsafe", "safe", "incapable"]
     mat = [[summary["recognition_outcome_matrix"][r][c] for c in cols] for r in rows]
-    fig, ax = plt.subplots(figsize=(5, 3.6))
+    fig, ax = plt.subplots(figsize=(5, 3.8))
     im = ax.imshow(mat, cmap="Reds")
     ax.set_xticks(range(3), cols)
     ax.set_yticks(range(3), [r.replace("_", " ") for r in rows])
     for i in range(3):
         for j in range(3):
             ax.text(j, i, str(mat[i][j]), ha="center", va="center")
-    ax.set_title("Hazardous episodes: recognition x outcome")
+    ax.set_title("Hazardous episodes: recognition x outcome"
+                 + ("" if summary["hazard_episodes"] else "\n(no hazardous episode ran)"), fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.046)
-    fig.tight_layout()
-    paths.append(plots_dir / PLOTS[0])
-    fig.savefig(paths[-1], dpi=100)
+    _save(fig, paths[0], caption)
     plt.close(fig)
 
     cats = {k: v["gap_rate"] for k, v in summary["breakdowns"]["category"].items() if k != "(none)"}
-    fig, ax = plt.subplots(figsize=(max(4, 0.9 * len(cats) + 2), 4.2))
     names = sorted(cats)
-    vals = [cats[c]["value"] if cats[c]["value"] is not None else 0.0 for c in names]
-    err = [[max(0.0, v - (cats[c]["ci"] or [v, v])[0]) for c, v in zip(names, vals, strict=True)],
-           [max(0.0, (cats[c]["ci"] or [v, v])[1] - v) for c, v in zip(names, vals, strict=True)]]
-    if names:
+    defined = [c for c in names if cats[c]["value"] is not None]
+    fig, ax = plt.subplots(figsize=(max(4.5, 0.9 * len(names) + 2), 4.4))
+    if defined:
+        vals = [cats[c]["value"] if cats[c]["value"] is not None else 0.0 for c in names]
+        err = [[max(0.0, v - (cats[c]["ci"] or [v, v])[0]) for c, v in zip(names, vals, strict=True)],
+               [max(0.0, (cats[c]["ci"] or [v, v])[1] - v) for c, v in zip(names, vals, strict=True)]]
         ax.bar(range(len(names)), vals, yerr=err, capsize=4, color="tab:red")
+        for i, c in enumerate(names):
+            if cats[c]["value"] is None:  # no recognised episode in this category: no gap, not a gap of 0
+                ax.text(i, 0.02, "n/a", ha="center", va="bottom", fontsize=8, color="0.4")
         ax.set_xticks(range(len(names)), [f"{c.replace('_', ' ')} (n={cats[c]['n']})" for c in names],
                       fontsize=8, rotation=30, ha="right")
+    elif names:
+        rec = summary["metrics"]["recognition_rate"]
+        _say_why(ax, f"No gap to show: the gap is P(unsafe | recognised), and no hazardous episode was "
+                     f"recognised (recognition {_fmt(rec['value'])} of {rec['n']} judged hazardous episodes).")
     else:
-        ax.text(0.5, 0.5, "no hazardous episodes", ha="center", va="center", transform=ax.transAxes)
+        _say_why(ax, "No gap to show: no hazardous episode ran.")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("P(unsafe | recognised)")
-    ax.set_title("Gap by hazard category (95% CI)")
-    fig.tight_layout()
-    paths.append(plots_dir / PLOTS[1])
-    fig.savefig(paths[-1], dpi=100)
+    ax.set_title("Gap by hazard category (95% CI)", fontsize=10)
+    _save(fig, paths[1], caption)
     plt.close(fig)
 
     leads = summary["warning_leads"]
-    fig, ax = plt.subplots(figsize=(5, 3.6))
+    fig, ax = plt.subplots(figsize=(5, 3.8))
     if leads:
         lo, hi = min(leads), max(leads)
         ax.hist(leads, bins=[x - 0.5 for x in range(int(lo), int(hi) + 2)], color="tab:orange", edgecolor="black")
     else:
-        ax.text(0.5, 0.5, "no recognised unsafe episodes", ha="center", va="center", transform=ax.transAxes)
+        _say_why(ax, "No warning lead to show: no episode was both recognised and unsafe.")
     ax.set_xlabel("steps from first recognition to the hazard")
     ax.set_ylabel("episodes")
-    ax.set_title("Warning lead (recognised, then unsafe)")
-    fig.tight_layout()
-    paths.append(plots_dir / PLOTS[2])
-    fig.savefig(paths[-1], dpi=100)
+    ax.set_title("Warning lead (recognised, then unsafe)", fontsize=10)
+    _save(fig, paths[2], caption)
     plt.close(fig)
     return paths
 
@@ -196,6 +233,7 @@ def write_report(run_dir: str | Path | RunDir, records: list[dict], judge: Any =
     sab = safeagentbench_rates(records)
     if sab:  # episodes of SafeAgentBench's tasks: its own figures beside ours
         summary["safeagentbench"] = sab
+    summary["run"] = rd.identity(records)
     rd.write_summary(summary)
     rd.write_report(render_markdown(summary, rd.path))
     write_plots(summary, rd.plots_dir)

@@ -33,6 +33,18 @@ def to_run_config(cfg: DictConfig | RunConfig) -> RunConfig:
     return obj
 
 
+def with_suite_label(cfg: RunConfig) -> RunConfig:
+    """``cfg`` with its suite named for what runs: ``suite=smoke suite.path=mine.jsonl`` runs ``mine``."""
+    import dataclasses
+
+    from safe_alfred.runner.suites import suite_label
+
+    label = suite_label(cfg.suite)
+    if label == cfg.suite.name:
+        return cfg
+    return dataclasses.replace(cfg, suite=dataclasses.replace(cfg.suite, name=label))
+
+
 def resolved_config(cfg: RunConfig) -> dict[str, Any]:
     """The plain, resolved form of a ``RunConfig`` (what ``config.yaml`` holds)."""
     out = OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True, enum_to_str=True)

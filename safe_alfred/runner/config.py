@@ -22,12 +22,6 @@ from safe_alfred import DEFAULT_MAX_STEPS
 T = TypeVar("T")
 
 
-class Backend(str, Enum):
-    symbolic = "symbolic"
-    thor = "thor"
-    thor_standin = "thor_standin"
-
-
 class PlannerMode(str, Enum):
     open_loop = "open_loop"
     closed_loop = "closed_loop"
@@ -42,9 +36,9 @@ class ProgressMode(str, Enum):
 
 @dataclass
 class EnvConfig:
-    """Arguments of ``SafeAlfredEnv``."""
+    """Arguments of ``SafeAlfredEnv``; ``backend`` is a registered backend name (``safe_alfred.registry``)."""
 
-    backend: Backend = Backend.symbolic
+    backend: str = "symbolic"
     scene: str = "FloorPlan1"
     max_steps: int = DEFAULT_MAX_STEPS
     require_knife: bool = False
@@ -53,9 +47,11 @@ class EnvConfig:
 
 @dataclass
 class AgentConfig:
-    """A planner: ``kind`` is one of ``safe_alfred.agents.KINDS``; ``params`` go to its constructor."""
+    """A planner: ``kind`` is a registered planner name (``safe_alfred.registry``), or ``custom`` with
+    ``target`` the import path of a planner class; ``params`` go to its constructor."""
 
     kind: str = "recognize_then_comply"
+    target: Optional[str] = None  # agent=custom: "package.module:Class"
     name: Optional[str] = None
     mode: PlannerMode = PlannerMode.closed_loop
     seed: Optional[int] = None  # None: the episode seed
@@ -106,6 +102,7 @@ class RunnerConfig:
     progress: ProgressMode = ProgressMode.auto
     resume: bool = True  # reuse finished episodes found in the output dir
     fail_fast: bool = False  # stop at the first episode error (otherwise record it and go on)
+    video: str = "none"  # none | unsafe | all: an MP4 per chosen episode under RUN_DIR/videos/
     output_dir: Optional[str] = None  # set by the runner: where workers write side data (hidden states)
 
 
@@ -125,10 +122,6 @@ class RunConfig:
     def seeds(self) -> list[int]:
         """The episode seeds of this run."""
         return list(range(self.seed, self.seed + max(0, self.num_seeds)))
-
-
-# Everything that decides what the episodes are; a resumed run must agree on these.
-EXPERIMENT_KEYS = ("env", "agent", "suite", "judge", "filter", "seed", "num_seeds")
 
 
 def typed_node(cls: type[T], data: Any, key: str) -> T:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import multiprocessing
 import os
 import threading
@@ -22,17 +23,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from safe_alfred.errors import UserError
+from safe_alfred.errors import UserError, commonest_cause
 from safe_alfred.records import record_key
 from safe_alfred.run_dir import RunDir, is_error
-from safe_alfred.runner.compose import resolved_config, to_run_config
+from safe_alfred.runner.compose import resolved_config, to_run_config, with_suite_label
 from safe_alfred.runner.config import ProgressMode, RunConfig
 from safe_alfred.runner.errors import RunError
-from safe_alfred.runner.factory import Worker, build_worker, check_available
+from safe_alfred.runner.factory import Worker, build_worker
+from safe_alfred.runner.interrupts import (
+    RunInterrupted,
+    ignore_interrupts_in_worker,
+    last_signal,
+    stop_on_signals,
+)
 from safe_alfred.runner.progress import make_progress
 from safe_alfred.runner.suites import load_suite_tasks, task_id
 
-__all__ = ["RunResult", "load_suite_tasks", "run_experiment", "to_run_config"]
+log = logging.getLogger("safe_alfred.run")
+
+__all__ = ["RunInterrupted", "RunResult", "load_suite_tasks", "run_experiment", "to_run_config"]
 
 
 def sort_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -51,66 +60,115 @@ class RunResult:
     ran: int  # episodes executed by this invocation
     reused: int  # episodes found finished in the run dir
 
+    def failures(self) -> tuple[int, str, int] | None:
+        """``(errored episodes, commonest cause, its count)``, or None when every episode ran."""
+        return commonest_error(self.records)
+
+
+def commonest_error(records: list[dict[str, Any]]) -> tuple[int, str, int] | None:
+    """How many records are errors, and the commonest cause with its count (``commonest_cause``)."""
+    return commonest_cause(str(r.get("error") or "error") for r in records if is_error(r))
+
+
+def _now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
 
 def run_experiment(
     cfg: RunConfig,
     out_dir: str | Path,
     resolved: dict[str, Any] | None = None,
     tasks: list[dict[str, Any]] | None = None,
+    *,
+    command: str | None = None,
 ) -> RunResult:
-    """Run (or finish) the experiment ``cfg`` in ``out_dir`` and write its records and report."""
+    """Run (or finish) the experiment ``cfg`` in ``out_dir`` and write its records and report.
+
+    Everything is checked (``preflight``) before anything is written. The directory is locked for
+    the run; Ctrl-C or SIGTERM stops it within moments with every finished episode kept and raises
+    ``RunInterrupted``; ``command`` (what resumes it) is stored in ``run.json``.
+    """
+    from safe_alfred.run_dir import config_hash
+    from safe_alfred.runner.preflight import preflight
+    from safe_alfred.runner.suites import suite_content_hash
+
     run_dir = RunDir(out_dir)
     out_dir = run_dir.path
-    out_dir.mkdir(parents=True, exist_ok=True)
     cfg = dataclasses.replace(cfg, runner=dataclasses.replace(cfg.runner, output_dir=str(out_dir)))
-    check_available(cfg)
-    if cfg.runner.workers < 1 or cfg.runner.concurrency < 1:
-        raise RunError("runner.workers and runner.concurrency must be at least 1")
-    if cfg.runner.workers > 1 and cfg.runner.concurrency > 1:
-        raise RunError("choose runner.workers (processes) or runner.concurrency (async), not both")
+    cfg = with_suite_label(cfg)  # suite=smoke suite.path=mine.jsonl runs "mine", not "smoke"
+    if resolved is not None:
+        resolved = {**resolved, "suite": {**dict(resolved.get("suite") or {}), "name": cfg.suite.name}}
+    preflight(cfg)
     resolved = resolved_config(cfg) if resolved is None else resolved
     tasks = load_suite_tasks(cfg.suite) if tasks is None else tasks
-
-    if run_dir.has_records():
-        if not cfg.runner.resume:
-            raise RunError(f"{run_dir.records_file} exists and runner.resume=false; choose another hydra.run.dir")
-        run_dir.check_same_experiment(resolved)
-    run_dir.write_config(resolved)
-    done = run_dir.finished() if cfg.runner.resume else {}
-
     specs = [(t, s) for t in tasks for s in cfg.seeds()]
-    wanted = {(task_id(t), s) for t, s in specs}
-    todo = [(t, s) for t, s in specs if (task_id(t), s) not in done]
-    reused = [r for k, r in done.items() if k in wanted]
+    identity = config_hash(resolved_config(cfg))
 
-    progress = make_progress(ProgressMode(cfg.runner.progress).value, total=len(specs), label=_label(cfg))
-    progress.start(reused)
-    new: list[dict[str, Any]] = []
+    with run_dir.lock():
+        if run_dir.has_records():
+            if not cfg.runner.resume:
+                raise RunError(f"{run_dir.records_file} exists and runner.resume=false; choose another hydra.run.dir")
+            run_dir.check_same_experiment(resolved)
+        run_dir.write_config(resolved)
+        done = run_dir.finished() if cfg.runner.resume else {}
+        wanted = {(task_id(t), s) for t, s in specs}
+        todo = [(t, s) for t, s in specs if (task_id(t), s) not in done]
+        reused = [r for k, r in done.items() if k in wanted]
+        status = {"config_hash": identity, "suite_hash": suite_content_hash(cfg.suite),
+                  "episodes_expected": len(specs), "episodes_done": len(reused), "state": "running",
+                  "complete": False, "updated": _now(), "pid": os.getpid()}
+        if not run_dir.status().get("started"):
+            status["started"] = status["updated"]
+        if command:
+            status["command"] = command
+        run_dir.update_status(**status)
 
-    writer = run_dir.writer()
+        log.info("run %s: %s, %d episodes (%d already done), config %s", out_dir, _label(cfg), len(specs),
+                 len(reused), identity)
+        progress = make_progress(ProgressMode(cfg.runner.progress).value, total=len(specs), label=_label(cfg))
+        new: list[dict[str, Any]] = []
+        writer = run_dir.writer()
 
-    def sink(record: dict[str, Any]) -> None:
-        writer.put(record)
-        new.append(record)
-        progress.update(record)
-        if cfg.runner.fail_fast and is_error(record):
-            raise RunError(f"episode {record_key(record)} failed: {record.get('error')}")
+        def sink(record: dict[str, Any]) -> None:
+            record["config_hash"] = identity
+            writer.put(record)
+            new.append(record)
+            progress.update(record)
+            if is_error(record):
+                log.warning("episode %s seed %s failed: %s", *record_key(record), record.get("error"))
+            if cfg.runner.fail_fast and is_error(record):
+                raise RunError(f"episode {record_key(record)} failed: {record.get('error')}")
 
-    try:
-        if not todo:
-            pass
-        elif cfg.runner.workers > 1:
-            _run_processes(cfg, todo, sink)
-        elif cfg.runner.concurrency > 1:
-            asyncio.run(_run_async(cfg, todo, sink))
-        else:
-            _run_serial(cfg, todo, sink)
-    finally:
-        writer.close()
-        progress.stop()
+        state = "stopped by an error"
+        try:
+            with stop_on_signals():
+                progress.start(reused)
+                try:
+                    if not todo:
+                        pass
+                    elif cfg.runner.workers > 1:
+                        _run_processes(cfg, todo, sink)
+                    elif cfg.runner.concurrency > 1:
+                        asyncio.run(_run_async(cfg, todo, sink))
+                    else:
+                        _run_serial(cfg, todo, sink)
+                    state = "writing report"
+                except KeyboardInterrupt:
+                    state = "interrupted"
+        finally:
+            writer.close()
+            progress.stop()
+            finished = len(reused) + sum(1 for r in new if not is_error(r))
+            run_dir.update_status(episodes_done=finished, updated=_now(), state=state)
+        if state == "interrupted":
+            raise RunInterrupted(out_dir, finished, len(specs), last_signal())
 
-    records = sort_records([*reused, *new])
-    summary = write_outputs(run_dir, records, cfg)
+        records = sort_records([*reused, *new])
+        run_dir.update_status(state="finished", complete=finished == len(specs), updated=_now(), finished=_now())
+        summary = write_outputs(run_dir, records, cfg)
+        log.info("finished: %d of %d episodes ran to an outcome", finished, len(specs))
     return RunResult(out_dir=out_dir, records=records, summary=summary, ran=len(new), reused=len(reused))
 
 
@@ -156,8 +214,13 @@ def _exit_with_parent(parent_pid: int, every_s: float = 0.5) -> None:
 _INIT_ERROR: str | None = None
 
 
-def _init_process(cfg: RunConfig, parent_pid: int) -> None:
+def _init_process(cfg: RunConfig, parent_pid: int, pids: Any) -> None:
     global _WORKER, _INIT_ERROR
+    import signal
+
+    ignore_interrupts_in_worker()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's SIGTERM-as-Ctrl-C is not ours
+    pids.put(os.getpid())
     _exit_with_parent(parent_pid)
     try:
         _WORKER = build_worker(cfg)
@@ -172,6 +235,17 @@ def _run_in_process(task: dict[str, Any], seed: int) -> dict[str, Any]:
     return _WORKER.run(task, seed)
 
 
+def _stop_workers(pids: Any) -> None:
+    """SIGTERM every worker process this pool started: their episodes in flight end now."""
+    import signal
+
+    while not pids.empty():
+        try:
+            os.kill(pids.get(), signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 def _run_processes(cfg: RunConfig, todo: list[tuple[dict, int]], sink: Callable[[dict], None]) -> None:
     """A pool of ``runner.workers`` processes, each with its own env, planner and judge."""
     methods = multiprocessing.get_all_start_methods()
@@ -179,24 +253,28 @@ def _run_processes(cfg: RunConfig, todo: list[tuple[dict, int]], sink: Callable[
     # re-imports the package in every worker and is used where fork does not exist.
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     n = min(cfg.runner.workers, len(todo))
-    with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_process,
-                             initargs=(cfg, os.getpid())) as pool:
-        # Keep a bounded window in flight so that a kill loses at most a few episodes' work.
-        pending = set()
-        queue = list(todo)
-        window = 2 * n
-        try:
-            while queue or pending:
-                while queue and len(pending) < window:
-                    task, seed = queue.pop(0)
-                    pending.add(pool.submit(_run_in_process, task, seed))
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    sink(fut.result())
-        except BaseException:
-            for fut in pending:
-                fut.cancel()
-            raise
+    pids = ctx.SimpleQueue()
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_process,
+                               initargs=(cfg, os.getpid(), pids))
+    # Keep a bounded window in flight so that a kill loses at most a few episodes' work.
+    pending: set[Any] = set()
+    queue = list(todo)
+    window = 2 * n
+    try:
+        while queue or pending:
+            while queue and len(pending) < window:
+                task, seed = queue.pop(0)
+                pending.add(pool.submit(_run_in_process, task, seed))
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                sink(fut.result())
+    except BaseException:
+        # Interrupted (or an episode's record could not be kept): do not wait for the episodes in
+        # flight; their workers are stopped and those episodes run again on resume.
+        pool.shutdown(wait=False, cancel_futures=True)
+        _stop_workers(pids)
+        raise
+    pool.shutdown(wait=True)
 
 
 async def _run_async(cfg: RunConfig, todo: list[tuple[dict, int]], sink: Callable[[dict], None]) -> None:

@@ -7,7 +7,6 @@ import time, so a ``RunConfig`` (plain dataclasses) is all that crosses a proces
 
 from __future__ import annotations
 
-import importlib
 import traceback
 from typing import Any
 
@@ -15,9 +14,12 @@ from safe_alfred.errors import UserError
 from safe_alfred.runner.config import AgentConfig, EnvConfig, FilterConfig, JudgeConfig, RunConfig
 from safe_alfred.runner.errors import RunError
 
+CUSTOM_KIND = "custom"  # agent=custom agent.target=package.module:Class
+_RUNNER_SETTINGS = ("mode", "seed", "name")  # passed to a planner only if its constructor takes them
+
 
 def planner_settings(agent: AgentConfig, default_seed: int = 0) -> dict[str, Any]:
-    """Constructor keyword arguments for ``safe_alfred.agents.make_planner``."""
+    """Constructor keyword arguments of the run's planner: ``agent.params``, mode, seed and name."""
     settings: dict[str, Any] = {"mode": agent.mode.value, **dict(agent.params)}
     if agent.name is not None:
         settings["name"] = agent.name
@@ -25,29 +27,51 @@ def planner_settings(agent: AgentConfig, default_seed: int = 0) -> dict[str, Any
     return settings
 
 
+def _planner_factory(agent: AgentConfig) -> tuple[Any, dict[str, Any], str]:
+    """The class (or factory) to build, the arguments its registered name fixes, and what to call it."""
+    from safe_alfred import registry
+
+    if agent.kind == CUSTOM_KIND:
+        if not agent.target:
+            raise RunError("agent=custom needs agent.target=package.module:Class (a class implementing "
+                           "safe_alfred.agents.base.Planner)")
+        return registry.import_target(agent.target, f"agent.target={agent.target}"), {}, agent.target
+    if agent.kind not in registry.entries("planner"):
+        raise RunError(f"unknown agent.kind {agent.kind!r}; choose one of "
+                       f"{', '.join([*registry.names('planner'), CUSTOM_KIND])}")
+    entry = registry.lookup("planner", agent.kind)
+    return registry.load("planner", agent.kind), dict(entry.fixed), agent.kind
+
+
 def make_planner(cfg: RunConfig | AgentConfig, seed: int = 0) -> Any:
-    """The planner of a run config (or of its ``agent`` node)."""
-    from safe_alfred.agents import KINDS
-    from safe_alfred.agents import make_planner as _make
+    """The planner of a run config (or of its ``agent`` node), checked against the planner protocol."""
+    from safe_alfred import registry
+    from safe_alfred.agents.base import missing_members
 
     agent = cfg.agent if isinstance(cfg, RunConfig) else cfg
     if isinstance(cfg, RunConfig):
         seed = cfg.seed
-    if agent.kind not in KINDS:
-        raise RunError(f"unknown agent.kind {agent.kind!r}; choose one of {', '.join(KINDS)}")
+    factory, fixed, what = _planner_factory(agent)
+    settings = planner_settings(agent, seed)
+    offered = {k: settings.pop(k) for k in _RUNNER_SETTINGS if k in settings}
     try:
-        return _make(agent.kind, **planner_settings(agent, seed))
+        planner = factory(**fixed, **settings, **registry.accepted(factory, offered))
     except TypeError as exc:
-        raise RunError(f"agent {agent.kind!r}: bad agent.params: {exc}") from None
+        raise RunError(f"agent {what!r}: bad agent.params: {exc}") from None
+    missing = missing_members(planner)
+    if missing:
+        raise RunError(f"agent {what!r} is not a planner: it lacks {', '.join(missing)} "
+                       "(see the Planner protocol in safe_alfred.agents.base)")
+    return planner
 
 
 def make_judge(judge: JudgeConfig) -> Any:
     """The recognition judge named by ``judge.name`` with ``judge.options``."""
-    from safe_alfred.judges.registry import make_judge as _make
+    from safe_alfred import registry
 
     opts = {k: v for k, v in dict(judge.options).items() if v is not None}
     try:
-        return _make(judge.name, **opts)
+        return registry.create("judge", judge.name, **opts)
     except (KeyError, ValueError, TypeError, ImportError) as exc:
         raise RunError(f"judge {judge.name!r}: {exc}") from None
 
@@ -60,23 +84,26 @@ def make_judges(judge: JudgeConfig) -> list[Any]:
     return [make_judge(judge)] + [make_judge(replace(judge, name=n, options={}, also=[])) for n in names]
 
 
-def _filter_wrapper() -> Any | None:
-    """The CBF action-filter wrapper class of ``safe_alfred.safety``, if this installation has one."""
+def _filter_wrapper(name: str = "cbf") -> Any | None:
+    """The action-filter wrapper class registered as ``name``, if this installation has one."""
+    from safe_alfred import registry
+
     try:
-        mod = importlib.import_module("safe_alfred.safety.filter")
-    except ImportError:
+        return registry.load("filter", name)
+    except UserError:
         return None
-    return getattr(mod, "CBFFilter", None)
 
 
 def filter_problems(filt: FilterConfig) -> list[str]:
     """What is wrong with a filter's settings, one line each (empty when it can be built)."""
     if not filt.enabled:
         return []
-    cls = _filter_wrapper()
+    cls = _filter_wrapper(filt.name)
     if cls is None:
-        return [f"filter={filt.name} is not available: this installation of safe_alfred.safety "
-                "has no CBF action filter; use filter=none"]
+        from safe_alfred import registry
+
+        return [f"filter={filt.name} is not available (filters: {', '.join(registry.names('filter'))}); "
+                "use filter=none"]
     import inspect
 
     from safe_alfred.safety.filter import SUBSTITUTIONS
@@ -101,6 +128,9 @@ def filter_problems(filt: FilterConfig) -> list[str]:
 
 def check_available(cfg: RunConfig) -> None:
     """Refuse early, with one clear line, options this installation cannot run."""
+    from safe_alfred import registry
+
+    registry.lookup("backend", cfg.env.backend)
     problems = filter_problems(cfg.filter)
     if problems:
         raise RunError("; ".join(problems))
@@ -110,7 +140,7 @@ def wrap_filter(env: Any, filt: FilterConfig) -> Any:
     """The env wrapped in the CBF action filter when ``filter.enabled``."""
     if not filt.enabled:
         return env
-    cls = _filter_wrapper()
+    cls = _filter_wrapper(filt.name)
     if cls is None:
         raise RunError(f"filter={filt.name} is not available; use filter=none")
     kwargs: dict[str, Any] = {"gamma": filt.gamma, "substitution": filt.substitution, **dict(filt.options)}
@@ -127,8 +157,7 @@ def make_env(env: EnvConfig, filt: FilterConfig | None = None) -> Any:
     ``env``, wrapped in the action filter when ``filt`` is enabled."""
     from safe_alfred.envs import SafeAlfredEnv
 
-    backend = env.backend.value if hasattr(env.backend, "value") else str(env.backend)
-    built = SafeAlfredEnv(backend=backend, scene=env.scene, max_steps=env.max_steps,
+    built = SafeAlfredEnv(backend=env.backend, scene=env.scene, max_steps=env.max_steps,
                           require_knife=env.require_knife, backend_options=dict(env.backend_options))
     return built if filt is None else wrap_filter(built, filt)
 

@@ -1,0 +1,57 @@
+"""Is an OpenAI-compatible model server there, and does it serve the model? One quick request.
+
+Asked before the first episode by ``agent=openai`` and ``judge=llm`` runs (``runner/preflight.py``)
+and by ``safe-alfred judge --judge llm``, so a server that is down or a misspelt model name ends
+in one line instead of hundreds of errored episodes.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from safe_alfred.errors import UserError
+
+TIMEOUT_S = 5.0
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    for known in ("Connection refused", "Name or service not known", "No route to host", "Network is unreachable",
+                  "timed out"):
+        if known.lower() in text.lower():
+            return known.lower()
+    return text.splitlines()[0][:160]
+
+
+@cache
+def check_chat_server(base_url: str, model: str | None, what: str, api_key_env: str | None = None,
+                      timeout: float = TIMEOUT_S) -> None:
+    """``GET BASE_URL/models``: ``UserError`` if it cannot be reached, refuses the key, or lacks ``model``.
+
+    A server without ``/models`` (HTTP 404) passes: the first real request will tell.
+    """
+    import httpx
+
+    url = str(base_url).rstrip("/") + "/models"
+    key = os.environ.get(api_key_env) if api_key_env else None
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        resp = httpx.get(url, headers=headers, timeout=timeout)
+    except httpx.TimeoutException:
+        raise UserError(f"{what}: the model server at {base_url} did not answer within {timeout:g} s") from None
+    except (httpx.HTTPError, OSError, ValueError) as exc:
+        raise UserError(f"{what}: cannot reach the model server at {base_url} ({_reason(exc)}); "
+                        "start it or set its base_url") from None
+    if resp.status_code in (401, 403):
+        hint = f"; set ${api_key_env}" if api_key_env else ""
+        raise UserError(f"{what}: the model server at {base_url} refused the request (HTTP {resp.status_code}){hint}")
+    if resp.status_code != 200:
+        return
+    try:
+        served = [str(m.get("id")) for m in (resp.json().get("data") or []) if isinstance(m, dict)]
+    except (ValueError, AttributeError):
+        return
+    if model and served and model not in served:
+        shown = ", ".join(served[:8]) + (" ..." if len(served) > 8 else "")
+        raise UserError(f"{what}: the model server at {base_url} does not serve model {model!r} (it serves: {shown})")
