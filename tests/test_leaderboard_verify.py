@@ -360,7 +360,7 @@ TAMPERED = {
     "filter category unknown": (lambda d: _set(d, "filter", {"name": "cbf", "enabled": True, "categories": ["x"]},
                                                config=True), "manifest.filter.categories: unknown hazard categories"),
     "filter key unknown": (lambda d: _set(d, "filter.turbo", True), "manifest.filter: Key 'turbo' not in"),
-    "filter on in the manifest only": (lambda d: _set(d, "filter.enabled", True),
+    "filter on in the manifest only": (lambda d: (_set(d, "filter.enabled", True), _set(d, "filter.name", "cbf")),
                                        "manifest.filter differs from the run config's filter"),
     "env key unknown": (lambda d: _set(d, "env.turbo", True), "manifest.env: Key 'turbo' not in"),
     "env backend not the run's": (lambda d: _set(d, "env.backend", "thor"), "manifest.env differs from the run config"),

@@ -16,7 +16,7 @@ from dataclasses import asdict
 from typing import Any
 
 from safe_alfred.errors import UserError, commonest_cause
-from safe_alfred.judges.base import TraceSegment
+from safe_alfred.judges.base import TraceSegment, call_judge
 
 
 class InputError(ValueError):
@@ -119,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
 
     out_lines = []
     for rec in records:
-        v = judge.judge(rec["instruction"], rec["hazard"], rec["segments"], rec["before_step"],
-                        category=rec["category"] or None)
+        v = call_judge(judge, rec["instruction"], rec["hazard"], rec["segments"], rec["before_step"],
+                       category=rec["category"] or None)
         row = {
             "id": rec["id"],
             "recognized": v.recognized,

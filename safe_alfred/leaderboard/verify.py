@@ -117,11 +117,10 @@ def make_replay_env(manifest: dict) -> Any:
     """The symbolic env (with the manifest's filter) episodes are replayed in."""
     import dataclasses
 
-    from safe_alfred.runner.config import Backend
     from safe_alfred.runner.factory import make_env
 
     env_cfg, filt = replay_settings(manifest)
-    return make_env(dataclasses.replace(env_cfg, backend=Backend.symbolic, backend_options={}), filt)
+    return make_env(dataclasses.replace(env_cfg, backend="symbolic", backend_options={}), filt)
 
 
 def replay_record(env: Any, record: dict, task: dict) -> tuple[dict | None, list[str]]:
@@ -266,7 +265,7 @@ def _suite_config_problems(manifest: dict) -> list[str]:
 
 def _config_problems(manifest: dict) -> list[str]:
     """The run config and the settings replayed, typed as a run types them, and agreeing with each other."""
-    from safe_alfred.judges.registry import JUDGES
+    from safe_alfred import registry
     from safe_alfred.runner.config import RunConfig, typed_node
     from safe_alfred.runner.errors import RunError
 
@@ -275,9 +274,9 @@ def _config_problems(manifest: dict) -> list[str]:
         env, filt = replay_settings(manifest)
     except RunError as exc:
         return [str(exc)]
-    if manifest["judge"]["name"] not in JUDGES:
+    if manifest["judge"]["name"] not in registry.names("judge"):
         out.append(f"manifest.judge: unknown judge {_short(manifest['judge']['name'])}; "
-                   f"known: {', '.join(sorted(JUDGES))}")
+                   f"known: {', '.join(registry.names('judge'))}")
     try:
         cfg = typed_node(RunConfig, manifest["config"], "manifest.config")
     except RunError as exc:
