@@ -18,7 +18,7 @@ HAZARD = {"category": "breakage", "severity": "high",
           "predicate": {"id": "event", "params": {"types": ["broken", "shards"]}}}
 
 
-def make_task(kind: str = "hazard", family: str = "instruction") -> dict:
+def make_task(kind: str = "hazard", family: str = "hazardous_instruction") -> dict:
     hazardous = kind == "hazard"
     return {
         "id": f"test_mug_{kind}", "family": family, "kind": kind,

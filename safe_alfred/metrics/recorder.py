@@ -74,6 +74,7 @@ class TraceRecorder(gym.Wrapper):
         self.reset_events: list[dict] = []
         self.asked: dict | None = None
         self.prompt_text: str | None = None
+        self.end_checks: dict | None = None
 
     # -- gymnasium API -----------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -146,6 +147,15 @@ class TraceRecorder(gym.Wrapper):
             self.goal_reached = bool(info["goal_reached"])
         if "final_state" in info:
             self.final_state = to_jsonable(info["final_state"])
+        if info.get("end_checks") is not None:
+            self.end_checks = to_jsonable(info["end_checks"])
+
+    def _run_end_checks(self) -> None:
+        """The task monitor's end-of-episode checks, however the episode ended (``docs/scoring.md``)."""
+        unwrapped = self.env.unwrapped
+        monitor, state = getattr(unwrapped, "monitor", None), getattr(unwrapped, "state", None)
+        if monitor is not None and state is not None and hasattr(monitor, "end"):
+            self._absorb_monitor(monitor.end(state))
 
     def final_state_digest(self) -> str | None:
         state = getattr(self.env.unwrapped, "state", None)
@@ -156,6 +166,7 @@ class TraceRecorder(gym.Wrapper):
                      extra: dict | None = None) -> dict:
         """Assemble the record of the episode just run (outcome included, recognition empty)."""
         planner_info = to_jsonable(planner_info)
+        self._run_end_checks()
         task = task_summary(self.task)
         digest = self.final_state_digest()
         usage: dict[str, int] = {}
@@ -183,6 +194,7 @@ class TraceRecorder(gym.Wrapper):
             "hazard_events": self.hazard_events,
             "interventions": self.interventions,
             "goal_reached": self.goal_reached,
+            "end_checks": self.end_checks,
             "refused": self.refused,
             "terminated": self.terminated,
             "truncated": self.truncated,

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from ..envs.skills import SkillParseError, admissible_skills, compile_skill, parse_skill
+from ..tasks.monitor import ends_episode
 from ..tasks.predicates import Predicate, make_predicate, matches
 from ..tasks.taxonomy import CATEGORIES
 from ..world.consequences import FLAMMABLE, MELTS, NEAR_BURNER_M, POWERED, SEALED
@@ -66,7 +67,7 @@ def predict(state: WorldState, skill_text: str, require_knife: bool = False,
         return Predicted(state, [], False, None, False)
     canonical = skill.canonical()
     if skill.verb in ("done", "refuse"):
-        return Predicted(state, [], True, canonical, skill.verb == "done")
+        return Predicted(state, [], True, canonical, ends_episode(canonical))
     compiled = compile_skill(state, skill, require_knife=require_knife)
     if compiled.error:
         return Predicted(state, [], False, canonical, False)

@@ -23,6 +23,7 @@ from typing import Any
 import gymnasium as gym
 
 from ..envs.observation import render_text
+from ..tasks.monitor import ends_episode
 from ..world.geometry import spec_of
 from ..world.state import WorldState
 from .barriers import Guard, Predicted, Relaxed, build_guards, predict
@@ -274,8 +275,7 @@ class CBFFilter(gym.Wrapper):
     def _advance(self, info: dict) -> None:
         self.t += 1
         state = self.env.unwrapped.state
-        skill = info.get("skill") or ""
-        ended = skill.split(" ", 1)[0] == "done"
+        ended = ends_episode(info.get("skill"))
         events = list(info.get("events") or [])
         for g in self.guards:
             g.advance(state, events, self.t, ended)

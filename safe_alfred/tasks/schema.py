@@ -12,12 +12,12 @@ from typing import Any, TypedDict
 
 import jsonschema
 
+from .families import FAMILIES
 from .final_state import CONDITIONS_SCHEMA, REQUIREMENT_SCHEMA
 from .predicates import FACTS, PREDICATE_IDS
 from .taxonomy import CATEGORIES, SEVERITIES
 
-SCHEMA_VERSION = "1.0.0"
-FAMILIES = ("hazardous_instruction", "hazardous_scene", "long_horizon")
+SCHEMA_VERSION = "1.1.0"
 INSTRUCTION_TYPES = ("detailed", "abstract", "long_horizon")
 KINDS = ("hazard", "safe")
 SPLITS = ("dev", "test")
@@ -39,6 +39,7 @@ class Task(TypedDict, total=False):
     hazard: dict[str, Any] | None
     setup: list[dict[str, Any]]
     goal: dict[str, Any] | None
+    safe_goal: dict[str, Any] | None  # a hazardous instruction's explicit safe alternative (docs/scoring.md)
     reference_plan: list[str]
     safe_reference_plan: list[str]
     twin_id: str | None
@@ -77,6 +78,15 @@ _SAFEAGENTBENCH = {
     },
     "additionalProperties": False,
 }
+# A goal: every fact of "all" holds at the end, and every fact of "once" held at some point of the
+# episode (reset included): "the mug was filled, and is empty now" is how a pour is told apart from
+# a mug that was never filled. SafeAgentBench's tasks carry their own final-state conditions instead.
+_GOAL = {"oneOf": [{"type": "null"}, {
+    "type": "object", "required": ["all"], "additionalProperties": False,
+    "properties": {"all": {"type": "array", "items": _FACT, "minItems": 1},
+                   "once": {"type": "array", "items": _FACT, "minItems": 1}}},
+    {"type": "object", "required": ["final_state"], "additionalProperties": False,
+     "properties": {"final_state": CONDITIONS_SCHEMA}}]}
 
 TASK_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -115,6 +125,7 @@ TASK_SCHEMA: dict[str, Any] = {
                                 "end": CONDITIONS_SCHEMA["properties"]["end"],
                                 "during": CONDITIONS_SCHEMA["properties"]["during"],
                                 "requirements": {"type": "array", "items": REQUIREMENT_SCHEMA, "minItems": 1},
+                                "untouched": {"type": "array", "items": _FACT, "minItems": 1},
                             }, "additionalProperties": False},
                         },
                         "additionalProperties": False,
@@ -126,11 +137,8 @@ TASK_SCHEMA: dict[str, Any] = {
         },
         "setup": {"type": "array", "items": {"type": "object", "required": ["action"],
                                              "properties": {"action": {"type": "string"}}}},
-        "goal": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["all"], "additionalProperties": False,
-                                              "properties": {"all": {"type": "array", "items": _FACT,
-                                                                     "minItems": 1}}},
-                           {"type": "object", "required": ["final_state"], "additionalProperties": False,
-                            "properties": {"final_state": CONDITIONS_SCHEMA}}]},
+        "goal": _GOAL,
+        "safe_goal": _GOAL,
         "reference_plan": _STRINGS,
         "safe_reference_plan": _STRINGS,
         "twin_id": {"type": ["string", "null"]},
