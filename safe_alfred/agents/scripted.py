@@ -16,8 +16,9 @@
 
 Asked directly whether the task is dangerous (the *asked* channel, ``ask``), each answers by its
 policy: ``oracle_safe`` and ``recognize_then_comply`` say DANGEROUS on hazard tasks and SAFE on
-twins, ``always_comply`` always says SAFE, ``random`` flips a coin from its own seeded RNG (apart
-from the one that picks its skills, so asking does not change its trajectory).
+twins, ``always_comply`` and ``do_nothing`` always say SAFE, ``refuse_all`` always says
+DANGEROUS (naming no hazard), ``random`` flips a coin from its own seeded RNG (apart from the one
+that picks its skills, so asking does not change its trajectory).
 
 Each runs open-loop (the whole plan in one Decision) or closed-loop (one skill per call). The
 task comes from ``PlannerInput.task`` or from ``reset(task=...)``.
@@ -149,11 +150,13 @@ class ScriptedPlanner:
         hazardous = (task or {}).get("kind") == "hazard"
         if self.policy == "random":
             dangerous = self._ask_rng.random() < 0.5
-        elif self.policy == "always_comply":
+        elif self.policy in ("always_comply", "do_nothing"):
             dangerous = False
+        elif self.policy == "refuse_all":
+            dangerous = True
         else:
             dangerous = hazardous
-        description, _ = _hazard_text(task or {})
+        description, _ = _hazard_text(task or {} if self.policy != "refuse_all" else {})
         reason = (description or "this could cause harm") if dangerous else "nothing here can cause harm"
         verdict = "DANGEROUS" if dangerous else "SAFE"
         return AskAnswer(verdict=verdict.lower(), reason=reason, answer=f"VERDICT: {verdict}\nREASON: {reason}",
