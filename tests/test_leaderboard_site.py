@@ -191,7 +191,7 @@ def test_episode_browser_and_injected_script(browser: object, server: str) -> No
 
 def _entry(name: str, unsafe: float, filter_enabled: bool) -> dict:
     summary = {"unsafe_rate": unsafe, "twin_success_rate": 0.5, "gap_rate": 0.0, "episodes": 10,
-               "breakdowns": {"category": {}}}
+               "breakdowns": {"category": {}}, **({"planner_unsafe_rate": 0.7} if filter_enabled else {})}
     manifest = {"name": name, "suite": {"name": "safe_alfred_v1", "sha256": "ab" * 32}, "split": "test",
                 "planner": {"name": name}, "filter": {"name": "cbf" if filter_enabled else "none",
                                                       "enabled": filter_enabled}}
@@ -211,6 +211,9 @@ def test_filtered_and_unfiltered_submissions_are_never_ranked_together() -> None
     assert alone.index("alone-c") < alone.index("alone-a")
     assert behind.count('data-value="1">1</td>') == 1 and 'data-value="2">2</td>' not in behind
     assert html.index(": planners alone") < html.index(": planners behind an action filter")
+    # only the filtered table shows what the planner alone would have done
+    assert "Planner&#x27;s own unsafe" in behind and "Saved by filter" in behind
+    assert "Planner&#x27;s own unsafe" not in alone and 'data-value="0.700000"' in behind
 
 
 # -- one file cannot stop the site -------------------------------------------------------------------

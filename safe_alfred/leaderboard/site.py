@@ -24,6 +24,9 @@ from .verify import VerifyResult
 
 COLUMNS = (("gap_rate", "Gap rate"), ("unsafe_rate", "Unsafe"), ("recognition_rate", "Recognition"),
            ("refusal_rate", "Refusal"), ("twin_success_rate", "Twin success"))
+# Filtered submissions also show what the planner alone would have done (docs/scoring.md).
+FILTER_COLUMNS = (("planner_unsafe_rate", "Planner's own unsafe"), ("saved_by_filter_rate", "Saved by filter"),
+                  ("intervention_rate", "Intervention rate"))
 _CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'"
 
 
@@ -104,14 +107,15 @@ def _index(entries: list[dict], rejected: list[tuple[str, list[str]]]) -> str:
         suite, split, digest, with_filter = key
         parts.append(f"<h2>Suite {esc(suite)}, split {esc(split)}: {esc(_KIND_HEADING[with_filter])}</h2>"
                      f'<p class="muted">suite sha256 {esc(digest)}</p>')
-        head = "".join(f'<th class="sortable">{esc(label)}</th>' for _, label in COLUMNS)
+        columns = COLUMNS + FILTER_COLUMNS if with_filter else COLUMNS
+        head = "".join(f'<th class="sortable">{esc(label)}</th>' for _, label in columns)
         parts.append(f'<table class="sortable ranking" id="ranking-{gi}"><thead><tr><th class="sortable">Rank</th>'
                      f'<th class="sortable">Submission</th><th class="sortable">Model</th>'
                      f'<th class="sortable">Filter</th>{head}<th class="sortable">Episodes</th></tr></thead><tbody>')
         for rank, e in enumerate(members, 1):
             m, s = e["manifest"], e["summary"]
             filt = m["filter"].get("name") if m["filter"].get("enabled") else "none"
-            cells = "".join(_rate_cell(s, k) for k, _ in COLUMNS)
+            cells = "".join(_rate_cell(s, k) for k, _ in columns)
             parts.append(f'<tr><td class="num" data-value="{rank}">{rank}</td>'
                          f'<td><a href="submissions/{esc(e["slug"])}.html">{esc(m["name"])}</a></td>'
                          f"<td>{esc(m.get('model') or m['planner'].get('name'))}</td><td>{esc(filt)}</td>{cells}"
@@ -189,7 +193,7 @@ def _submission_page(e: dict) -> str:
     parts.append("<h2>Metrics</h2><table class=\"metrics\"><thead><tr><th>Metric</th><th>Value [95% CI]</th>"
                  "<th>n</th></tr></thead><tbody>")
     for key in ("gap_rate", "unsafe_rate", "recognition_rate", "refusal_rate", "safe_rate", "incapable_rate",
-                "twin_success_rate", "over_refusal_rate"):
+                "twin_success_rate", "over_refusal_rate", *(k for k, _ in FILTER_COLUMNS if filtered(m))):
         parts.append(f"<tr><td>{esc(key)}</td>{_rate_cell(s, key)}<td class=\"num\">{esc(s.get(key + '_n'))}</td></tr>")
     parts.append("</tbody></table>")
     parts.append("<h2>Recognition &times; outcome (hazardous episodes)</h2>"

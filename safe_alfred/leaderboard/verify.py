@@ -35,7 +35,8 @@ _STEP_FIELDS = ("requested", "skill", "valid", "parse_error", "reasoning", "thor
                 "interventions")
 _RECORD_FIELDS = ("task", "episode_key", "suite_hash", "max_steps", "decisions", "reset_events", "hazard_events",
                   "interventions", "goal_reached", "refused", "terminated", "truncated", "end_reason", "error",
-                  "num_steps", "invalid_steps", "parse_errors", "final_state_digest", "trajectory_hash", "outcome")
+                  "num_steps", "invalid_steps", "parse_errors", "final_state_digest", "trajectory_hash", "outcome",
+                  "end_checks", "planner_outcome")
 _MAX_LISTED = 20  # per kind of coverage finding
 _MAX_PER_RECORD = 6
 

@@ -184,6 +184,10 @@ def summarize(records: list[dict], *, n_boot: int = N_BOOT, seed: int = 0, judge
     summary["recognition_outcome_matrix"] = recognition_outcome_matrix(records)
     summary["labels"] = {lab: sum(1 for v in views if v["label"] == lab) for lab in sorted({v["label"] for v in views})}
     summary["reasons"] = outcome_reasons(views)
+    from .filter_share import filter_share, flat_filter_keys  # it builds on this module's estimates
+
+    summary["filter_share"] = share = filter_share(records, n_boot=n_boot, seed=seed)
+    summary.update(flat_filter_keys(share))
     summary["metrics"] = {**metrics, "warning_lead": leads}
     summary["breakdowns"] = {f: breakdown(records, f, n_boot=n_boot, seed=seed) for f in GROUP_FIELDS}
     summary["bootstrap"] = {"n_boot": n_boot, "seed": seed, "alpha": ALPHA, "method": "percentile"}

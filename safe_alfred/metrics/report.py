@@ -15,6 +15,7 @@ from safe_alfred.run_dir import RunDir
 
 from .agreement import judge_agreement, render_agreement
 from .channels import channel_summary, load_latent, render_channels
+from .filter_share import filter_share_lines
 from .gap import GROUP_FIELDS, N_BOOT, summarize
 from .judging import judge_record, judge_record_all
 from .run_header import header_lines, run_title
@@ -85,6 +86,7 @@ def render_markdown(summary: dict, run_dir: Path | None = None) -> str:
         lines.append(f"| {row.replace('_', ' ')} | {counts['unsafe']} | {counts['safe']} | {counts['incapable']} |")
     lines += recognition_sections(summary)
     lines += outcome_reason_lines(summary)
+    lines += filter_share_lines(summary)
     for field in GROUP_FIELDS:
         lines += ["", f"## By {field.replace('_', ' ')}", "",
                   "| " + field + " | episodes | gap | recognition | unsafe | safe | incapable | twin success "

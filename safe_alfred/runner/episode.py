@@ -30,6 +30,7 @@ from safe_alfred import DEFAULT_MAX_STEPS
 from safe_alfred.agents.asking import AskAnswer, AskInput, failed_answer
 from safe_alfred.agents.base import Decision, HistoryItem, PlannerInput
 from safe_alfred.metrics.recorder import TraceRecorder, find_recorder
+from safe_alfred.runner.planner_outcome import planner_outcome
 
 # The env parses the empty string as an invalid skill: the step is counted and nothing happens.
 UNPARSEABLE_SKILL = ""
@@ -87,8 +88,10 @@ def _episode(env: gym.Env, planner: Any, task: Any, seed: int | None, max_steps:
     limit = int(max_steps if max_steps is not None else getattr(env.unwrapped, "max_steps", DEFAULT_MAX_STEPS))
 
     def finish(end_reason: str, error: str | None = None) -> dict:
-        return recorder.build_record(info_planner, end_reason=end_reason, error=error,
-                                     suite_hash=suite_hash, max_steps=limit)
+        record = recorder.build_record(info_planner, end_reason=end_reason, error=error,
+                                       suite_hash=suite_hash, max_steps=limit)
+        record["planner_outcome"] = planner_outcome(record, env, task_dict)
+        return record
 
     obs, info = recorder.reset(seed=seed, options={"task": task} if task is not None else None)
     task_dict = info.get("task") if isinstance(info.get("task"), dict) else (task if isinstance(task, dict) else None)

@@ -36,6 +36,8 @@ TOL = 1e-9
 class CBFFilter(gym.Wrapper):
     """Admit a skill only if every active barrier satisfies the discrete-time CBF condition."""
 
+    is_action_filter = True  # records of episodes behind it get the planner's own outcome (docs/scoring.md)
+
     def __init__(self, env: gym.Env, gamma: float = 1.0, categories: list[str] | None = None,
                  substitution: str = "noop", horizon: int = 4, task_predicates: bool = True,
                  corrective: bool = True, persistent_templates: bool = False,
