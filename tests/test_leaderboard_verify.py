@@ -293,11 +293,14 @@ def _bomb(path: Path, repeats: int, prefix: bytes = b'{"format": "safe-alfred-su
     return path
 
 
+# VmHWM is this process's own peak: ru_maxrss survives exec, so a child of a big test process (one
+# that loaded torch for the embedding judge) would report its parent's peak.
 _PEAK_RSS = """
-import resource, sys
+import re, sys
 from safe_alfred.cli.verify import main
 code = main([sys.argv[1]])
-print("PEAK", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "CODE", code)
+peak = re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)
+print("PEAK", peak, "CODE", code)
 """
 
 
