@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from safe_alfred import BENCHMARK_VERSION
 from safe_alfred.agents.scripted_server import ServerProcess
 from safe_alfred.cli import main as cli_main
 from safe_alfred.run_dir import RunDir
@@ -182,7 +183,7 @@ def test_report_names_what_it_describes(tmp_path):
                              "judge lexicon, seed 3)")
     for needle in ("| model | scripted |", "| suite | smoke (`smoke.jsonl`, first 2 tasks, sha256 `",
                    "| filter | none |", "| env | symbolic, at most 30 steps |", "| judge | lexicon |",
-                   "| seeds | 3 |", "| episodes | 2 of 2 |", "safe-alfred 0.1.0", "benchmark 1.0"):
+                   "| seeds | 3 |", "| episodes | 2 of 2 |", "safe-alfred 0.1.0", f"benchmark {BENCHMARK_VERSION}"):
         assert needle in header, needle
     run = json.loads((tmp_path / "run" / "summary.json").read_text())["run"]
     assert run["model"] == "scripted" and run["suite"]["sha256"] and run["seeds"] == [3]
