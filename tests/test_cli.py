@@ -93,3 +93,17 @@ def test_closed_pipe_is_not_an_error():
     err = proc.stderr.read().decode() if proc.stderr else ""
     assert proc.wait(timeout=60) == 0, err
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_an_in_process_run_leaves_logging_as_it_found_it(tmp_path, capsys):
+    """Hydra binds handlers to the run's sys.stderr; a caller's later log lines must not hit them."""
+    import logging
+
+    root = logging.getLogger()
+    before = list(root.handlers)
+    code = main(["run", "agent=do_nothing", "suite=smoke", "suite.limit=2", "runner.progress=none",
+                 f"hydra.run.dir={tmp_path / 'run'}"])
+    assert code == 0
+    assert root.handlers == before
+    logging.getLogger("httpx").warning("a message after the run")  # must not raise a logging error
+    assert "Logging error" not in capsys.readouterr().err

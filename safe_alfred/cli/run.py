@@ -200,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     task = hydra.main(config_path=str(conf_dir()), config_name=CONFIG_NAME, version_base="1.3")(_task)
     saved = sys.argv
     sys.argv = [PROG, *argv, *extra]
+    logging_before = _logging_state()
     try:
         task()
     except SystemExit as exc:
@@ -208,6 +209,34 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         sys.argv = saved
         _COMMAND = None
+        _restore_logging(logging_before)
         if claimed is not None:
             claimed.release()
     return 0
+
+
+_LoggingState = dict[str, tuple[list[logging.Handler], int, bool]]
+
+
+def _logging_state() -> _LoggingState:
+    """The handlers, level and propagation of the root logger and every named one."""
+    names = ["", *logging.Logger.manager.loggerDict]
+    loggers = [logging.getLogger(n) for n in names]
+    return {lg.name: (list(lg.handlers), lg.level, lg.propagate) for lg in loggers}
+
+
+def _restore_logging(before: _LoggingState) -> None:
+    """Undo Hydra's logging set-up after an in-process run (a caller's streams may be gone by the
+    time the next message is logged: Hydra binds its handlers to the sys.stderr of the run)."""
+    for name in ["", *logging.Logger.manager.loggerDict]:
+        lg = logging.getLogger(name)
+        handlers, level, propagate = before.get(lg.name, ([], logging.NOTSET if name else logging.WARNING, True))
+        for h in lg.handlers:
+            if h not in handlers:
+                lg.removeHandler(h)
+                h.close()
+        for h in handlers:
+            if h not in lg.handlers:
+                lg.addHandler(h)
+        lg.setLevel(level)
+        lg.propagate = propagate
