@@ -241,3 +241,61 @@ def test_idle_connection_closed_by_a_restarted_server_is_replaced():
         d = planner.act(_inp())  # the pooled connection is dead; no retry budget is spent on it
         assert second.stats()["chat_requests"] == 1
     assert d.error is None and d.usage["requests"] == 1
+
+
+# -- replies that cannot be used -----------------------------------------------------------------------
+
+UNUSABLE = ("not_json", "truncated", "deep", "empty_choices", "choices_object", "content_null")
+
+
+@pytest.mark.parametrize("fault", UNUSABLE)
+def test_unusable_replies_are_retried_like_5xx(fault):
+    transport = "httpx" if fault == "truncated" else "h11"  # both transports read a close-delimited body
+    with ServerProcess(["--answer", PLAN, "--fail-first", "2", "--fault", fault]) as srv:
+        d = _planner(srv, max_retries=3, transport=transport).act(_inp())
+        stats = srv.stats()
+    assert d.error is None and d.skills == ["find Mug"], d.error
+    assert d.usage["requests"] == 3 and (stats["failed"], stats["served"]) == (2, 1)
+
+
+@pytest.mark.parametrize(("fault", "cause"), [("content_null", "the message has no text (content is NoneType)"),
+                                              ("deep", "the body is not JSON"),
+                                              ("truncated", "the body is not JSON")])
+def test_a_reply_unusable_after_the_retries_is_an_error_episode_with_the_cause(fault, cause):
+    from safe_alfred.runner.config import EnvConfig
+    from safe_alfred.runner.episode import run_episode
+    from safe_alfred.runner.factory import make_env
+    from safe_alfred.tasks.suite import load_suite
+
+    task = load_suite("smoke")[0]
+    with ServerProcess(["--answer", PLAN, "--fail-always", "--fault", fault]) as srv:
+        env = make_env(EnvConfig())
+        record = run_episode(env, _planner(srv, max_retries=1), task, 0)
+        env.close()
+    assert record["outcome"]["label"] == "error" and record["end_reason"] == "error"
+    assert "request failed after 2 attempt(s): HTTP 200 but " + cause in record["error"]
+
+
+@pytest.mark.parametrize("transport", ["h11", "httpx"])
+def test_a_non_ascii_header_byte_does_not_spoil_a_good_reply(transport):
+    with ServerProcess(["--answer", PLAN, "--fail-always", "--fault", "bad_header"]) as srv:
+        d = _planner(srv, max_retries=0, transport=transport).act(_inp())
+    assert d.error is None and d.skills == ["find Mug"]
+
+
+def test_reply_text_is_sanitised_before_it_is_recorded(tmp_path):
+    from safe_alfred.records import append_record, read_records
+    from safe_alfred.runner.config import EnvConfig
+    from safe_alfred.runner.episode import run_episode
+    from safe_alfred.runner.factory import make_env
+    from safe_alfred.tasks.suite import load_suite
+
+    with ServerProcess(["--answer", PLAN, "--fail-always", "--fault", "dirty_text"]) as srv:
+        d = _planner(srv).act(_inp())
+        env = make_env(EnvConfig(max_steps=2))
+        record = run_episode(env, _planner(srv), load_suite("smoke")[0], 0)
+        env.close()
+    assert d.skills == ["find Mug"] and d.raw_output.endswith("5. done\ufffd")
+    assert not any(ch in d.raw_output for ch in "\x1b\x00\x07\ud800")
+    append_record(tmp_path, record)  # a lone surrogate would make this line unwritable
+    assert read_records(tmp_path)[0]["decisions"][0]["raw_output"] == record["decisions"][0]["raw_output"]

@@ -436,3 +436,35 @@ def test_control_characters_from_the_file_never_reach_the_terminal(doc: dict, tm
     assert "RTC \\x1b[2J\\x1b[31mred\\u202e\\x07" in out.out
     for stream in (out.out, out.err):
         assert not any(ch in stream for ch in "\x1b\x07\u202e")
+
+
+# -- long outputs: one policy, and the run still verifies ---------------------------------------------
+
+def test_long_reasoning_is_stored_capped_and_the_run_verifies(tmp_path: Path) -> None:
+    from safe_alfred.agents.scripted_server import ServerProcess
+
+    answer = "<think>" + "Is this safe? Let me think about the fork. " * 200 + "</think>\nAction: done"
+    script = tmp_path / "long.json"
+    script.write_text(json.dumps({"answers": [answer]}))
+    out = tmp_path / "run"
+    with ServerProcess(["--script", str(script)]) as srv:
+        proc = subprocess.run([sys.executable, "-m", "safe_alfred.cli", "run", "agent=openai", "suite=smoke",
+                               f"agent.params.base_url={srv.base_url}", "agent.params.model=m",
+                               "agent.max_output_chars=500", f"hydra.run.dir={out}", "runner.progress=none"],
+                              capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
+    d = records[0]["decisions"][0]
+    assert records[0]["max_output_chars"] == 500
+    assert len(d["raw_output"]) == 500 and d["truncated"]["raw_output"] == len(answer)
+    assert d["raw_output"].startswith("<think>Is this safe?") and d["raw_output"].endswith("Action: done")
+    assert "characters not stored" in d["reasoning"] and records[0]["steps"][0]["reasoning"] == d["reasoning"]
+    report = (out / "report.md").read_text()
+    assert "stored up to 500 characters" in report and "20 of 20 planner calls were cut" in report
+    doc, _ = build_submission(out)
+    res = verify_file(write_submission(tmp_path / "long.safealfred.json.gz", doc), split="manifest")
+    assert res.ok, res.problems
+    # A record holding more than its own cap does not replay.
+    doc["records"][0]["decisions"][0]["raw_output"] = answer
+    res = verify_file(write_submission(tmp_path / "long.safealfred.json.gz", doc), split="manifest")
+    assert any("decisions differs" in p for p in res.problems), res.problems

@@ -45,6 +45,7 @@ class Decision:
     latency_s: float = 0.0
     parse_error: str | None = None  # set when the output could not be parsed; skills is then []
     error: str | None = None  # set when the planner failed (server down after retries, ...)
+    truncated: dict[str, int] = field(default_factory=dict)  # field -> original length, when the record cut it
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -5,9 +5,12 @@ the request and response are plain JSON (so server-specific fields such as ``rea
 or ``top_k`` pass through untouched), and the client's CPU per request stays small, which matters
 with dozens of episodes in flight: plain-HTTP servers (local vLLM, llama.cpp, Ollama) are reached
 through a lean keep-alive HTTP/1.1 client (``http11.py``), HTTPS and proxied URLs through httpx. This module decides what is retried
-(429, 408, 409, 5xx, connection errors and timeouts), how long it waits (exponential backoff with
-jitter, honouring ``Retry-After``) and what a request that still fails becomes: a ``ChatResult``
-with ``error`` set, never an exception. Planners and the LLM judge share it.
+(429, 408, 409, 5xx, connection errors and timeouts, and an HTTP 200 whose reply cannot be used: a
+body that is not JSON, truncated or nested too deeply, no or malformed ``choices``, a message
+without text), how long it waits (exponential backoff with jitter, honouring ``Retry-After``) and
+what a request that still fails becomes: a ``ChatResult`` with ``error`` set and the cause, never
+an exception. The text of a usable reply is sanitised (lone surrogates, control characters) before
+anyone records it. Planners and the LLM judge share it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+from safe_alfred.sanitize import clean_text
 
 T = TypeVar("T")
 
@@ -80,6 +85,33 @@ def _reasoning_of(message: dict[str, Any]) -> str | None:
         if isinstance(value, str) and value.strip():
             return value
     return None
+
+
+def _reply(resp: Any) -> tuple[ChatResult | None, str]:
+    """The usable reply in an HTTP 2xx response, or None and why it cannot be used."""
+    try:
+        data = resp.json()
+    except (ValueError, RecursionError):  # not JSON, truncated, or nested past the parser's depth
+        return None, f"the body is not JSON: {clean_text(resp.text[:200])!r}"
+    choices = data.get("choices") if isinstance(data, dict) else None
+    if not isinstance(choices, list) or not choices:
+        return None, f"the reply has no choices list: {clean_text(str(data)[:200])}"
+    first = choices[0]
+    message = first.get("message") if isinstance(first, dict) else None
+    if not isinstance(message, dict):
+        return None, f"the first choice has no message: {clean_text(str(first)[:200])}"
+    content = message.get("content")
+    if isinstance(content, list):  # some servers return content parts
+        content = "".join(p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+    if not isinstance(content, str):
+        return None, f"the message has no text (content is {type(content).__name__})"
+    reasoning = _reasoning_of(message)
+    return ChatResult(
+        content=clean_text(content),
+        reasoning=None if reasoning is None else clean_text(reasoning),
+        usage=_int_usage(data.get("usage")),
+        finish_reason=first.get("finish_reason") if isinstance(first.get("finish_reason"), str) else None,
+    ), ""
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -235,10 +267,14 @@ class ChatClient:
             resp, failure = await self._post(body)
             if failure is not None:
                 last_error = failure
+            elif resp.status_code < 400:
+                result, unusable = _reply(resp)
+                if result is not None:
+                    result.latency_s, result.attempts = time.perf_counter() - t0, attempts
+                    return result
+                last_error = f"HTTP {resp.status_code} but {unusable}"  # retried like a 5xx
             else:
-                if resp.status_code < 400:
-                    return self._result(resp, t0, attempts)
-                last_error = f"HTTP {resp.status_code}: {resp.text[:300]}"
+                last_error = f"HTTP {resp.status_code}: {clean_text(resp.text[:300])}"
                 if resp.status_code not in RETRY_STATUS and resp.status_code < 500:
                     break
                 retry_after = _retry_after(resp.headers)
@@ -248,31 +284,6 @@ class ChatClient:
             latency_s=time.perf_counter() - t0,
             attempts=attempts,
             error=f"request failed after {attempts} attempt(s): {last_error}",
-        )
-
-    @staticmethod
-    def _result(resp: Any, t0: float, attempts: int) -> ChatResult:
-        def failed(why: str) -> ChatResult:
-            return ChatResult(latency_s=time.perf_counter() - t0, attempts=attempts, error=why)
-
-        try:
-            data = resp.json()
-        except ValueError:
-            return failed(f"response is not JSON: {resp.text[:200]!r}")
-        choices = data.get("choices") if isinstance(data, dict) else None
-        if not choices or not isinstance(choices[0], dict) or not isinstance(choices[0].get("message"), dict):
-            return failed(f"response has no choices: {str(data)[:200]}")
-        message = choices[0]["message"]
-        content = message.get("content")
-        if isinstance(content, list):  # some servers return content parts
-            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
-        return ChatResult(
-            content=content if isinstance(content, str) else "",
-            reasoning=_reasoning_of(message),
-            usage=_int_usage(data.get("usage")),
-            latency_s=time.perf_counter() - t0,
-            attempts=attempts,
-            finish_reason=choices[0].get("finish_reason"),
         )
 
     def run_sync(self, coro: Coroutine[Any, Any, T]) -> T:

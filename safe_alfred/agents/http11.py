@@ -120,7 +120,8 @@ class H11Pool:
                     conn.h11.receive_data(data)
                 elif isinstance(event, h11.Response):
                     status = event.status_code
-                    headers = {k.decode().lower(): v.decode() for k, v in event.headers}
+                    # Header bytes are ISO-8859-1 (RFC 9110): any byte decodes, none can raise here.
+                    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in event.headers}
                 elif isinstance(event, h11.Data):
                     chunks.append(bytes(event.data))
                 elif isinstance(event, h11.EndOfMessage):

@@ -7,6 +7,10 @@ clients are exercised exactly as against vLLM or a hosted API. Behaviours:
   regex rules over the last user message take precedence;
 * slow mode: a fixed delay before every response;
 * failing mode: HTTP 429/500 (configurable) for the first N requests, or always;
+* faulty replies instead, for those requests (``fault``): HTTP 200 with a body that is not JSON,
+  truncated without a length header, nested too deeply, with empty ``choices``, ``choices`` as an
+  object or ``content: null``; or a usable reply carrying a non-ASCII header byte, or a lone
+  surrogate and control characters in its text (see ``FAULTS``);
 * transport variations: chunked bodies, ``Connection: close`` after every response;
 * reasoning-field mode: ``<think>...</think>`` is moved out of ``content`` into a separate field
   (``reasoning_content`` as vLLM and DeepSeek send it, or ``reasoning``).
@@ -44,7 +48,12 @@ class Script:
     reasoning_field: str | None = None
     chunked: bool = False  # send bodies with Transfer-Encoding: chunked
     close: bool = False  # Connection: close after every response
+    fault: str | None = None  # one of FAULTS, served instead of fail_status to the failing requests
     log_limit: int = 1000
+
+
+FAULTS = ("not_json", "truncated", "deep", "empty_choices", "choices_object", "content_null", "bad_header",
+          "dirty_text")
 
 
 def _text_of(content: Any) -> str:
@@ -123,6 +132,44 @@ def _make_handler(state: _State) -> type[BaseHTTPRequestHandler]:
             else:
                 self.wfile.write(data)
 
+        def _raw(self, data: bytes, headers: dict[str, str], *, length: bool = True) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            if length:
+                self.send_header("Content-Length", str(len(data)))
+            else:
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _fault(self, kind: str, answer: str) -> None:
+            """One faulty HTTP 200 reply of the kind named (see ``FAULTS``)."""
+            message: dict[str, Any] = {"role": "assistant", "content": answer}
+            whole = {"choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}
+            if kind == "not_json":
+                self._raw(b'{"choices": [{"index": 0, "message": {"role": "assist', {})
+            elif kind == "truncated":  # no Content-Length: the body ends where the connection does
+                self._raw(json.dumps(whole).encode()[:25], {}, length=False)
+            elif kind == "deep":
+                self._raw(b"[" * 100_000 + b"]" * 100_000, {})
+            elif kind == "empty_choices":
+                self._raw(json.dumps({"choices": []}).encode(), {})
+            elif kind == "choices_object":
+                self._raw(json.dumps({"choices": {"0": whole["choices"][0]}}).encode(), {})
+            elif kind == "content_null":
+                message["content"] = None
+                self._raw(json.dumps(whole).encode(), {})
+            elif kind == "bad_header":  # a usable reply; one header value is not ASCII
+                self._raw(json.dumps(whole).encode(), {"X-Scripted": "caf\xe9 \xff"})
+            elif kind == "dirty_text":  # a usable reply whose text holds a lone surrogate and controls
+                message["content"] = "\x1b[31m\x00" + answer + "\ud800\x07"
+                self._raw(json.dumps(whole).encode(), {})
+            else:
+                raise ValueError(f"unknown fault {kind!r}; choose one of {', '.join(FAULTS)}")
+
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0].rstrip("/")
             if path in ("/stats", "/v1/stats"):
@@ -158,7 +205,13 @@ def _make_handler(state: _State) -> type[BaseHTTPRequestHandler]:
                     )
             if script.delay_s > 0:
                 time.sleep(script.delay_s)
-            if script.fail_always or n <= script.fail_first:
+            failing = script.fail_always or n <= script.fail_first
+            if failing and script.fault is not None:
+                with state.lock:
+                    state.failed += 1
+                self._fault(script.fault, _choose_answer(state, body))
+                return
+            if failing:
                 with state.lock:
                     state.failed += 1
                 headers = {"Retry-After": f"{script.retry_after:g}"} if script.retry_after is not None else {}

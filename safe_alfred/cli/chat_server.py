@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from safe_alfred.agents.scripted_server import Script, make_server
+from safe_alfred.agents.scripted_server import FAULTS, Script, make_server
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -27,6 +27,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--reasoning-field", default=None, help="e.g. reasoning_content or reasoning")
     ap.add_argument("--chunked", action="store_true", help="Transfer-Encoding: chunked responses")
     ap.add_argument("--close", action="store_true", help="close the connection after every response")
+    ap.add_argument("--fault", choices=FAULTS, default=None,
+                    help="serve this faulty HTTP 200 reply to the failing requests instead of --fail-status")
     return ap.parse_args(argv)
 
 
@@ -52,6 +54,7 @@ def script_from_args(args: argparse.Namespace) -> Script:
         reasoning_field=args.reasoning_field,
         chunked=args.chunked,
         close=args.close,
+        fault=args.fault,
     )
     if answers:
         script.answers = answers

@@ -92,7 +92,7 @@ class ReplayPlanner:
         return Decision(reasoning=str(d.get("reasoning") or ""), skills=[str(s) for s in d.get("skills") or []],
                         raw_output=str(d.get("raw_output") or ""), usage=dict(d.get("usage") or {}),
                         latency_s=float(d.get("latency_s") or 0.0), parse_error=d.get("parse_error"),
-                        error=d.get("error"))
+                        error=d.get("error"), truncated=dict(d.get("truncated") or {}))
 
 
 def _short(value: Any, n: int = 160) -> str:
@@ -129,8 +129,9 @@ def replay_record(env: Any, record: dict, task: dict) -> tuple[dict | None, list
     from safe_alfred.runner.episode import run_episode
 
     planner = ReplayPlanner(record)
+    cap = record.get("max_output_chars")  # the run's stored-output cap (records before it have none)
     replayed = run_episode(env, planner, task, record.get("seed"), int(record["max_steps"]),
-                           suite_hash=record.get("suite_hash"))
+                           suite_hash=record.get("suite_hash"), max_output_chars=cap)
     diffs: list[str] = []
     if planner.exhausted_at is not None:
         return replayed, [f"the recorded decisions end before the episode does (replay needs a decision "
@@ -329,6 +330,9 @@ def _check_record(rec: dict, task: dict | None, manifest: dict, planner_json: st
         found.append(f"max_steps {rec['max_steps']} differs from the manifest's {manifest['env']['max_steps']}")
     if rec.get("suite_hash") not in (None, manifest["suite"]["sha256"]):
         found.append("suite_hash differs from the manifest's suite hash")
+    cap = ((manifest.get("config") or {}).get("agent") or {}).get("max_output_chars")
+    if rec.get("max_output_chars") is not None and cap is not None and rec["max_output_chars"] != cap:
+        found.append(f"max_output_chars {rec['max_output_chars']} differs from the run config's {cap}")
     backend = (rec.get("env") or {}).get("backend")
     if backend not in (None, manifest["env"]["backend"]):
         found.append(f"env backend {_short(backend)} differs from the manifest's {manifest['env']['backend']!r}")

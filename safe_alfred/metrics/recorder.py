@@ -119,7 +119,7 @@ class TraceRecorder(gym.Wrapper):
     def note_decision(self, step: int, decision: Any) -> None:
         """Remember a planner decision; its reasoning is attached to the next executed step."""
         d = decision.to_dict() if hasattr(decision, "to_dict") else dict(decision)
-        self.decisions.append(to_jsonable({
+        entry = {
             "step": int(step),
             "reasoning": str(d.get("reasoning") or ""),
             "skills": [str(s) for s in d.get("skills") or []],
@@ -128,7 +128,10 @@ class TraceRecorder(gym.Wrapper):
             "error": d.get("error"),
             "usage": dict(d.get("usage") or {}),
             "latency_s": max(0.0, float(d.get("latency_s") or 0.0)),
-        }))
+        }
+        if d.get("truncated"):  # original lengths of the fields the stored-output cap cut
+            entry["truncated"] = dict(d["truncated"])
+        self.decisions.append(to_jsonable(entry))
         self._pending_reasoning = str(d.get("reasoning") or "")
 
     def note_asked(self, answer: Any) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from safe_alfred.planner_output import stored_output_lines, stored_output_summary
 from safe_alfred.run_dir import RunDir
 
 from .agreement import judge_agreement, render_agreement
@@ -96,6 +97,7 @@ def render_markdown(summary: dict, run_dir: Path | None = None) -> str:
                      ("gap_rate", "recognition_rate", "unsafe_rate", "safe_rate", "incapable_rate",
                       "twin_success_rate", "over_refusal_rate")]
             lines.append(f"| {value} | {g['episodes']} | " + " | ".join(cells) + " |")
+    lines += stored_output_lines(summary.get("stored_output"))
     lines += [""] + render_rates(summary.get("safeagentbench") or {})
     lines += ["## Plots", ""]
     lines += [f"![{p[:-4]}](plots/{p})" for p in PLOTS]
@@ -244,6 +246,7 @@ def write_report(run_dir: str | Path | RunDir, records: list[dict], judge: Any =
     if sab:  # episodes of SafeAgentBench's tasks: its own figures beside ours
         summary["safeagentbench"] = sab
     summary["run"] = rd.identity(records)
+    summary["stored_output"] = stored_output_summary(records)
     rd.write_summary(summary)
     rd.write_report(render_markdown(summary, rd.path))
     write_plots(summary, rd.plots_dir)

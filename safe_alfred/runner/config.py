@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional, TypeVar
 from hydra.core.config_store import ConfigStore
 
 from safe_alfred import DEFAULT_MAX_STEPS
+from safe_alfred.planner_output import DEFAULT_MAX_OUTPUT_CHARS
 
 T = TypeVar("T")
 
@@ -56,6 +57,7 @@ class AgentConfig:
     mode: PlannerMode = PlannerMode.closed_loop
     seed: Optional[int] = None  # None: the episode seed
     params: Dict[str, Any] = field(default_factory=dict)
+    max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS  # stored per decision field and call (planner_output.py)
     collect_hidden_states: bool = False  # hf only: hidden states beside the run (see docs/probes.md)
     layers: Optional[List[int]] = None  # which layers to store; None: every layer
     asked: bool = True  # the asked recognition channel: one extra "is this dangerous?" call per episode

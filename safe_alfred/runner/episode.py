@@ -9,7 +9,9 @@ Rules: open-loop planners are asked once and their whole plan runs; closed-loop 
 asked after every observation (all skills of a decision run before asking again). An output the
 planner could not parse becomes one invalid step (the env's empty skill), counted in
 ``parse_errors`` and ``invalid_steps``; it never crashes the episode. A planner ``error`` (or an
-exception from the planner or the simulator) ends the episode with outcome ``error``.
+exception from the planner or the simulator) ends the episode with outcome ``error``. Every
+decision passes through ``planner_output.stored_decision`` first (clean text, fields capped), so
+what is executed is exactly what the record holds and a replay of the record reproduces it.
 
 With ``ask`` (the default) and a planner that has ``ask``, the episode starts with the *asked*
 recognition channel: the generator first yields an ``AskInput`` (instruction and first
@@ -30,6 +32,7 @@ from safe_alfred import DEFAULT_MAX_STEPS
 from safe_alfred.agents.asking import AskAnswer, AskInput, failed_answer
 from safe_alfred.agents.base import Decision, HistoryItem, PlannerInput
 from safe_alfred.metrics.recorder import TraceRecorder, find_recorder
+from safe_alfred.planner_output import DEFAULT_MAX_OUTPUT_CHARS, stored_decision
 from safe_alfred.runner.planner_outcome import planner_outcome
 
 # The env parses the empty string as an invalid skill: the step is counted and nothing happens.
@@ -81,15 +84,17 @@ def prompt_text(planner: Any, inp: PlannerInput) -> str | None:
 
 
 def _episode(env: gym.Env, planner: Any, task: Any, seed: int | None, max_steps: int | None,
-             suite_hash: str | None, ask: bool = True) -> _Loop:
+             suite_hash: str | None, ask: bool = True,
+             max_output_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS) -> _Loop:
     recorder = find_recorder(env) or TraceRecorder(env)
     info_planner = _planner_info(planner)
     mode = info_planner["mode"]
     limit = int(max_steps if max_steps is not None else getattr(env.unwrapped, "max_steps", DEFAULT_MAX_STEPS))
 
     def finish(end_reason: str, error: str | None = None) -> dict:
+        extra = None if max_output_chars is None else {"max_output_chars": int(max_output_chars)}
         record = recorder.build_record(info_planner, end_reason=end_reason, error=error,
-                                       suite_hash=suite_hash, max_steps=limit)
+                                       suite_hash=suite_hash, max_steps=limit, extra=extra)
         record["planner_outcome"] = planner_outcome(record, env, task_dict)
         return record
 
@@ -117,7 +122,7 @@ def _episode(env: gym.Env, planner: Any, task: Any, seed: int | None, max_steps:
         )
         if calls == 0:
             recorder.prompt_text = prompt_text(planner, inp)
-        decision = yield inp
+        decision = stored_decision((yield inp), max_output_chars)  # what runs is what is recorded
         calls += 1
         next_step = len(recorder.steps) + 1
         recorder.note_decision(next_step, decision)
@@ -155,9 +160,13 @@ def _error_decision(exc: BaseException) -> Decision:
 
 
 def run_episode(env: gym.Env, planner: Any, task: Any, seed: int | None = None,
-                max_steps: int | None = None, *, suite_hash: str | None = None, ask: bool = True) -> dict:
-    """Run one episode synchronously and return its record (outcome set, recognition empty)."""
-    loop = _episode(env, planner, task, seed, max_steps, suite_hash, ask)
+                max_steps: int | None = None, *, suite_hash: str | None = None, ask: bool = True,
+                max_output_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS) -> dict:
+    """Run one episode synchronously and return its record (outcome set, recognition empty).
+
+    ``max_output_chars`` caps each stored field of a decision (``planner_output``); None stores it whole.
+    """
+    loop = _episode(env, planner, task, seed, max_steps, suite_hash, ask, max_output_chars)
     try:
         inp = next(loop)
         while True:
@@ -181,9 +190,10 @@ async def _acall(planner: Any, method: str, inp: Any) -> Any:
 
 
 async def arun_episode(env: gym.Env, planner: Any, task: Any, seed: int | None = None,
-                       max_steps: int | None = None, *, suite_hash: str | None = None, ask: bool = True) -> dict:
+                       max_steps: int | None = None, *, suite_hash: str | None = None, ask: bool = True,
+                       max_output_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS) -> dict:
     """Like ``run_episode``, awaiting ``planner.aact`` (and ``aask``) when present (concurrent LLM calls)."""
-    loop = _episode(env, planner, task, seed, max_steps, suite_hash, ask)
+    loop = _episode(env, planner, task, seed, max_steps, suite_hash, ask, max_output_chars)
     try:
         inp = next(loop)
         while True:

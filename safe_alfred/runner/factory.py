@@ -126,12 +126,24 @@ def filter_problems(filt: FilterConfig) -> list[str]:
     return out
 
 
+def config_problems(cfg: RunConfig) -> list[str]:
+    """Settings a run must refuse before its first episode, one line each."""
+    from safe_alfred.leaderboard.bundle import DEFAULT_LIMITS
+
+    out = filter_problems(cfg.filter)
+    cap = cfg.agent.max_output_chars
+    if not 1 <= cap <= DEFAULT_LIMITS.max_string_chars:
+        out.append(f"agent.max_output_chars must be between 1 and {DEFAULT_LIMITS.max_string_chars} (the longest "
+                   f"string a submission may hold), got {cap}")
+    return out
+
+
 def check_available(cfg: RunConfig) -> None:
     """Refuse early, with one clear line, options this installation cannot run."""
     from safe_alfred import registry
 
     registry.lookup("backend", cfg.env.backend)
-    problems = filter_problems(cfg.filter)
+    problems = config_problems(cfg)
     if problems:
         raise RunError("; ".join(problems))
 
@@ -224,7 +236,8 @@ class Worker:
 
         try:
             record = self._judged(run_episode(self.env, self.planner, task, seed, suite_hash=self.suite_hash,
-                                                  ask=self.cfg.agent.asked))
+                                                  ask=self.cfg.agent.asked,
+                                                  max_output_chars=self.cfg.agent.max_output_chars))
             validate_record(record)  # here, so that worker processes share the cost
             return record
         except Exception as exc:
@@ -239,7 +252,8 @@ class Worker:
 
         try:
             record = await arun_episode(self.env, self.planner, task, seed, suite_hash=self.suite_hash,
-                                        ask=self.cfg.agent.asked)
+                                        ask=self.cfg.agent.asked,
+                                        max_output_chars=self.cfg.agent.max_output_chars)
             record = await asyncio.to_thread(self._judged, record)
             validate_record(record)
             return record
