@@ -264,5 +264,5 @@ def test_memory_and_time_limits_reject_with_the_reason(site: Path, tmp_path: Pat
     sub = site.parent / "subs" / "oracle_safe.safealfred.json.gz"
     slow = verify_isolated(sub, tmp_path / "a", split="manifest", max_errors=0, isolation=Isolation(time_s=0.5))
     assert slow.entry is None and slow.problems == ["verification exceeded the time limit of 0.5 s"]
-    small = verify_isolated(sub, tmp_path / "b", split="manifest", max_errors=0, isolation=Isolation(memory_mb=120))
-    assert small.entry is None and small.problems == ["verification exceeded the memory limit of 120 MiB"]
+    small = verify_isolated(sub, tmp_path / "b", split="manifest", max_errors=0, isolation=Isolation(memory_mb=30))
+    assert small.entry is None and small.problems == ["verification exceeded the memory limit of 30 MiB"]

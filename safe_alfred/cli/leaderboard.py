@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="test", help="split every submission must cover (see 'safe-alfred verify')")
     ap.add_argument("--max-errors", type=int, default=0, help="errored episodes allowed per submission")
     ap.add_argument("--memory-limit", type=int, default=DEFAULT_ISOLATION.memory_mb, metavar="MIB",
-                    help=f"address space each verification may use (default {DEFAULT_ISOLATION.memory_mb})")
+                    help=f"resident memory each verification may use (default {DEFAULT_ISOLATION.memory_mb})")
     ap.add_argument("--time-limit", type=float, default=DEFAULT_ISOLATION.time_s, metavar="S",
                     help=f"seconds each verification may take (default {DEFAULT_ISOLATION.time_s:g})")
     ap.add_argument("--jobs", type=int, default=1, help="submissions verified at once (default 1)")

@@ -2,8 +2,9 @@
 
 The leaderboard must be written whatever one file does: a submission that crashes the verifier,
 runs it out of memory or keeps it busy for hours is one rejected entry, not a missing site. The
-parent starts a Python child (``child_main``) that first lowers its own ``RLIMIT_AS`` (address space)
-and ``RLIMIT_CPU``, then verifies; the parent waits at most the wall-clock limit and reads back the
+parent starts a Python child (``child_main``) that first lowers its own ``RLIMIT_CPU`` and (as a
+backstop) ``RLIMIT_AS``, then verifies; the parent watches the child's resident memory and wall-clock
+time, kills it when either is over its limit, and otherwise reads back the
 child's ``result.json`` (and, for a verified file, the submission page it wrote beside it). Any
 other ending (a signal, a non-zero status, no result) becomes a reason in plain words.
 """
@@ -17,6 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,12 +28,13 @@ PAGE = "page.html"
 _EXIT_MEMORY = 3  # the child ran out of memory (MemoryError under RLIMIT_AS)
 _RESULT_MAX = 64 << 20  # bytes of result.json the parent reads (the manifest alone may hold 32 MiB)
 _CHILD = "import sys; from safe_alfred.leaderboard.isolate import child_main; sys.exit(child_main(sys.argv[1:]))"
+_POLL_S = 0.05  # how often the parent looks at the child's memory
 _NEAR_LIMIT = 64 << 20  # a failure this close to the address-space limit is taken for lack of memory
 
 
 @dataclass(frozen=True)
 class Isolation:
-    """Per-submission limits: address space in MiB, CPU and wall-clock seconds."""
+    """Per-submission limits: resident memory in MiB, CPU and wall-clock seconds."""
 
     memory_mb: int = 2048
     time_s: float = 1800.0
@@ -49,11 +52,20 @@ class Outcome:
     page: Path | None = None
 
 
+def _address_space(memory_mb: int) -> int:
+    """The child's address-space backstop in bytes: twice the memory limit, plus 1 GiB."""
+    return (int(memory_mb) << 21) + (1 << 30)
+
+
 def _apply_limits(memory_mb: int, cpu_s: float) -> None:
-    """Lower this process's own limits; the child does this first, before it reads the file."""
+    """Lower this process's own limits; the child does this first, before it reads the file.
+
+    The parent watches resident memory against ``memory_mb``; the address-space limit is a backstop
+    against a burst between two looks, set well above it (address space runs ahead of residence).
+    """
     import resource
 
-    mem = int(memory_mb) << 20
+    mem = _address_space(memory_mb)
     resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
     cpu = max(1, int(cpu_s))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
@@ -79,6 +91,38 @@ def _ending(code: int, isolation: Isolation, stderr: str) -> str:
     return f"verification crashed (exit status {code}): {tail[0][:300]}"
 
 
+def _resident_mb(pid: int) -> float:
+    """Resident memory of a process in MiB (``VmRSS``), 0 where /proc does not say."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return 0.0
+
+
+def _watch(proc: subprocess.Popen, isolation: Isolation) -> str | None:
+    """Wait for the child; kill it (and say why) once it is over its resident memory or wall-clock time."""
+    deadline = time.monotonic() + isolation.time_s
+    while True:
+        try:
+            proc.wait(timeout=_POLL_S)
+            return None
+        except subprocess.TimeoutExpired:
+            pass
+        if _resident_mb(proc.pid) > isolation.memory_mb:
+            why = f"verification exceeded the memory limit of {isolation.memory_mb} MiB"
+        elif time.monotonic() > deadline:
+            why = f"verification exceeded the time limit of {isolation.time_s:g} s"
+        else:
+            continue
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return why
+
+
 def verify_isolated(path: Path, workdir: Path, *, split: str | None, max_errors: int,
                     isolation: Isolation = DEFAULT_ISOLATION) -> Outcome:
     """Verify ``path`` in a child process; never raises on what the file does to the child."""
@@ -89,12 +133,10 @@ def verify_isolated(path: Path, workdir: Path, *, split: str | None, max_errors:
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
                                 env=_child_env(), start_new_session=True)
-        try:
-            code = proc.wait(timeout=isolation.time_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return Outcome(None, [f"verification exceeded the time limit of {isolation.time_s:g} s"])
+        over = _watch(proc, isolation)
+        if over is not None:
+            return Outcome(None, [over])
+        code = proc.returncode
         err.seek(0)
         stderr = err.read(1 << 16).decode("utf-8", "replace")
     result = workdir / RESULT
@@ -148,7 +190,7 @@ def child_main(argv: list[str]) -> int:
     except Exception:
         # Under RLIMIT_AS a failed allocation can surface as another error (an ImportError, a
         # SystemError from C code): near the limit, say what it was.
-        if _peak_address_space() > (args.memory_mb << 20) - _NEAR_LIMIT:
+        if _peak_address_space() > _address_space(args.memory_mb) - _NEAR_LIMIT:
             os._exit(_EXIT_MEMORY)
         raise
 
