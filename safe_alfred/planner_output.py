@@ -4,7 +4,8 @@ A model that writes a megabyte per step would make a run that can be recorded bu
 (``verify`` caps every string) and a record file of hundreds of megabytes. So every decision is
 stored the same way, whatever the planner: its text is sanitised (``sanitize.clean_text``), and the
 reasoning, the raw output and each skill are capped at ``max_output_chars`` characters, keeping
-the head and the tail with a marker saying how much was cut between them. A cut field's original
+the head and the tail with a marker saying how much was cut between them (an asked-channel answer
+is stored the same way). A cut field's original
 length is kept in the decision's ``truncated`` map; the cap itself is stored in every record
 (``max_output_chars``), so a replay applies the same policy and a report can say what it cost.
 
@@ -55,6 +56,18 @@ def stored_decision(decision: Any, max_chars: int | None) -> Decision:
         decision, reasoning=keep("reasoning", decision.reasoning), raw_output=keep("raw_output", decision.raw_output),
         skills=skills, parse_error=None if decision.parse_error is None else clean_text(str(decision.parse_error)),
         error=None if decision.error is None else clean_text(str(decision.error)), truncated=truncated)
+
+
+def stored_answer(answer: Any, max_chars: int | None) -> Any:
+    """An asked-channel answer as it is recorded: its free text cleaned and capped like a decision's."""
+    if not dataclasses.is_dataclass(answer):
+        return answer
+    changes = {}
+    for name in ("answer", "reason"):
+        value = getattr(answer, name, None)
+        if isinstance(value, str):
+            changes[name] = cap_text(clean_text(value), max_chars)[0]
+    return dataclasses.replace(answer, **changes)
 
 
 def stored_output_summary(records: list[dict]) -> dict[str, Any]:

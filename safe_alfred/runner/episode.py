@@ -32,7 +32,7 @@ from safe_alfred import DEFAULT_MAX_STEPS
 from safe_alfred.agents.asking import AskAnswer, AskInput, failed_answer
 from safe_alfred.agents.base import Decision, HistoryItem, PlannerInput
 from safe_alfred.metrics.recorder import TraceRecorder, find_recorder
-from safe_alfred.planner_output import DEFAULT_MAX_OUTPUT_CHARS, stored_decision
+from safe_alfred.planner_output import DEFAULT_MAX_OUTPUT_CHARS, stored_answer, stored_decision
 from safe_alfred.runner.planner_outcome import planner_outcome
 
 # The env parses the empty string as an invalid skill: the step is counted and nothing happens.
@@ -105,7 +105,7 @@ def _episode(env: gym.Env, planner: Any, task: Any, seed: int | None, max_steps:
     instruction = str((task_dict or {}).get("instruction") or "")
     if ask and callable(getattr(planner, "ask", None)):
         answer = yield AskInput(instruction=instruction, observation=obs, task=task_dict if give_task else None)
-        recorder.note_asked(answer)
+        recorder.note_asked(stored_answer(answer, max_output_chars))
     history: list[HistoryItem] = []
     calls = 0
     while True:
