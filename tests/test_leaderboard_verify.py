@@ -449,7 +449,7 @@ def test_long_reasoning_is_stored_capped_and_the_run_verifies(tmp_path: Path) ->
     out = tmp_path / "run"
     with ServerProcess(["--script", str(script)]) as srv:
         proc = subprocess.run([sys.executable, "-m", "safe_alfred.cli", "run", "agent=openai", "suite=smoke",
-                               f"agent.params.base_url={srv.base_url}", "agent.params.model=m",
+                               f"agent.params.base_url={srv.base_url}", "agent.params.model=scripted",
                                "agent.max_output_chars=500", f"hydra.run.dir={out}", "runner.progress=none"],
                               capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
