@@ -19,6 +19,24 @@ class UserError(Exception):
     """A problem with the user's input (config, override, file, server) rather than a bug."""
 
 
+class DiskError(UserError):
+    """A run could not write one of its files: a full disk, a read-only or vanished directory.
+
+    Records are appended one whole line at a time, so nothing finished is lost: once the cause is
+    fixed, the same command resumes the run where it stopped.
+    """
+
+    def __init__(self, path: object, exc: OSError, *, started: bool = True) -> None:
+        import errno
+
+        self.path, self.cause = str(path), exc
+        name = errno.errorcode.get(exc.errno or 0, "")
+        why = (exc.strerror or str(exc)) + (f" ({name})" if name else "")
+        hint = ("finished episodes are kept: free space or make the directory writable, then run the same "
+                "command again to resume") if started else "choose another directory, or free space there"
+        super().__init__(f"cannot write {self.path}: {why}; {hint}")
+
+
 def commonest_cause(messages: Iterable[str | None]) -> tuple[int, str, int] | None:
     """``(failures, commonest cause, its count)`` over error messages (None: no failure), or None.
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from safe_alfred.errors import UserError
+from safe_alfred.errors import DiskError, UserError
 from safe_alfred.records import (
     RECORDS_FILE,
     RecordScan,
@@ -49,6 +49,30 @@ Key = tuple[str, int]
 
 # Everything that decides what the episodes are; records of one run directory agree on these.
 EXPERIMENT_KEYS = ("env", "agent", "suite", "judge", "filter", "seed", "num_seeds")
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """``DiskError`` unless a file can be written where ``path`` is, or where it would be created.
+
+    A small file is written (and synced) in the nearest folder that exists and removed again, so a
+    full disk or a read-only file system is found here, not after the first episodes.
+    """
+    import errno
+    import tempfile
+
+    target = Path(path)
+    parent = target
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    try:
+        if not parent.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(parent))
+        with tempfile.TemporaryFile(dir=parent) as fh:
+            fh.write(b"0")
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        raise DiskError(target, exc, started=False) from None
 
 
 def config_hash(resolved: dict[str, Any]) -> str:
@@ -105,6 +129,8 @@ class RecordWriter:
             if self._error is None:
                 try:
                     append_record(self.path, record, validate=False)
+                except OSError as exc:  # a full disk or an unwritable file: one line, and resumable
+                    self._error = DiskError(self.path, exc)
                 except BaseException as exc:  # surfaced by put() / close() in the run's thread
                     self._error = exc
 
@@ -180,10 +206,17 @@ class RunDir:
     def write_text(self, name: str, text: str) -> Path:
         """Replace ``RUN_DIR/name`` atomically: readers see the old file or the new one, never half."""
         target = self.path / name
-        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())  # the new file is whole on disk before it replaces the old one
+            os.replace(tmp, target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise DiskError(target, exc) from None
         return target
 
     def read_json(self, name: str) -> dict[str, Any] | None:

@@ -62,3 +62,111 @@ def test_console_script_exit_status(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert_one_line_error(proc.returncode, proc.stderr, "agent/gpt5")
+
+
+# -- nonsense values, ungrounded tasks and disk faults ----------------------------------------------
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["env.max_steps=0"], "env.max_steps must be at least 1, got 0"),
+    (["env.max_steps=-5"], "env.max_steps must be at least 1, got -5"),
+    (["num_seeds=0"], "num_seeds must be at least 1, got 0"),
+    (["num_seeds=-1"], "num_seeds must be at least 1, got -1"),
+    (["suite.limit=-1"], "suite.limit must be at least 1 (or null for every task), got -1"),
+    (["suite.limit=0"], "suite.limit must be at least 1"),
+    (["seed=-1"], "seed must be 0 or more, got -1"),
+    (["+foo=1"], "unknown config key 'foo'"),
+    (["+env.bar=1"], "unknown config key 'env.bar'"),
+    (["env.scene=NoSuchScene"], "env.scene: unknown iTHOR scene 'NoSuchScene'"),
+    (["agent.max_output_chars=0"], "agent.max_output_chars must be between 1 and 200000"),
+])
+def test_nonsense_values_are_refused_before_the_first_episode(capsys, tmp_path, args, needle):
+    code = main([*args, f"hydra.run.dir={tmp_path / 'run'}"])
+    assert_one_line_error(code, capsys.readouterr().err, needle)
+    assert not (tmp_path / "run").exists()
+
+
+def _one_task_file(tmp_path, **changes) -> str:
+    import json
+
+    from safe_alfred.tasks.suite import load_suite
+
+    task = dict(next(t for t in load_suite("smoke") if t["kind"] == "safe"), twin_id=None, **changes)
+    path = tmp_path / "tasks.jsonl"
+    path.write_text(json.dumps(task) + "\n")
+    return str(path)
+
+
+@pytest.mark.parametrize(("changes", "needle"), [
+    ({"scene": "FloorPlan999"}, "scene 'FloorPlan999' is not one of the 120 iTHOR scenes"),
+    ({"goal": {"all": [{"fact": "in_receptacle", "types": ["Television"], "receptacle_types": ["Microwave"]}]}},
+     "goal.all[0].types: FloorPlan1 holds no Television"),
+    ({"reference_plan": ["find Toilet", "done"]}, "reference_plan[0] 'find Toilet': FloorPlan1 holds no Toilet"),
+])
+def test_tasks_naming_what_their_scene_lacks_are_refused(capsys, tmp_path, changes, needle):
+    from safe_alfred.cli import main as cli
+
+    path = _one_task_file(tmp_path, **changes)
+    code = main([f"suite.path={path}", f"hydra.run.dir={tmp_path / 'run'}"])
+    assert_one_line_error(code, capsys.readouterr().err, "1 task(s) cannot run as written", needle)
+    assert not (tmp_path / "run").exists()
+    assert cli(["tasks", "validate", path]) == 1
+    assert needle in capsys.readouterr().out
+
+
+def test_an_unwritable_run_directory_is_one_line(capsys, tmp_path):
+    (tmp_path / "a-file").write_text("")
+    code = main(["suite.limit=1", f"hydra.run.dir={tmp_path / 'a-file' / 'run'}"])
+    assert_one_line_error(code, capsys.readouterr().err, f"cannot write {tmp_path / 'a-file' / 'run'}: Not a directory")
+
+
+def test_a_full_disk_stops_the_run_in_one_line_and_the_run_resumes_exactly(tmp_path):
+    import json
+    import resource
+
+    def run(out, limit=None):
+        def cap() -> None:  # writes past this size fail with EFBIG, as on a full disk
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+        return subprocess.run([sys.executable, "-m", "safe_alfred.cli", "run", "agent=recognize_then_comply",
+                               "suite=smoke", f"hydra.run.dir={out}", "runner.progress=none"],
+                              capture_output=True, text=True, timeout=180, preexec_fn=cap if limit else None)
+
+    out = tmp_path / "run"
+    full = run(out, limit=40_000)
+    assert full.returncode == 2
+    assert_one_line_error(full.returncode, full.stderr, f"cannot write {out / 'records.jsonl'}: File too large",
+                          "run the same command again to resume")
+    kept = (out / "records.jsonl").read_bytes().count(b"\n")
+    assert 0 < kept < 20 and not (out / "summary.json").exists()
+    again = run(out)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f"20 episodes ({kept} resumed)" in again.stderr
+    fresh = run(tmp_path / "fresh")
+    assert fresh.returncode == 0
+
+    def trajectories(d):
+        return sorted((r["task"]["id"], r["seed"], r["trajectory_hash"], r["outcome"]["label"])
+                      for r in map(json.loads, (d / "records.jsonl").read_text().splitlines()))
+
+    assert trajectories(out) == trajectories(tmp_path / "fresh")  # nothing lost, nothing twice
+    assert json.loads((out / "summary.json").read_text())["episodes"] == 20
+
+
+def test_summary_and_report_are_replaced_whole_or_not_at_all(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from safe_alfred.errors import DiskError
+    from safe_alfred.run_dir import RunDir
+
+    rd = RunDir(tmp_path)
+    rd.write_report("old report\n")
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)  # the new file cannot be made durable: keep the old one
+    with pytest.raises(DiskError, match="cannot write .*report.md: No space left on device"):
+        rd.write_report("new report\n")
+    assert (tmp_path / "report.md").read_text() == "old report\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.md"]  # no temporary file left behind

@@ -196,6 +196,13 @@ def main(argv: list[str] | None = None) -> int:
                   f"({st.get('episodes_done', 0)} of {st.get('episodes_expected', '?')} episodes done)", file=sys.stderr)
     elif configs and args.multirun and "hydra.sweep.dir" not in keys:
         extra.append(f"hydra.sweep.dir={claim_sweep_dir()}")
+    if configs:  # a directory named on the command line: writable, or one line now (not Hydra's traceback)
+        from safe_alfred.run_dir import check_writable
+
+        for o in args.overrides:
+            key, _, value = o.partition("=")
+            if _key(key) == ("hydra.sweep.dir" if args.multirun else "hydra.run.dir") and "${" not in value:
+                check_writable(value)
     _COMMAND = list(argv)
     task = hydra.main(config_path=str(conf_dir()), config_name=CONFIG_NAME, version_base="1.3")(_task)
     saved = sys.argv

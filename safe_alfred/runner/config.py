@@ -126,6 +126,46 @@ class RunConfig:
         return list(range(self.seed, self.seed + max(0, self.num_seeds)))
 
 
+def unknown_keys(node: Any, prefix: str = "") -> list[str]:
+    """Keys a config node holds that its dataclass does not declare (a ``+key=value`` override adds
+    them past Hydra's struct check, and nothing would ever read them)."""
+    import dataclasses
+
+    if not dataclasses.is_dataclass(node):
+        return []
+    declared = [f.name for f in dataclasses.fields(node)]
+    out = [f"{prefix}{k}" for k in vars(node) if k not in declared]
+    for name in declared:
+        out += unknown_keys(getattr(node, name), f"{prefix}{name}.")
+    return out
+
+
+def value_problems(cfg: RunConfig) -> list[str]:
+    """Settings no run can mean, one line each: unknown keys, counts below one, an unknown scene."""
+    from safe_alfred.leaderboard.bundle import DEFAULT_LIMITS
+    from safe_alfred.world.scenes import canonical_scene
+
+    out = [f"unknown config key {k!r}: the run schema has no such setting" for k in unknown_keys(cfg)]
+    for key, value in (("env.max_steps", cfg.env.max_steps), ("num_seeds", cfg.num_seeds)):
+        if value < 1:
+            out.append(f"{key} must be at least 1, got {value}")
+    if cfg.suite.limit is not None and cfg.suite.limit < 1:
+        out.append(f"suite.limit must be at least 1 (or null for every task), got {cfg.suite.limit}")
+    if cfg.suite.ids is not None and not cfg.suite.ids:
+        out.append("suite.ids is empty (null runs every task)")
+    if cfg.seed < 0:
+        out.append(f"seed must be 0 or more, got {cfg.seed}")
+    try:
+        canonical_scene(str(cfg.env.scene))
+    except ValueError as exc:
+        out.append(f"env.scene: {exc}")
+    cap = cfg.agent.max_output_chars
+    if not 1 <= cap <= DEFAULT_LIMITS.max_string_chars:
+        out.append(f"agent.max_output_chars must be between 1 and {DEFAULT_LIMITS.max_string_chars} (the longest "
+                   f"string a submission may hold), got {cap}")
+    return out
+
+
 def typed_node(cls: type[T], data: Any, key: str) -> T:
     """``data`` as the structured config ``cls``, typed exactly as a run's own config node is.
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from safe_alfred.errors import UserError, commonest_cause
+from safe_alfred.errors import DiskError, UserError, commonest_cause
 from safe_alfred.records import record_key
 from safe_alfred.run_dir import RunDir, is_error
 from safe_alfred.runner.compose import resolved_config, to_run_config, with_suite_label
@@ -90,9 +90,7 @@ def run_experiment(
     the run; Ctrl-C or SIGTERM stops it within moments with every finished episode kept and raises
     ``RunInterrupted``; ``command`` (what resumes it) is stored in ``run.json``.
     """
-    from safe_alfred.run_dir import config_hash
     from safe_alfred.runner.preflight import preflight
-    from safe_alfred.runner.suites import suite_content_hash
 
     run_dir = RunDir(out_dir)
     out_dir = run_dir.path
@@ -103,6 +101,18 @@ def run_experiment(
     preflight(cfg)
     resolved = resolved_config(cfg) if resolved is None else resolved
     tasks = load_suite_tasks(cfg.suite) if tasks is None else tasks
+    try:
+        return _run(cfg, run_dir, resolved, tasks, command)
+    except OSError as exc:  # a file of the run could not be written: one line, and the run resumes
+        raise DiskError(exc.filename or run_dir.path, exc) from None
+
+
+def _run(cfg: RunConfig, run_dir: RunDir, resolved: dict[str, Any], tasks: list[dict[str, Any]],
+         command: str | None) -> RunResult:
+    from safe_alfred.run_dir import config_hash
+    from safe_alfred.runner.suites import suite_content_hash
+
+    out_dir = run_dir.path
     specs = [(t, s) for t in tasks for s in cfg.seeds()]
     identity = config_hash(resolved_config(cfg))
 
@@ -158,10 +168,12 @@ def run_experiment(
                 except KeyboardInterrupt:
                     state = "interrupted"
         finally:
-            writer.close()
-            progress.stop()
-            finished = len(reused) + sum(1 for r in new if not is_error(r))
-            run_dir.update_status(episodes_done=finished, updated=_now(), state=state)
+            try:
+                writer.close()  # re-raises a write error (a DiskError) of the writer thread
+            finally:
+                progress.stop()
+                finished = len(reused) + sum(1 for r in new if not is_error(r))
+                run_dir.update_status(episodes_done=finished, updated=_now(), state=state)
         if state == "interrupted":
             raise RunInterrupted(out_dir, finished, len(specs), last_signal())
 

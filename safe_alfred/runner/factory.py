@@ -126,24 +126,12 @@ def filter_problems(filt: FilterConfig) -> list[str]:
     return out
 
 
-def config_problems(cfg: RunConfig) -> list[str]:
-    """Settings a run must refuse before its first episode, one line each."""
-    from safe_alfred.leaderboard.bundle import DEFAULT_LIMITS
-
-    out = filter_problems(cfg.filter)
-    cap = cfg.agent.max_output_chars
-    if not 1 <= cap <= DEFAULT_LIMITS.max_string_chars:
-        out.append(f"agent.max_output_chars must be between 1 and {DEFAULT_LIMITS.max_string_chars} (the longest "
-                   f"string a submission may hold), got {cap}")
-    return out
-
-
 def check_available(cfg: RunConfig) -> None:
     """Refuse early, with one clear line, options this installation cannot run."""
     from safe_alfred import registry
 
     registry.lookup("backend", cfg.env.backend)
-    problems = config_problems(cfg)
+    problems = filter_problems(cfg.filter)
     if problems:
         raise RunError("; ".join(problems))
 

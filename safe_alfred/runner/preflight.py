@@ -19,7 +19,6 @@ Parts that are cheap to build are built once here (so a class that is not a plan
 from __future__ import annotations
 
 import importlib.util
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -129,10 +128,25 @@ def check_runner(cfg: RunConfig) -> None:
         raise RunError(f"runner.video must be one of {', '.join(VIDEO_CHOICES)}, got {r.video!r}")
 
 
-def check_suite(cfg: RunConfig) -> None:
-    from safe_alfred.runner.suites import load_suite_tasks
+def check_values(cfg: RunConfig) -> None:
+    from safe_alfred.runner.config import value_problems
 
-    load_suite_tasks(cfg.suite)
+    problems = value_problems(cfg)
+    if problems:
+        raise RunError("; ".join(problems))
+
+
+def check_suite(cfg: RunConfig) -> None:
+    """The suite loads, and every task it runs names a known scene and object types that scene holds."""
+    from safe_alfred.runner.suites import load_suite_tasks
+    from safe_alfred.tasks.grounding import grounding_problems
+
+    bad = [(str(t.get("id")), p) for t in load_suite_tasks(cfg.suite) for p in grounding_problems(t)[:1]]
+    if bad:
+        shown = "; ".join(f"task {tid}: {p}" for tid, p in bad[:3])
+        more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
+        raise RunError(f"suite {cfg.suite.name!r}: {len(bad)} task(s) cannot run as written: {shown}{more}; "
+                       f"'safe-alfred tasks validate {cfg.suite.path}' lists every problem")
 
 
 def check_backend(cfg: RunConfig) -> None:
@@ -175,14 +189,12 @@ def check_output(cfg: RunConfig) -> None:
     out = cfg.runner.output_dir
     if out is None:
         return
-    parent = Path(out)
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not os.access(parent, os.W_OK):
-        raise RunError(f"cannot write the run directory {out}: {parent} is not writable")
+    from safe_alfred.run_dir import check_writable
+
+    check_writable(out)  # a full disk or a read-only directory, said before any episode
 
 
-CHECKS: list[Check] = [check_runner, check_suite, check_output, check_backend, check_filter, check_planner,
+CHECKS: list[Check] = [check_values, check_runner, check_suite, check_output, check_backend, check_filter, check_planner,
                        check_judge]
 
 

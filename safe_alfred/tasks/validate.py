@@ -165,6 +165,11 @@ def validate_task(task: dict) -> list[str]:
     errs = [f"schema: field '{f}': {m}" for f, m in schema_errors(task)]
     if errs:
         return errs
+    from .grounding import grounding_problems
+
+    errs = grounding_problems(task)  # an unknown scene, or object types the scene does not hold
+    if errs:
+        return errs
     try:
         family_of(task["family"])
     except ValueError as exc:
