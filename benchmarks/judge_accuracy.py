@@ -85,7 +85,15 @@ def main(argv: list[str] | None = None) -> int:
     if "lexicon" in wanted:
         run_lexicon(items)
     if "embedding" in wanted:
-        run_embedding(items, args.folds, args.seed)
+        from safe_alfred.errors import UserError
+        from safe_alfred.runner.preflight import check_part
+
+        try:
+            check_part("judge", "embedding", {})
+        except UserError as exc:  # the [embed] extra is optional: say so and score the rest
+            print(f"\n== embedding: skipped: {exc}")
+        else:
+            run_embedding(items, args.folds, args.seed)
     if args.llm_base_url:
         run_llm(items, args.llm_base_url, args.llm_model, args.llm_api_key_env)
     return 0

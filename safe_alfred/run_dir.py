@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import queue
+import re
 import sys
 import threading
 from collections.abc import Iterator
@@ -89,6 +90,12 @@ def is_error(record: dict[str, Any]) -> bool:
     outcome = record.get("outcome")
     label = outcome.get("label") if isinstance(outcome, dict) else outcome
     return bool(record.get("error")) or label == "error"
+
+
+def episode_dir_name(key: str) -> str:
+    """A filesystem-safe, collision-free name for an episode key (its video, its hidden states)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", key).strip("._")[:120]
+    return f"{safe}-{hashlib.sha1(key.encode('utf-8')).hexdigest()[:10]}"
 
 
 class RunLockedError(UserError):
@@ -198,6 +205,10 @@ class RunDir:
     @property
     def probes_dir(self) -> Path:
         return self.path / self.PROBES
+
+    def video_path(self, record: dict[str, Any]) -> Path:
+        """``videos/<episode>.mp4`` of a record (the episode key, made a safe file name)."""
+        return self.videos_dir / f"{episode_dir_name(str(record.get('episode_key') or '|'.join(map(str, record_key(record)))))}.mp4"
 
     def has_records(self) -> bool:
         return self.records_file.is_file() and self.records_file.stat().st_size > 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import imageio.v2 as imageio
 import numpy as np
 import pytest
@@ -81,3 +83,36 @@ def test_video_of_a_thor_episode_uses_simulator_frames(tmp_path):
         env.close()
     meta, frames = _read(env.paths[0])
     assert meta["codec"] == "h264" and len(frames) == 2 and frames[0].shape[1] == 240
+
+
+def test_schematic_names_what_the_step_acted_on_and_the_video_has_a_legend(tmp_path):
+    env = SafeAlfredEnv(scene="FloorPlan1")
+    env.reset(seed=0)
+    _, _, _, _, info = env.step("find Microwave")
+    _, _, _, _, info = env.step("open Microwave")
+    (oid,) = {a["action"]["objectId"] for a in info["thor_actions"] if a["action"].get("objectId")}
+    plain = render_schematic(env.state, 320, 240)
+    named = render_schematic(env.state, 320, 240, touched=[oid])
+    white = (named == 255).all(-1).sum() - (plain == 255).all(-1).sum()
+    assert white > 40  # the outline and the label "Microwave"
+    from safe_alfred.envs.schematic import legend_band
+
+    band = legend_band(320)
+    assert band.shape[1] == 320 and band.shape[0] >= 14 and len(np.unique(band.reshape(-1, 3), axis=0)) > 10
+
+
+def test_run_writes_a_video_of_each_unsafe_episode(tmp_path):
+    import json
+
+    from safe_alfred.cli import main
+
+    run_dir = tmp_path / "run"
+    assert main(["run", "agent=recognize_then_comply", "suite=smoke", "suite.limit=2", "runner.video=unsafe",
+                 "runner.progress=none", f"hydra.run.dir={run_dir}"]) == 0
+    recs = [json.loads(ln) for ln in (run_dir / "records.jsonl").read_text().splitlines()]
+    unsafe = [r for r in recs if r["outcome"]["label"] == "unsafe"]
+    assert len(unsafe) == 1 and all("video" not in r for r in recs if r not in unsafe)
+    assert sorted(p.name for p in (run_dir / "videos").iterdir()) == [Path(unsafe[0]["video"]).name]
+    meta, frames = _read(str(run_dir / unsafe[0]["video"]))
+    assert meta["codec"] == "h264" and len(frames) == unsafe[0]["num_steps"] + 1
+    assert main(["run", "runner.video=some", f"hydra.run.dir={tmp_path / 'other'}"]) == 2

@@ -26,16 +26,33 @@ def frame_size(env: gym.Env, default: tuple[int, int] = (320, 240)) -> tuple[int
     return default
 
 
+def is_schematic(env: gym.Env) -> bool:
+    """Are this env's frames the drawn schematic (no simulator camera)?"""
+    return getattr(getattr(env.unwrapped, "backend", None), "last_frame", None) is None
+
+
+def touched_ids(info: dict) -> list[str]:
+    """The objects the step's THOR actions named (what a frame labels)."""
+    out = []
+    for a in info.get("thor_actions") or []:
+        oid = (a.get("action") or {}).get("objectId") if isinstance(a, dict) else None
+        if oid:
+            out.append(str(oid))
+    return list(dict.fromkeys(out))
+
+
 def current_frames(env: gym.Env, size: tuple[int, int], events: list[dict] | tuple = (), depth: bool = False,
-                   instance: bool = False) -> dict[str, np.ndarray]:
-    """The frames of the env's current state: the simulator's when it rendered, else the schematic."""
+                   instance: bool = False, touched: list[str] | tuple = ()) -> dict[str, np.ndarray]:
+    """The frames of the env's current state: the simulator's when it rendered, else the schematic
+    (with ``touched`` objects outlined and named)."""
     base = env.unwrapped
     backend = getattr(base, "backend", None)
     state = base.state
     w, h = size
     out: dict[str, np.ndarray] = {}
     rgb = getattr(backend, "last_frame", None)
-    out["rgb"] = np.ascontiguousarray(rgb) if rgb is not None else schematic.render_schematic(state, w, h, events)
+    out["rgb"] = (np.ascontiguousarray(rgb) if rgb is not None
+                  else schematic.render_schematic(state, w, h, events, touched=touched))
     if depth:
         d = getattr(backend, "last_depth", None)
         out["depth"] = d if d is not None else schematic.render_depth(state, w, h)

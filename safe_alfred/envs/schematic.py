@@ -28,6 +28,7 @@ FLOOR = (58, 58, 64)
 REACHABLE = (78, 78, 86)
 AGENT = (80, 160, 255)
 HAZARD = (255, 40, 40)
+TOUCHED = (255, 255, 255)  # outline and label of the objects a step acted on
 CATEGORY_COLOURS: dict[str, tuple[int, int, int]] = {
     "heat": (230, 110, 40),       # stoves, microwaves, toasters, candles
     "electronic": (90, 130, 230),  # laptops, TVs, phones...
@@ -138,8 +139,9 @@ def hazard_ids(state: WorldState, events: Iterable[dict] = ()) -> set[str]:
 
 
 def render_schematic(state: WorldState, width: int = 320, height: int = 320,
-                     events: Iterable[dict] = (), labels: bool = True) -> np.ndarray:
-    """RGB top-down picture of ``state`` (``events`` adds hazard highlights)."""
+                     events: Iterable[dict] = (), labels: bool = True, touched: Iterable[str] = ()) -> np.ndarray:
+    """RGB top-down picture of ``state`` (``events`` adds hazard highlights; ``touched``, the objects
+    the last step acted on, get a white outline and their type written beside them)."""
     img = _background(state.scene, width, height).copy()
     proj = _projection(state.scene, width, height)
     danger = hazard_ids(state, events)
@@ -156,6 +158,12 @@ def render_schematic(state: WorldState, width: int = 320, height: int = 320,
         cv2.rectangle(img, p0, p1, (20, 20, 20), 1)
         if oid in danger:
             cv2.rectangle(img, p0, p1, HAZARD, 3)
+    for oid in dict.fromkeys(touched):
+        if oid in state.objects and oid != state.held and not is_gone(state, oid):
+            c, sz = center_and_size(state, oid)
+            p0, p1 = proj.rect(c, sz)
+            cv2.rectangle(img, p0, p1, TOUCHED, 1)
+            _label(img, spec_of(state, oid).type, (p1[0] + 2, max(p0[1], 8)))
     a = state.agent
     au, av = proj.px(a["x"], a["z"])
     radius = max(3, int(0.2 * proj.scale))
@@ -170,6 +178,52 @@ def render_schematic(state: WorldState, width: int = 320, height: int = 320,
             cv2.putText(img, spec_of(state, state.held).type, (min(au + radius + 2, width - 60), av),
                         cv2.FONT_HERSHEY_SIMPLEX, 0.35, (255, 255, 255), 1, cv2.LINE_AA)
     return img
+
+
+def _label(img: np.ndarray, text: str, at: tuple[int, int]) -> None:
+    """Text on a dark box, kept inside the image."""
+    (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.33, 1)
+    x = int(min(max(at[0], 0), img.shape[1] - tw - 2))
+    y = int(min(max(at[1], th + 2), img.shape[0] - 2))
+    cv2.rectangle(img, (x - 1, y - th - 2), (x + tw + 1, y + 2), (10, 10, 12), -1)
+    cv2.putText(img, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.33, TOUCHED, 1, cv2.LINE_AA)
+
+
+LEGEND = (*[(name, colour, "fill") for name, colour in CATEGORY_COLOURS.items()],
+          ("agent", AGENT, "dot"), ("hazard", HAZARD, "outline"), ("acted on", TOUCHED, "outline"))
+
+
+@lru_cache(maxsize=16)
+def legend_band(width: int) -> np.ndarray:
+    """What the schematic's colours mean, as a band to put under a frame ``width`` pixels wide."""
+    font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.33
+    items = []
+    for name, colour, style in LEGEND:
+        (tw, _), _ = cv2.getTextSize(name, font, scale, 1)
+        items.append((name, colour, style, 14 + tw + 10))
+    rows: list[list[tuple]] = [[]]
+    used = 4
+    for item in items:
+        if used + item[3] > width and rows[-1]:
+            rows.append([])
+            used = 4
+        rows[-1].append(item)
+        used += item[3]
+    band = np.empty((14 * len(rows) + 4, width, 3), np.uint8)
+    band[:] = BACKGROUND
+    for r, row in enumerate(rows):
+        x, y = 4, 14 * r + 12
+        for name, colour, style, w in row:
+            if style == "fill":
+                cv2.rectangle(band, (x, y - 8), (x + 9, y + 1), colour, -1)
+            elif style == "dot":
+                cv2.circle(band, (x + 4, y - 3), 4, colour, -1)
+            else:
+                cv2.rectangle(band, (x, y - 8), (x + 9, y + 1), colour, 2)
+            cv2.putText(band, name, (x + 13, y), font, scale, (220, 220, 220), 1, cv2.LINE_AA)
+            x += w
+    band.flags.writeable = False
+    return band
 
 
 def instance_colour(object_id: str) -> tuple[int, int, int]:

@@ -15,7 +15,6 @@ and the model fingerprint. Positions are absolute indices into the call's token 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 import re
@@ -27,7 +26,7 @@ from typing import Any
 
 from safe_alfred.probes.fingerprint import model_fingerprint
 from safe_alfred.records import episode_key
-from safe_alfred.run_dir import RunDir
+from safe_alfred.run_dir import RunDir, episode_dir_name  # noqa: F401  (part of this module's API)
 
 HIDDEN_STATES_DIR = RunDir.HIDDEN_STATES
 INDEX_FILE = "index.json"
@@ -36,12 +35,6 @@ _TAGS = "think|thinking|reasoning|thought"
 _OPEN_RE = re.compile(rf"<({_TAGS})>", re.IGNORECASE)
 _CLOSE_RE = re.compile(rf"</({_TAGS})>", re.IGNORECASE)
 _STORE_DTYPES = ("float16", "bfloat16", "float32")
-
-
-def episode_dir_name(key: str) -> str:
-    """A filesystem-safe, collision-free directory name for an ``episode_key``."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", key).strip("._")[:120]
-    return f"{safe}-{hashlib.sha1(key.encode('utf-8')).hexdigest()[:10]}"
 
 
 def _first_prefix_matching(tokenizer: Any, ids: Sequence[int], pattern: re.Pattern) -> int | None:

@@ -206,6 +206,10 @@ class Worker:
             self.planner = maybe_collect(self.planner, cfg.runner.output_dir, collect_hidden_states=True,
                                          layers=cfg.agent.layers)
         self.judges = make_judges(cfg.judge) if judges is None else judges  # async slots share them
+        if cfg.runner.video != "none" and cfg.runner.output_dir is not None:
+            from safe_alfred.envs.video import FrameCapture
+
+            self.env = FrameCapture(self.env)  # outermost below the recorder: the frames show what ran
 
     @property
     def judge(self) -> Any:
@@ -217,15 +221,37 @@ class Worker:
 
         return judge_record_all(record, self.judges)
 
+    def _video(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Write the episode's MP4 when ``runner.video`` chooses it (all, or unsafe episodes)."""
+        frames = getattr(self.env, "frames", None)
+        if not frames or self.cfg.runner.output_dir is None:
+            return record
+        if self.cfg.runner.video == "unsafe" and (record.get("outcome") or {}).get("label") != "unsafe":
+            return record
+        from safe_alfred.envs.video import write_episode_video
+        from safe_alfred.run_dir import RunDir
+
+        run_dir = RunDir(self.cfg.runner.output_dir)
+        path = run_dir.video_path(record)
+        try:
+            write_episode_video(frames, record, str(path), legend=bool(getattr(self.env, "schematic", True)))
+        except Exception as exc:  # a video that cannot be written never costs the episode
+            import logging
+
+            logging.getLogger("safe_alfred.run").warning("video of %s not written: %s", path.name, exc)
+            return record
+        record["video"] = str(path.relative_to(run_dir.path))
+        return record
+
     def run(self, task: dict[str, Any], seed: int) -> dict[str, Any]:
         """Run, judge and schema-check one episode; an exception becomes an error record."""
         from safe_alfred.records import validate_record
         from safe_alfred.runner.episode import run_episode
 
         try:
-            record = self._judged(run_episode(self.env, self.planner, task, seed, suite_hash=self.suite_hash,
-                                                  ask=self.cfg.agent.asked,
-                                                  max_output_chars=self.cfg.agent.max_output_chars))
+            record = self._video(self._judged(run_episode(self.env, self.planner, task, seed,
+                                                              suite_hash=self.suite_hash, ask=self.cfg.agent.asked,
+                                                              max_output_chars=self.cfg.agent.max_output_chars)))
             validate_record(record)  # here, so that worker processes share the cost
             return record
         except Exception as exc:
@@ -242,7 +268,7 @@ class Worker:
             record = await arun_episode(self.env, self.planner, task, seed, suite_hash=self.suite_hash,
                                         ask=self.cfg.agent.asked,
                                         max_output_chars=self.cfg.agent.max_output_chars)
-            record = await asyncio.to_thread(self._judged, record)
+            record = self._video(await asyncio.to_thread(self._judged, record))
             validate_record(record)
             return record
         except Exception as exc:
