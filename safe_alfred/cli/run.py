@@ -151,12 +151,17 @@ def _task(cfg: DictConfig) -> None:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     except RunInterrupted as stop:
-        msg = (f"{PROG}: interrupted ({stop.signal_name}) after {stop.done} of {stop.expected} episodes; "
-               f"the finished ones are kept in {stop.run_dir}")
+        if stop.done >= stop.expected:
+            msg = (f"{PROG}: interrupted ({stop.signal_name}) while writing the report; all {stop.done} episodes "
+                   f"are kept in {stop.run_dir}")
+            hint = f"write the report with: safe-alfred report {stop.run_dir}"
+        else:
+            msg = (f"{PROG}: interrupted ({stop.signal_name}) after {stop.done} of {stop.expected} episodes; "
+                   f"the finished ones are kept in {stop.run_dir}")
+            hint = f"resume with: {command or 'the same command, with hydra.run.dir=' + str(stop.run_dir)}"
         log.warning(msg)
         print(f"\n{msg}", file=sys.stderr)
-        print(f"resume with: {command or 'the same command, with hydra.run.dir=' + str(stop.run_dir)}",
-              file=sys.stderr)
+        print(hint, file=sys.stderr)
         raise SystemExit(130) from None
     s = result.summary
     line = (f"{result.out_dir}: {s.get('episodes')} episodes ({result.reused} resumed), errors {s.get('errors')}, "

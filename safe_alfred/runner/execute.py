@@ -178,8 +178,14 @@ def _run(cfg: RunConfig, run_dir: RunDir, resolved: dict[str, Any], tasks: list[
             raise RunInterrupted(out_dir, finished, len(specs), last_signal())
 
         records = sort_records([*reused, *new])
-        run_dir.update_status(state="finished", complete=finished == len(specs), updated=_now(), finished=_now())
-        summary = write_outputs(run_dir, records, cfg)
+        run_dir.update_status(state="writing report", complete=finished == len(specs), updated=_now(),
+                              finished=_now())
+        try:
+            with stop_on_signals():
+                summary = write_outputs(run_dir, records, cfg)
+        except KeyboardInterrupt:  # every episode is kept; `safe-alfred report DIR` writes the report
+            raise RunInterrupted(out_dir, finished, len(specs), last_signal()) from None
+        run_dir.update_status(state="finished", updated=_now())
         log.info("finished: %d of %d episodes ran to an outcome", finished, len(specs))
     return RunResult(out_dir=out_dir, records=records, summary=summary, ran=len(new), reused=len(reused))
 
