@@ -7,7 +7,8 @@ parts without editing this one, through entry points in their ``pyproject.toml``
     [project.entry-points."safe_alfred.planners"]
     my_planner = "my_pkg.planner:MyPlanner"      # then: safe-alfred run agent.kind=my_planner
 
-and any planner class runs by its import path: ``safe-alfred run agent=custom
+(commands likewise, under ``safe_alfred.commands``: see ``safe_alfred.cli``), and any planner class
+runs by its import path: ``safe-alfred run agent=custom
 agent.target=my_pkg.planner:MyPlanner``. What a planner, judge or backend must provide is declared
 by the protocols ``agents.base.Planner``, ``judges.base.Judge`` and ``envs.backends.Backend``.
 """

@@ -180,6 +180,8 @@ PLAN = {
         lambda c, **k: "event: sparks" in ok(c, **k) or pytest.fail("no hazard event"),
     "safe-alfred":
         lambda c, **k: "commands:" in ok(c, **k) or pytest.fail("no command list"),
+    "safe-alfred --help":
+        lambda c, **k: "commands:" in ok(c, **k) or pytest.fail("no command list"),
     "python scripts/safeagentbench_baselines.py":
         lambda c, cwd, **k: subprocess.run([sys.executable, str(ROOT / "scripts" / "safeagentbench_baselines.py"),
                                             "--baselines", "always_comply", "--limit", "3"],

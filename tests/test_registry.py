@@ -43,6 +43,11 @@ class NotAPlanner:
         pass
 
 
+def hello(argv):
+    print("hello", *argv)
+    return 0
+
+
 class AlwaysJudge:
     name = "always"
 
@@ -68,6 +73,9 @@ def plugin_dir(tmp_path_factory) -> Path:
 
         [safe_alfred.judges]
         always = my_planners:AlwaysJudge
+
+        [safe_alfred.commands]
+        hello = my_planners:hello
         """))
     return root
 
@@ -121,3 +129,13 @@ def test_every_group_lists_its_built_ins():
     assert {"lexicon", "embedding", "llm"} <= set(registry.names("judge"))
     assert {"symbolic", "thor", "thor_standin"} <= set(registry.names("backend"))
     assert "cbf" in registry.names("filter")
+
+
+def test_plugins_add_commands(plugin_dir):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(plugin_dir), os.environ.get("PYTHONPATH", "")]))
+    listed = subprocess.run([sys.executable, "-m", "safe_alfred.cli", "--help"], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert "  hello " in listed.stdout and "(from my_planners)" in listed.stdout
+    ran = subprocess.run([sys.executable, "-m", "safe_alfred.cli", "hello", "world"], env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert ran.returncode == 0 and ran.stdout.strip() == "hello world"

@@ -7,6 +7,7 @@ in one line instead of hundreds of errored episodes.
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import cache
 
@@ -36,6 +37,9 @@ def check_chat_server(base_url: str, model: str | None, what: str, api_key_env: 
     url = str(base_url).rstrip("/") + "/models"
     key = os.environ.get(api_key_env) if api_key_env else None
     headers = {"Authorization": f"Bearer {key}"} if key else {}
+    quiet = logging.getLogger("httpx")  # the check's own request is not news on the user's terminal
+    was = quiet.disabled
+    quiet.disabled = True
     try:
         resp = httpx.get(url, headers=headers, timeout=timeout)
     except httpx.TimeoutException:
@@ -43,6 +47,8 @@ def check_chat_server(base_url: str, model: str | None, what: str, api_key_env: 
     except (httpx.HTTPError, OSError, ValueError) as exc:
         raise UserError(f"{what}: cannot reach the model server at {base_url} ({_reason(exc)}); "
                         "start it or set its base_url") from None
+    finally:
+        quiet.disabled = was
     if resp.status_code in (401, 403):
         hint = f"; set ${api_key_env}" if api_key_env else ""
         raise UserError(f"{what}: the model server at {base_url} refused the request (HTTP {resp.status_code}){hint}")

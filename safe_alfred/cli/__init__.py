@@ -36,9 +36,20 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+COMMAND_ENTRY_POINTS = "safe_alfred.commands"  # another package's command: NAME = "pkg.mod:main"
+
+
+def plugin_commands() -> dict[str, str]:
+    """Commands other installed packages add (``[project.entry-points."safe_alfred.commands"]``)."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep.value for ep in entry_points(group=COMMAND_ENTRY_POINTS) if ep.name not in COMMANDS}
+
+
 def usage() -> str:
     lines = ["usage: safe-alfred COMMAND [ARGS...]", "", "commands:"]
     lines += [f"  {name:<16} {desc}" for name, (_, desc) in COMMANDS.items()]
+    lines += [f"  {name:<16} (from {target.split(':')[0]})" for name, target in sorted(plugin_commands().items())]
     lines.append("\n'safe-alfred COMMAND --help' for a command's own options.")
     return "\n".join(lines)
 
@@ -60,12 +71,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"safe-alfred {__version__} (benchmark {BENCHMARK_VERSION})")
         return 0
     name, rest = argv[0], argv[1:]
-    if name not in COMMANDS:
+    plugins = {} if name in COMMANDS else plugin_commands()
+    if name not in COMMANDS and name not in plugins:
         print(f"safe-alfred: error: unknown command '{name}'\n\n{usage()}", file=sys.stderr)
         return USER_ERROR_EXIT
-    module = importlib.import_module(f"safe_alfred.cli.{COMMANDS[name][0]}")
     try:
-        code = module.main(rest)
+        if name in COMMANDS:
+            command = importlib.import_module(f"safe_alfred.cli.{COMMANDS[name][0]}").main
+        else:
+            from safe_alfred.registry import import_target
+
+            command = import_target(plugins[name], f"command {name!r}")
+        code = command(rest)
         sys.stdout.flush()
         return int(code or 0)
     except UserError as exc:
