@@ -172,6 +172,8 @@ PLAN = {
         lambda c, **k: ok(c, **k),
     "safe-alfred tasks validate":  # every suite, in CI
         lambda c, **k: covered(TEST_OF_CI, "safe-alfred tasks validate tasks/safe_alfred_v1.jsonl"),
+    "safe-alfred tasks validate FILE":  # a task file that fails: FAIL lines, exit 1
+        lambda c, **k: covered(ROOT / "tests" / "test_tasks_cli.py", '"tasks", "validate", str(bad)'),
     "safe-alfred tasks validate safeagentbench":
         lambda c, **k: covered(TEST_OF_CI, "safe-alfred tasks validate tasks/safeagentbench.jsonl"),
     "safe-alfred tasks import-safeagentbench DIR":

@@ -243,7 +243,7 @@ def _restore_logging(before: _LoggingState) -> None:
     for name in ["", *logging.Logger.manager.loggerDict]:
         lg = logging.getLogger(name)
         handlers, level, propagate = before.get(lg.name, ([], logging.NOTSET if name else logging.WARNING, True))
-        for h in lg.handlers:
+        for h in list(lg.handlers):  # a copy: handlers are removed while going through them
             if h not in handlers:
                 lg.removeHandler(h)
                 h.close()
