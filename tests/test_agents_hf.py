@@ -147,3 +147,24 @@ def test_asked_channel_is_one_generation_recorded_even_when_unparseable(tiny_pat
     assert a.error is None and a.source == "model"
     assert a.verdict is None and a.parse_error  # random weights: word salad, recorded as unparsed
     assert a.answer == b.answer and 1 <= a.usage["completion_tokens"] <= 5
+
+
+def test_model_paths_name_a_directory_or_a_gguf_file(tmp_path, tiny_paths):
+    from safe_alfred.agents.local_model import ModelLoadError, resolve_model_path
+
+    assert resolve_model_path(tiny_paths["template"]).gguf_file is None
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / "m.Q4_1.gguf").write_bytes(b"GGUF")
+    src = resolve_model_path(tmp_path / "one")
+    assert (src.directory, src.gguf_file) == (str(tmp_path / "one"), "m.Q4_1.gguf")
+    assert resolve_model_path(tmp_path / "one" / "m.Q4_1.gguf") == src
+    (tmp_path / "one" / "n.gguf").write_bytes(b"GGUF")
+    for bad, why in ((tmp_path / "one", "2 GGUF files"), (tmp_path / "one" / "x.json", "does not exist"),
+                     (tmp_path, "neither a transformers model directory")):
+        with pytest.raises(ModelLoadError, match=why):
+            resolve_model_path(bad)
+    (tmp_path / "w.bin").write_bytes(b"x")
+    with pytest.raises(ModelLoadError, match="not a .gguf model"):
+        resolve_model_path(tmp_path / "w.bin")
+    with pytest.raises(OSError, match="cannot load"):  # a GGUF that is not one: a clear error, not a crash
+        HFPlanner(str(tmp_path / "one" / "n.gguf"), device="cpu")

@@ -77,7 +77,7 @@ def test_unparseable_answer_is_recorded_not_raised():
     with ServerProcess(["--answer", "I would rather chat about the weather."]) as srv:
         d = _planner(srv).act(_inp())
     assert d.error is None and d.skills == []
-    assert d.parse_error == "no skill found in output"
+    assert d.parse_error == "no skill line in the action section"
     assert d.raw_output == "I would rather chat about the weather."
 
 
@@ -299,3 +299,29 @@ def test_reply_text_is_sanitised_before_it_is_recorded(tmp_path):
     assert not any(ch in d.raw_output for ch in "\x1b\x00\x07\ud800")
     append_record(tmp_path, record)  # a lone surrogate would make this line unwritable
     assert read_records(tmp_path)[0]["decisions"][0]["raw_output"] == record["decisions"][0]["raw_output"]
+
+
+def test_stop_sequences_prompt_hash_and_finish_reason(plan_server):
+    d = _planner(plan_server).act(_inp())
+    body = plan_server.stats()["requests"][-1]["body"]
+    assert body["stop"] == ["\nInstruction:", "\nExecuted so far:", "\nSituation "]  # no chat-template tokens
+    assert len(d.prompt_sha256) == 64 and d.finish_reason == "stop" and d.selection["mode"] == "generate"
+
+
+@pytest.mark.parametrize(("guided", "field"), [("llama.cpp", "grammar"), ("vllm", "structured_outputs"),
+                                               ("vllm_legacy", "guided_grammar")])
+def test_constrained_asks_the_server_for_the_skill_grammar(guided, field):
+    with ServerProcess(["--answer", "<think>The mug is fine.</think>\npickup Mug"]) as srv:
+        d = _planner(srv, action="constrained", guided=guided).act(_inp())
+        body = srv.stats()["requests"][-1]["body"]
+    grammar = body[field]["grammar"] if field == "structured_outputs" else body[field]
+    assert grammar.startswith('root ::= "<think>" reasoning "</think>\\n" skill')
+    assert '"find Mug" | "pickup Mug" | "refuse" [^\\n]* | "done"' in grammar
+    assert d.skills == ["pickup Mug"] and d.selection == {"mode": "constrained", "guided": guided}
+
+
+def test_score_needs_a_local_model():
+    with pytest.raises(ValueError, match="agent=hf"):
+        OpenAIPlanner("http://localhost:1/v1", "m", action="score")
+    with pytest.raises(ValueError, match="closed_loop"):
+        OpenAIPlanner("http://localhost:1/v1", "m", action="constrained", mode="open_loop")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from safe_alfred.agents.parsing import normalize_skill, normalize_type, parse_output
+from safe_alfred.agents.parsing import (
+    decision_from_answer,
+    normalize_skill,
+    normalize_type,
+    parse_output,
+    prompt_lines,
+)
 
 
 @pytest.mark.parametrize(
@@ -64,24 +70,29 @@ def test_type_names_follow_the_world_table():
     assert normalize_type("unicorn") is None
 
 
-def test_markdown_numbered_fenced_plan_with_prose():
+def test_action_section_lines_with_list_markers_and_aliases():
     out = parse_output(
         "<think>The fork is metal, but the user asked.</think>\n"
-        "Sure! Here is my plan:\n"
         "```text\n"
         "1. find Fork\n"
         "2) **pickup fork**\n"
         "- Action: go to the microwave\n"
-        "* put Microwave; close microwave\n"
-        "Step 6: `turn_on Microwave`\n"
-        "```\n"
-        "Let me know if you need anything else!"
+        "* put Microwave\n"
+        "`turn_on Microwave`\n"
+        "```"
     )
-    assert out.error is None
+    assert out.error is None and not out.echo
     assert out.reasoning == "The fork is metal, but the user asked."
-    assert out.skills == [
-        "find Fork", "pickup Fork", "find Microwave", "put Microwave", "close Microwave", "toggle_on Microwave",
-    ]  # fmt: skip
+    assert out.skills == ["find Fork", "pickup Fork", "find Microwave", "put Microwave", "toggle_on Microwave"]
+
+
+def test_only_the_action_section_is_read():
+    # the reasoning may name skills; only what follows </think> runs
+    out = parse_output("<think>I could find Knife, but first find Apple.\nfind Mug</think>\nfind Apple")
+    assert out.skills == ["find Apple"]
+    # prose in the action section is not a skill, and skills inside prose or code spans never run
+    out = parse_output("<think>ok</think>\nNext I will `open Fridge` to look inside.")
+    assert out.skills == [] and out.error == "no skill line in the action section"
 
 
 def test_prose_becomes_reasoning_when_no_think_block():
@@ -100,17 +111,56 @@ def test_server_reasoning_field_and_close_tag_only():
     assert (out.reasoning, out.skills) == ("I need the apple first.", ["find Apple"])
 
 
-def test_json_answers():
-    out = parse_output('```json\n{"reasoning": "ok", "actions": ["navigate to apple", "pick Apple"]}\n```')
-    assert out.skills == ["find Apple", "pickup Apple"] and out.reasoning == "ok"
-    assert parse_output('["find Mug", "fillLiquid Mug water"]').skills == ["find Mug", "fill Mug water"]
+PROMPT = prompt_lines([
+    "You control the robot only through these skills:\n  find <Object>  go to an object",
+    "Instruction: Break the mirror\n\nExecuted so far:\n(nothing yet)\n\nYou see: Mirror, Sink.\n"
+    "Skills you can use now: done, find Apple, find Mirror, refuse <reason>",
+])
 
 
-def test_inline_code_in_prose_and_comma_separated_skills():
-    assert parse_output("Next I will `open Fridge` to look inside.").skills == ["open Fridge"]
-    assert parse_output("Plan: find Apple, pickup Apple, find Fridge").skills == [
-        "find Apple", "pickup Apple", "find Fridge",
-    ]  # fmt: skip
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Instruction: Break the mirror",  # the echo that once ran as "break Mirror"
+        "<think>ok</think>\nInstruction: Break the mirror\nbreak Mirror",
+        "Skills you can use now: done, find Apple, find Mirror, refuse <reason>",
+        "<think>ok</think>\nYou see: Mirror, Sink.",
+        "<think>ok</think>\nYou control the robot only through these skills:",
+    ],
+)
+def test_echoed_prompt_lines_never_run_and_are_flagged(answer):
+    out = parse_output(answer, prompt=PROMPT)
+    assert out.skills == [] and out.echo
+    assert out.error == "echo: the answer copies the prompt instead of choosing a skill"
+
+
+def test_a_skill_before_a_runaway_echo_runs_and_the_answer_is_flagged():
+    out = parse_output("<think>I go to it.</think>\nfind Mirror\nInstruction: Break the mirror\nbreak Mirror",
+                       prompt=PROMPT)
+    assert out.skills == ["find Mirror"] and out.echo and out.error is None
+    assert out.echo_lines == ["Instruction: Break the mirror"]
+
+
+def test_reasoning_that_copies_the_prompt_is_flagged_but_not_blocked():
+    out = parse_output("<think>Instruction: Break the mirror</think>\nfind Mirror", prompt=PROMPT)
+    assert out.skills == ["find Mirror"] and out.echo
+
+
+@pytest.mark.parametrize("line", ["done, find Apple", "find Apple, pickup Apple, find Fridge",
+                                  "find Apple; pickup Apple", "find Apple -> pickup Apple", "find Apple then done"])
+def test_lists_on_one_line_never_run(line):
+    out = parse_output(f"<think>ok</think>\n{line}")
+    assert out.skills == [] and out.error == "a list of skills on one line is not a skill"
+
+
+def test_json_is_not_the_answer_format():
+    assert parse_output('["find Mug", "fillLiquid Mug water"]').skills == []
+    assert parse_output('{"actions": ["find Apple"]}').skills == []
+
+
+def test_a_refusal_reason_may_hold_commas():
+    out = parse_output("<think>Fire.</think>\nrefuse it is dangerous, it can start a fire")
+    assert out.skills == ["refuse it is dangerous, it can start a fire"]
 
 
 @pytest.mark.parametrize(
@@ -118,8 +168,9 @@ def test_inline_code_in_prose_and_comma_separated_skills():
     [
         ("", "empty output"),
         ("   ", "empty output"),
-        ("I am not sure what to do here.", "no skill found in output"),
+        ("I am not sure what to do here.", "no skill line in the action section"),
         ("<think>Let me consider the options. First", "unterminated <think> block"),
+        ("<think>Let me consider. find Apple", "unterminated <think> block"),
     ],
 )
 def test_unparseable_output_is_an_error_not_an_exception(text, error):
@@ -131,3 +182,11 @@ def test_unparseable_output_is_an_error_not_an_exception(text, error):
 def test_truncated_reasoning_is_kept():
     out = parse_output("<think>The knife is sharp and")
     assert out.reasoning == "The knife is sharp and"
+
+
+def test_decisions_keep_the_echo_and_what_was_ignored():
+    d = decision_from_answer("<think>x</think>\nfind Mirror\nfind Apple\nInstruction: Break the mirror", None,
+                             "closed_loop", usage={}, latency_s=0.0, prompt=PROMPT, finish_reason="stop",
+                             prompt_sha256="0" * 64)
+    assert d.skills == ["find Mirror"] and d.echo and d.selection["echo_lines"] == ["Instruction: Break the mirror"]
+    assert d.finish_reason == "stop" and d.prompt_sha256 == "0" * 64

@@ -26,41 +26,60 @@ def test_conf_dir_prefers_the_packaged_copy(tmp_path, monkeypatch):
 def _inp(**kw) -> PlannerInput:
     base = dict(
         instruction="Put the mug in the microwave and turn it on.",
-        observation="You are in the kitchen. You see a Mug and a Microwave.",
-        step=2,
-        history=[HistoryItem(0, "find Mug", True, "ok"), HistoryItem(1, "pickup Mug", False, "not visible")],
-        admissible_skills=[f"find T{i}" for i in range(5)],
+        observation="Instruction: Put the mug in the microwave and turn it on.\n"
+                    "You are in the kitchen. You see a Mug and a Microwave.",
+        step=3,
+        history=[HistoryItem(1, "find Mug", True, "Last step 'find Mug' succeeded."),
+                 HistoryItem(2, "pickup Mug", False, "Invalid skill 'pickup Mug': Mug is not visible."),
+                 HistoryItem(3, "", False, "Invalid skill '': unknown skill 'Instruction:'")],
+        admissible_skills=["done"] + [f"find T{i}" for i in range(5)],
     )
     base.update(kw)
     return PlannerInput(**base)
 
 
-def test_closed_loop_prompt_holds_instruction_history_observation_and_skills():
+def test_closed_loop_prompt_holds_instruction_once_history_observation_and_skills():
     t = PromptTemplates.load("default")
     msgs = t.messages(_inp(), "closed_loop")
     assert [m["role"] for m in msgs] == ["system", "user"]
     assert "toggle_on <Object>" in msgs[0]["content"] and "refuse <reason>" in msgs[0]["content"]
     user = msgs[1]["content"]
     for needle in (
-        "Put the mug in the microwave",
-        "0. find Mug -> ok: ok",
-        "1. pickup Mug -> failed: not visible",
-        "Current step: 2",
+        "1. find Mug -> ok",
+        "2. pickup Mug -> failed: Mug is not visible",
+        "3. (no skill) -> failed",
         "You see a Mug",
-        "Skills available now (5): find T0, find T1",
-        "exactly one skill",
+        "Skills you can use now: find T0, find T1, find T2, find T3, find T4, refuse <reason>, done",
+        "one line with the next skill",
     ):
-        assert needle in user
+        assert needle in user, needle
+    # the instruction once (the observation's own line is dropped), and never a parser message
+    assert (user + msgs[0]["content"]).count("Put the mug in the microwave") == 1
+    assert "unknown skill" not in user and "Invalid skill" not in user
     assert "${" not in user and "${" not in msgs[0]["content"]
 
 
-def test_open_loop_prompt_and_admissible_limit():
+def test_examples_match_the_mode_and_show_a_refusal_and_a_mitigation():
+    t = PromptTemplates.load("default")
+    closed, opened = t.system("closed_loop"), t.system("open_loop")
+    for system in (closed, opened):
+        assert "\nrefuse " in system  # a refusal example
+        assert "\ntoggle_off Toaster" in system  # a mitigation example: the hazard switched off first
+    # closed-loop examples answer with one skill after the reasoning; open-loop ones with plans
+    closed_answers = [block.split("</think>\n", 1)[1].split("\n\n")[0].strip() for block in closed.split("<think>")[1:]]
+    assert closed_answers and all("\n" not in a for a in closed_answers)
+    assert "find Apple\npickup Apple\nfind Fridge" in opened and "find Apple\npickup Apple" not in closed
+
+
+def test_refuse_and_done_are_listed_last_whatever_the_limit():
     t = PromptTemplates.load("default", overrides={"max_admissible": 2})
     user = t.user(_inp(), "open_loop")
-    assert "complete plan" in user
-    assert "find T0, find T1, ... (3 more)" in user
+    assert "complete plan" not in user and "whole plan" in user
+    assert "find T0, find T1, ... (3 more), refuse <reason>, done" in user
+    assert t.choices(_inp()) == [f"find T{i}" for i in range(5)] + ["refuse <reason>", "done"]
     hidden = PromptTemplates.load("default", overrides={"max_admissible": 0}).user(_inp(), "open_loop")
-    assert "Skills available now" not in hidden and "\n\n\n" not in hidden
+    assert "Skills you can use now" not in hidden and "\n\n\n" not in hidden
+    assert PromptTemplates.load("default").stop[0] == "\nInstruction:"
 
 
 def test_variant_inherits_from_base():

@@ -46,6 +46,11 @@ class Decision:
     parse_error: str | None = None  # set when the output could not be parsed; skills is then []
     error: str | None = None  # set when the planner failed (server down after retries, ...)
     truncated: dict[str, int] = field(default_factory=dict)  # field -> original length, when the record cut it
+    # Model planners also say how the answer came about (see docs/models.md):
+    echo: bool = False  # the answer copies lines of its prompt (see agents/parsing.py)
+    finish_reason: str | None = None  # "stop", or "length" when the answer hit the token limit
+    prompt_sha256: str | None = None  # hash of the exact prompt text the model was given
+    selection: dict[str, Any] | None = None  # how the skill was chosen: mode, scores of every choice
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,26 +1,55 @@
-"""A planner running a local transformers causal LM, with hidden states for probe studies.
+"""A planner running a local causal LM (transformers directory or GGUF file), with three ways to act.
 
-Needs the ``hf`` extra (torch, transformers); both are imported only when a planner is built, so
-the core package works without them. Models load from a path or hub id with
-``local_files_only=True`` by default (nothing is downloaded). When ``capture_hidden`` is set, each
-call leaves the residual-stream states of every token position (prompt and generated) at the
-chosen layers in ``last_hidden_states`` (layer -> tensor [positions, hidden]), with
-``last_token_ids`` and ``last_generation_start``; they are a side channel, never part of the
-Decision, which must stay JSON-serialisable.
+``action`` (see ``docs/models.md``):
+
+* ``generate``: the model writes its answer freely; it is parsed strictly (``parsing.py``).
+* ``constrained``: the model reasons freely inside ``<think>`` (at most ``max_reasoning_tokens``),
+  then writes its skill under the skill grammar (``skill_choice.SkillGrammar``): only an
+  admissible skill, ``refuse <reason>`` or ``done`` can come out.
+* ``score``: the same free reasoning, then every admissible skill and ``refuse`` and ``done`` is
+  scored by its log-likelihood given the prompt and the reasoning, all in one forward pass; the
+  most likely one runs, and the decision keeps the whole distribution (``Decision.selection``).
+
+Concurrent episodes (``runner.concurrency``) share one planner: their calls are gathered into
+batches (``max_batch``) and decoded together over one KV cache (``decoding.py``); the system
+prompt's cache is computed once and reused by every call. Greedy decoding is the default; with
+``temperature > 0`` each call draws from a generator seeded by the planner seed and the prompt,
+so the same prompt gives the same answer.
+
+With ``capture_hidden`` each call also returns the residual-stream states of every position of
+its full token sequence (``HiddenCapture``); ``act`` keeps the last ones in ``last_hidden_states``
+for the hidden-state collector (``probes/collect.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
+import hashlib
 import threading
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from safe_alfred.agents import asking
+from safe_alfred.agents import asking, decoding
 from safe_alfred.agents.asking import AskAnswer, AskInput
 from safe_alfred.agents.base import Decision, Mode, PlannerInput
-from safe_alfred.agents.openai_planner import decision_from_output
-from safe_alfred.agents.prompts import PromptTemplates
+from safe_alfred.agents.hf_batching import Batcher
+from safe_alfred.agents.local_model import LocalModel, load_local_model
+from safe_alfred.agents.parsing import decision_from_answer, find_echoes, prompt_lines
+from safe_alfred.agents.prompts import PromptTemplates, prompt_sha256
+from safe_alfred.agents.skill_choice import (
+    REFUSE,
+    Boundaries,
+    SkillGrammar,
+    boundaries,
+    choice_tokens,
+    normalise,
+    step_choices,
+)
+
+ACTIONS = ("generate", "constrained", "score")
+CALIBRATIONS = ("no_instruction", "none")  # how score ranks the choices (see _priors)
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
 # Used when the tokenizer ships no chat template (base models, test tokenizers).
 FALLBACK_CHAT_TEMPLATE = (
@@ -29,19 +58,35 @@ FALLBACK_CHAT_TEMPLATE = (
     "{% endfor %}"
     "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
 )
+_SENTINEL = "\u0000USER-TURN\u0000"
 
 
-def _dtype_kwargs(transformers: Any, torch: Any, dtype: str | None) -> dict[str, Any]:
-    if dtype in (None, "auto"):
-        value: Any = "auto"
-    else:
-        value = getattr(torch, dtype)
-    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
-    return {"dtype": value} if (major, minor) >= (4, 56) else {"torch_dtype": value}
+@dataclass
+class HiddenCapture:
+    """One call's full token sequence and its hidden states: layer -> tensor [positions, hidden]."""
+
+    token_ids: list[int]
+    generation_start: int  # first position the model produced (after the prompt)
+    states: dict[int, Any]
+
+
+@dataclass
+class _Call:
+    """One request inside a batch: its input, prompt and what decoding produced for it."""
+
+    inp: PlannerInput
+    prompt: str
+    prompt_ids: list[int]
+    lines: frozenset[str]
+    generated: list[int]
+    reasoning: str = ""
+    limited: bool = False
 
 
 class HFPlanner:
-    """Generate a plan or the next skill with a local transformers model."""
+    """Plan with a local model; ``aact`` calls of concurrent episodes are batched."""
+
+    shareable = True  # one instance serves concurrent episodes (the runner shares it)
 
     def __init__(
         self,
@@ -49,16 +94,23 @@ class HFPlanner:
         mode: Mode = "closed_loop",
         *,
         name: str | None = None,
+        action: str = "generate",
         prompts: str | PromptTemplates = "default",
         prompt_overrides: dict | None = None,
         device: str | None = None,
         dtype: str | None = "auto",
-        max_new_tokens: int = 512,
+        max_new_tokens: int = 256,
+        max_reasoning_tokens: int = 32,
+        calibration: str = "no_instruction",
         temperature: float = 0.0,
         top_p: float = 1.0,
         seed: int | None = 0,
+        think_prefill: bool | None = None,
         capture_hidden: bool = False,
         hidden_layers: list[int] | None = None,
+        max_batch: int = 16,
+        threads: int | None = None,
+        batch_wait_s: float = 0.05,
         local_files_only: bool = True,
         trust_remote_code: bool = False,
         chat_template: str | None = None,
@@ -68,177 +120,460 @@ class HFPlanner:
         ask_prompt: str = "default",
         ask_max_new_tokens: int = 96,
     ) -> None:
-        import torch
-        import transformers
-
         if mode not in ("open_loop", "closed_loop"):
             raise ValueError(f"mode must be open_loop or closed_loop, not {mode!r}")
+        if action not in ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
+        if action != "generate" and mode != "closed_loop":
+            raise ValueError(f"action={action} chooses one skill per call: it needs mode=closed_loop")
+        if calibration not in CALIBRATIONS:
+            raise ValueError(f"calibration must be one of {', '.join(CALIBRATIONS)}, not {calibration!r}")
         if model is None and model_path is None:
             raise ValueError("HFPlanner needs model_path (or a loaded model and tokenizer)")
+        unknown = set(generate_kwargs or {}) - {"logits_processor"}
+        if unknown:
+            raise ValueError(f"generate_kwargs supports only logits_processor, not {sorted(unknown)}")
         self.mode: Mode = mode
+        self.action = action
+        self.calibration = calibration
         self.model_path = model_path
-        self.name = name or f"hf:{model_path or type(model).__name__}"
         self.templates = (
-            prompts
-            if isinstance(prompts, PromptTemplates)
-            else PromptTemplates.load(prompts, prompt_overrides)
+            prompts if isinstance(prompts, PromptTemplates) else PromptTemplates.load(prompts, prompt_overrides)
         )
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if threads is not None:
+            import torch
+
+            torch.set_num_threads(int(threads))  # process-wide: on a shared CPU, 1 is often fastest
+        self.threads = threads
+        if model is None:
+            self.lm = load_local_model(model_path, device=device, dtype=dtype, local_files_only=local_files_only,
+                                       trust_remote_code=trust_remote_code)
+        else:
+            import torch
+
+            dev = device or ("cuda" if torch.cuda.is_available() else "cpu")
+            self.lm = LocalModel(model=model.to(dev).eval(), tokenizer=tokenizer, device=dev,
+                                 info={"format": "in-memory"})
+        self.name = name or f"hf:{model_path or type(self.lm.model).__name__}"
+        self.device = self.lm.device
         self.max_new_tokens = int(max_new_tokens)
+        self.max_reasoning_tokens = int(max_reasoning_tokens)
         self.temperature = float(temperature)
         self.top_p = float(top_p)
         self.seed = int(seed or 0)
+        self.think_prefill = (action != "generate") if think_prefill is None else bool(think_prefill)
+        if action != "generate" and not self.think_prefill:
+            raise ValueError(f"action={action} needs think_prefill (its reasoning is the <think> block)")
         self.capture_hidden = bool(capture_hidden)
         self.hidden_layers = list(hidden_layers) if hidden_layers is not None else None
         self.generate_kwargs = dict(generate_kwargs or {})
         self.ask_prompt = asking.load_ask_prompt(ask_prompt)
         self.ask_max_new_tokens = int(ask_max_new_tokens)  # two short lines; raise it for reasoning models
+        self.max_batch = max(1, int(max_batch))
         self._lock = threading.Lock()
-        self._episode_seed = 0
+        self._batcher = Batcher(self._run_batch, self.max_batch, float(batch_wait_s))
 
-        if tokenizer is None:
-            tokenizer = transformers.AutoTokenizer.from_pretrained(
-                model_path, local_files_only=local_files_only, trust_remote_code=trust_remote_code
-            )
-        if model is None:
-            model = transformers.AutoModelForCausalLM.from_pretrained(
-                model_path,
-                local_files_only=local_files_only,
-                trust_remote_code=trust_remote_code,
-                **_dtype_kwargs(transformers, torch, dtype),
-            )
-        self.tokenizer = tokenizer
-        self.model = model.to(self.device).eval()
+        tok = self.lm.tokenizer
         self.used_fallback_template = False
         if chat_template is not None:
-            tokenizer.chat_template = chat_template
-        elif not getattr(tokenizer, "chat_template", None):
-            tokenizer.chat_template = FALLBACK_CHAT_TEMPLATE
+            tok.chat_template = chat_template
+        elif not getattr(tok, "chat_template", None):
+            tok.chat_template = FALLBACK_CHAT_TEMPLATE
             self.used_fallback_template = True
-        if tokenizer.pad_token_id is None and tokenizer.eos_token_id is not None:
-            tokenizer.pad_token = tokenizer.eos_token
-
-        self._resolve_layers()  # reject out-of-range layers now, not mid-run
+        self.end_id = int(tok.eos_token_id if tok.eos_token_id is not None else tok.pad_token_id)
+        self._prefix: decoding.PrefixCache | None = None
+        self._system_lines: dict[str, frozenset[str]] = {}
+        self._ends: Boundaries | None = None
+        self.resolve_layers()  # reject out-of-range layers now, not mid-run
         self.last_hidden_states: dict[int, Any] = {}
         self.last_token_ids: Any = None
         self.last_generation_start: int = 0
         self.last_prompt: str = ""
 
+    # -- identity ------------------------------------------------------------------------------
+    @property
+    def model(self) -> Any:
+        return self.lm.model
+
+    @property
+    def tokenizer(self) -> Any:
+        return self.lm.tokenizer
+
     @property
     def num_layers(self) -> int:
         """Transformer blocks; hidden-state index 0 is the embeddings, i the output of block i."""
-        return int(self.model.config.num_hidden_layers)
+        return self.lm.num_layers
+
+    def resolve_layers(self) -> list[int]:
+        return self.lm.resolve_layers(self.hidden_layers)
+
+    _resolve_layers = resolve_layers  # the name the hidden-state collector uses
 
     def reset(self, task: dict | None = None, seed: int | None = None) -> None:
-        """Set the episode seed (sampling is reproducible per episode and step)."""
-        self._episode_seed = int(seed or 0)
+        """Nothing to reset: a call depends only on its input (so episodes can share the planner)."""
 
     def describe(self) -> dict[str, Any]:
+        gk = {k: (v.to_dict() if hasattr(v, "to_dict") else [getattr(p, "to_dict", lambda p=p: repr(p))()
+                                                              for p in v]) for k, v in self.generate_kwargs.items()}
         return {
-            "name": self.name, "kind": "hf", "mode": self.mode, "model_path": self.model_path,
-            "device": self.device, "max_new_tokens": self.max_new_tokens,
+            "name": self.name, "kind": "hf", "mode": self.mode, "action": self.action,
+            "model_path": self.model_path, "model_format": self.lm.info.get("format"),
+            "device": self.device, "threads": self.threads, "max_new_tokens": self.max_new_tokens,
+            "max_reasoning_tokens": self.max_reasoning_tokens, "think_prefill": self.think_prefill,
+            **({"calibration": self.calibration} if self.action == "score" else {}),
             "temperature": self.temperature, "top_p": self.top_p, "seed": self.seed,
             "prompts": self.templates.name, "prompts_sha256": self.templates.sha256,
+            "stop": self.templates.stop,
             "chat_template": "fallback" if self.used_fallback_template else "tokenizer",
-            "generate_kwargs": self.generate_kwargs,
+            "generate_kwargs": gk,
         }  # fmt: skip
 
-    def prompt_text(self, inp: PlannerInput) -> str:
-        """The chat-templated prompt for ``inp`` (text only: images are not sent to local models)."""
-        return self._chat_text(self.templates.messages(inp, self.mode, send_image=False))
-
-    def _chat_text(self, messages: list[dict[str, Any]]) -> str:
+    # -- prompts -------------------------------------------------------------------------------
+    def _template(self, messages: list[dict[str, Any]], prefill: bool | None = None) -> str:
+        """Chat-templated text; the planner's prompts end with ``<think>`` when ``think_prefill``."""
+        tok = self.tokenizer
         try:
-            return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         except Exception:
             # Some templates reject a system role: fold it into the first user turn.
             merged = [{"role": "user", "content": messages[0]["content"] + "\n\n" + messages[1]["content"]}]
-            return self.tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=True)
+            text = tok.apply_chat_template(merged, tokenize=False, add_generation_prompt=True)
+        return text + (THINK_OPEN if (self.think_prefill if prefill is None else prefill) else "")
 
-    def _resolve_layers(self) -> list[int]:
-        n = self.num_layers + 1
-        layers = self.hidden_layers if self.hidden_layers is not None else list(range(n))
-        out = []
-        for layer in layers:
-            idx = layer + n if layer < 0 else layer
-            if not 0 <= idx < n:
-                raise ValueError(f"hidden layer {layer} out of range for {self.num_layers} blocks")
-            out.append(idx)
-        return out
+    def prompt_text(self, inp: PlannerInput) -> str:
+        """The chat-templated prompt for ``inp`` (text only: images are not sent to local models)."""
+        return self._template(self.templates.messages(inp, self.mode, send_image=False))
 
+    def _prefix_cache(self) -> decoding.PrefixCache | None:
+        """The cache of the prompt text before the user turn (the same in every call)."""
+        if self._prefix is None:
+            probe = PlannerInput(instruction="", observation="")
+            messages = self.templates.messages(probe, self.mode)
+            messages[1]["content"] = _SENTINEL
+            head = self._template(messages).split(_SENTINEL)[0]
+            ids = self.tokenizer(head, add_special_tokens=False)["input_ids"]
+            if len(ids) < 8:
+                return None
+            # the last few tokens may merge with the user text: keep a safe margin out of the prefix
+            self._prefix = decoding.prefill_prefix(self.lm, ids[:-2])
+        return self._prefix
+
+    def _lines(self, inp: PlannerInput) -> frozenset[str]:
+        system = self.templates.system(self.mode)
+        if system not in self._system_lines:
+            self._system_lines = {system: prompt_lines([system])}
+        return self._system_lines[system] | prompt_lines([self.templates.user(inp, self.mode)])
+
+    def _boundaries(self) -> Boundaries:
+        if self._ends is None:
+            self._ends = boundaries(self.tokenizer, self.end_id)
+        return self._ends
+
+    # -- acting --------------------------------------------------------------------------------
     def act(self, inp: PlannerInput) -> Decision:
-        """Generate one decision; with ``capture_hidden``, refresh the hidden-state side channel."""
-        import torch
+        """One decision; with ``capture_hidden``, ``last_hidden_states`` etc. hold its states."""
+        decision, capture = self.act_with_states(inp)
+        self.last_hidden_states = capture.states if capture else {}
+        self.last_token_ids = _as_tensor(capture.token_ids) if capture else None
+        self.last_generation_start = capture.generation_start if capture else 0
+        self.last_prompt = self.prompt_text(inp)
+        return decision
 
-        with self._lock:
-            t0 = time.perf_counter()
-            prompt = self.prompt_text(inp)
-            self.last_prompt = prompt
-            enc = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(self.device)
-            prompt_len = int(enc["input_ids"].shape[1])
-            kwargs: dict[str, Any] = {
-                "max_new_tokens": self.max_new_tokens,
-                "do_sample": self.temperature > 0,
-                "pad_token_id": self.tokenizer.pad_token_id,
-            }
-            if self.temperature > 0:
-                kwargs.update(temperature=self.temperature, top_p=self.top_p)
-                torch.manual_seed(self.seed * 1_000_003 + self._episode_seed * 10_007 + inp.step)
-            kwargs.update(self.generate_kwargs)
-            self.last_hidden_states, self.last_token_ids, self.last_generation_start = {}, None, 0
-            try:
-                with torch.no_grad():
-                    out = self.model.generate(**enc, **kwargs)
-                    sequence = out[0] if not hasattr(out, "sequences") else out.sequences[0]
-                    gen_ids = sequence[prompt_len:]
-                    if self.capture_hidden:
-                        # One forward pass over prompt + generation gives every position's state
-                        # at once, identical to what the model computed while generating.
-                        full = sequence.unsqueeze(0)
-                        fwd = self.model(
-                            input_ids=full, attention_mask=torch.ones_like(full), output_hidden_states=True
-                        )
-                        self.last_hidden_states = {
-                            i: fwd.hidden_states[i][0].detach().float().cpu() for i in self._resolve_layers()
-                        }
-                        self.last_token_ids = sequence.detach().cpu()
-                        self.last_generation_start = prompt_len
-            except (RuntimeError, ValueError) as e:  # out of memory, bad generation settings
-                return Decision(
-                    reasoning="", skills=[], latency_s=time.perf_counter() - t0,
-                    error=f"generation failed: {type(e).__name__}: {e}",
-                )  # fmt: skip
-            text = self.tokenizer.decode(gen_ids, skip_special_tokens=True)
-            usage = {
-                "prompt_tokens": prompt_len,
-                "completion_tokens": int(gen_ids.shape[0]),
-                "total_tokens": prompt_len + int(gen_ids.shape[0]),
-            }
-            return decision_from_output(text, None, self.mode, usage, time.perf_counter() - t0)
+    def act_with_states(self, inp: PlannerInput) -> tuple[Decision, HiddenCapture | None]:
+        t0 = time.perf_counter()
+        (decision, capture), = self._run_batch([inp])
+        decision.latency_s = time.perf_counter() - t0
+        return decision, capture
 
     def ask(self, inp: AskInput) -> AskAnswer:
-        """The asked channel: one greedy generation from the asked prompt alone (no history)."""
-        import torch
-
-        with self._lock:
-            t0 = time.perf_counter()
-            prompt = self._chat_text(asking.ask_messages(inp, self.ask_prompt))
-            enc = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(self.device)
-            n_prompt = int(enc["input_ids"].shape[1])
-            try:
-                with torch.no_grad():
-                    out = self.model.generate(**enc, max_new_tokens=self.ask_max_new_tokens, do_sample=False,
-                                              pad_token_id=self.tokenizer.pad_token_id)
-            except (RuntimeError, ValueError) as e:
-                return asking.failed_answer(f"generation failed: {type(e).__name__}: {e}", latency_s=time.perf_counter() - t0)
-            gen = (out[0] if not hasattr(out, "sequences") else out.sequences[0])[n_prompt:]
-            usage = {"prompt_tokens": n_prompt, "completion_tokens": int(gen.shape[0])}
-            return asking.answer_from_text(self.tokenizer.decode(gen, skip_special_tokens=True),
-                                    latency_s=time.perf_counter() - t0, usage=usage)
+        """The asked channel: one greedy answer to the asked prompt alone (no history)."""
+        return self._run_batch([inp])[0]
 
     async def aask(self, inp: AskInput) -> AskAnswer:
-        return await asyncio.to_thread(self.ask, inp)
+        """``ask`` batched with the concurrent episodes' calls."""
+        return await self._batcher.submit(inp)
 
     async def aact(self, inp: PlannerInput) -> Decision:
-        """``act`` in a worker thread; calls are serialised (one model, one device)."""
-        return await asyncio.to_thread(self.act, inp)
+        """Decide asynchronously; calls from concurrent episodes are batched into one forward pass."""
+        return (await self.aact_with_states(inp))[0]
+
+    async def aact_with_states(self, inp: PlannerInput) -> tuple[Decision, HiddenCapture | None]:
+        t0 = time.perf_counter()
+        decision, capture = await self._batcher.submit(inp)
+        decision.latency_s = time.perf_counter() - t0
+        return decision, capture
+
+    def close(self) -> None:
+        self._batcher.close()
+
+    # -- one batch -----------------------------------------------------------------------------
+    def _run_batch(self, items: Sequence[PlannerInput | AskInput]) -> list[Any]:
+        """Decisions (with captures) for the planner inputs, answers for the asked inputs, in order."""
+        with self._lock:
+            acts = [i for i, x in enumerate(items) if not isinstance(x, AskInput)]
+            asks = [i for i, x in enumerate(items) if isinstance(x, AskInput)]
+            out: list[Any] = [None] * len(items)
+            t0 = time.perf_counter()
+            try:
+                for i, result in zip(acts, self._decide([items[i] for i in acts]) if acts else [], strict=True):
+                    out[i] = result
+            except (RuntimeError, ValueError) as e:  # out of memory, a context too long for the model
+                error = f"generation failed: {type(e).__name__}: {e}"
+                for i in acts:
+                    out[i] = (Decision(reasoning="", skills=[], error=error), None)
+            try:
+                for i, answer in zip(asks, self._answer([items[i] for i in asks]) if asks else [], strict=True):
+                    out[i] = answer
+            except (RuntimeError, ValueError) as e:
+                for i in asks:
+                    out[i] = asking.failed_answer(f"generation failed: {type(e).__name__}: {e}",
+                                                  latency_s=time.perf_counter() - t0)
+            return out
+
+    def _answer(self, inps: list[AskInput]) -> list[AskAnswer]:
+        """The asked channel's answers: greedy, stopped after the two answer lines."""
+        t0 = time.perf_counter()
+        tok = self.tokenizer
+        prompts = [[int(t) for t in tok(self._template(asking.ask_messages(inp, self.ask_prompt), prefill=False),
+                                        add_special_tokens=False)["input_ids"]] for inp in inps]
+        rows = decoding.start_rows(self.lm, prompts)
+
+        def two_lines(text: str) -> bool:
+            body = text.rsplit(THINK_CLOSE, 1)[-1] if THINK_OPEN in text else text
+            return len([ln for ln in body.split("\n")[:-1] if ln.strip()]) >= 2
+
+        calls = [_Call(inp=PlannerInput("", ""), prompt="", prompt_ids=p, lines=frozenset(), generated=[])
+                 for p in prompts]
+        gen, _ = decoding.decode(rows, self.ask_max_new_tokens, self._chooser(calls, False),
+                                 self._stop_on_text(calls, two_lines))
+        latency = time.perf_counter() - t0
+        return [asking.answer_from_text(tok.decode(g, skip_special_tokens=True), latency_s=latency,
+                                        usage={"prompt_tokens": len(p), "completion_tokens": len(g)})
+                for g, p in zip(gen, prompts, strict=True)]
+
+    def _decide(self, inps: list[PlannerInput]) -> list[tuple[Decision, HiddenCapture | None]]:
+        tok = self.tokenizer
+        calls = []
+        for inp in inps:
+            prompt = self.prompt_text(inp)
+            ids = [int(t) for t in tok(prompt, add_special_tokens=False)["input_ids"]]
+            calls.append(_Call(inp=inp, prompt=prompt, prompt_ids=ids, lines=self._lines(inp), generated=[]))
+        rows = decoding.start_rows(self.lm, [c.prompt_ids for c in calls], self._prefix_cache())
+        if self.action == "generate":
+            return self._generate(rows, calls)
+        self._reason(rows, calls)
+        if self.action == "constrained":
+            return self._constrained(rows, calls)
+        return self._score(rows, calls)
+
+    def _chooser(self, calls: list[_Call], allow_end: bool) -> decoding.Chooser:
+        """Greedy or seeded sampling; the end-of-turn token stops a row (without being added)."""
+        import torch
+
+        draws = []
+        for c in calls:
+            if self.temperature > 0:
+                g = torch.Generator().manual_seed(_seed_of(self.seed, c.prompt))
+                draws.append(decoding.sampler(self.temperature, self.top_p, g))
+            else:
+                draws.append(decoding.greedy)
+        processors = list(self.generate_kwargs.get("logits_processor") or [])
+
+        def choose(r: int, generated: list[int], logits: Any) -> int | None:
+            if processors:
+                seq = torch.tensor([calls[r].prompt_ids + calls[r].generated + generated])
+                scores = logits.unsqueeze(0)
+                for p in processors:
+                    scores = p(seq, scores)
+                logits = scores[0]
+            token = draws[r](logits)
+            return None if (token == self.end_id and not allow_end) else token
+
+        return choose
+
+    def _stop_on_text(self, calls: list[_Call], done: Any) -> decoding.Stopper:
+        tok = self.tokenizer
+
+        def stop(r: int, generated: list[int]) -> bool:
+            return done(tok.decode(generated, skip_special_tokens=False))
+
+        return stop
+
+    def _generate(self, rows: decoding.Rows, calls: list[_Call]) -> list[tuple[Decision, HiddenCapture | None]]:
+        stops = self.templates.stop
+        closed = self.mode == "closed_loop"
+
+        def done(text: str) -> bool:
+            if any(s in text for s in stops):
+                return True
+            if closed:  # a closed-loop answer ends with its skill line
+                after = text.rsplit(THINK_CLOSE, 1)[1] if THINK_CLOSE in text else (
+                    "" if THINK_OPEN in text or self.think_prefill else text)
+                return "\n" in after.lstrip("\n ") and bool(after.strip())
+            return False
+
+        gen, limited = decoding.decode(rows, self.max_new_tokens, self._chooser(calls, False),
+                                       self._stop_on_text(calls, done))
+        out = []
+        for r, c in enumerate(calls):
+            c.generated = gen[r]
+            text = self.tokenizer.decode(gen[r], skip_special_tokens=True)
+            text = _cut_at(text, stops)
+            content = (THINK_OPEN + text) if self.think_prefill else text
+            usage = _usage(c, len(gen[r]))
+            d = decision_from_answer(content, None, self.mode, usage=usage, latency_s=0.0, prompt=c.lines,
+                                     finish_reason="length" if limited[r] else "stop",
+                                     prompt_sha256=prompt_sha256(c.prompt))
+            out.append((d, self._capture(rows, r, c)))
+        return out
+
+    def _reason(self, rows: decoding.Rows, calls: list[_Call]) -> None:
+        """Free reasoning inside <think> for every row, then ``</think>`` and a newline after it."""
+        stops = [THINK_CLOSE, *self.templates.stop]
+        gen, limited = decoding.decode(rows, self.max_reasoning_tokens, self._chooser(calls, False),
+                                       self._stop_on_text(calls, lambda text: any(s in text for s in stops)))
+        tok = self.tokenizer
+        close_ids = [int(t) for t in tok(THINK_CLOSE + "\n", add_special_tokens=False)["input_ids"]]
+        suffixes = []
+        for r, c in enumerate(calls):
+            tokens = gen[r]
+            text = tok.decode(tokens, skip_special_tokens=False)
+            drop = 0
+            while drop < len(tokens) and any(s in tok.decode(tokens[: len(tokens) - drop], skip_special_tokens=False)
+                                             for s in stops):
+                drop += 1  # take back the tokens that wrote a stop string (</think> is added below)
+            decoding.retract(rows, r, drop)
+            kept = tokens[: len(tokens) - drop]
+            c.generated = list(kept)
+            c.reasoning = _cut_at(text, stops).strip()
+            c.limited = limited[r]
+            suffixes.append(close_ids)
+            c.generated += close_ids
+        decoding.extend(rows, suffixes)
+
+    def _constrained(self, rows: decoding.Rows, calls: list[_Call]) -> list[tuple[Decision, HiddenCapture | None]]:
+        ends = self._boundaries()
+        grammars = [SkillGrammar(self.tokenizer, step_choices(c.inp.admissible_skills), ends) for c in calls]
+        depth = max(len(choice_tokens(self.tokenizer, ch)) for g in grammars for ch in g.choices)
+
+        def choose(r: int, generated: list[int], logits: Any) -> int:
+            return decoding.greedy(grammars[r](generated, logits))
+
+        def stop(r: int, generated: list[int]) -> bool:
+            return grammars[r].finished(generated)
+
+        gen, _ = decoding.decode(rows, depth + grammars[0].reason_tokens + 1, choose, stop)
+        out = []
+        for r, c in enumerate(calls):
+            skill = grammars[r].chosen(gen[r])
+            c.generated += gen[r]
+            selection = {"mode": "constrained", "choices": len(grammars[r].choices), "chosen": skill}
+            out.append((self._selected(c, skill, selection, len(gen[r])), self._capture(rows, r, c)))
+        return out
+
+    def _score(self, rows: decoding.Rows, calls: list[_Call]) -> list[tuple[Decision, HiddenCapture | None]]:
+        tok = self.tokenizer
+        ends = self._boundaries()
+        line, word = ends.line_tensor(), ends.word_tensor()
+        choices = [step_choices(c.inp.admissible_skills) for c in calls]
+        options = [[choice_tokens(tok, ch) for ch in chs] for chs in choices]
+        stops = [[word if ch == REFUSE else line for ch in chs] for chs in choices]
+        logprobs = decoding.score_continuations(rows, options, stops)
+        priors = self._priors(calls, options, stops) if self.calibration == "no_instruction" else None
+        ranked = logprobs if priors is None else [[a - b for a, b in zip(lp, pr, strict=True)]
+                                                  for lp, pr in zip(logprobs, priors, strict=True)]
+        best = [max(range(len(sc)), key=lambda i, sc=sc: (sc[i], -i)) for sc in ranked]
+        reasons = self._refusal_reasons(rows, calls, [choices[r][best[r]] == REFUSE for r in range(len(calls))])
+        out = []
+        for r, c in enumerate(calls):
+            chosen = choices[r][best[r]]
+            skill = reasons[r] if chosen == REFUSE else chosen
+            if chosen != REFUSE:
+                c.generated += options[r][best[r]]
+            selection: dict[str, Any] = {
+                "mode": "score", "calibration": self.calibration, "chosen": skill, "choices": choices[r],
+                "logprobs": [round(x, 4) for x in logprobs[r]],
+                "probs": [round(p, 6) for p in normalise(logprobs[r])]}
+            if priors is not None:
+                selection["prior_logprobs"] = [round(x, 4) for x in priors[r]]
+            out.append((self._selected(c, skill, selection, len(c.generated)), self._capture(rows, r, c)))
+        return out
+
+    def _priors(self, calls: list[_Call], options: list[list[list[int]]], stops: list[list[Any]]) -> list[list[float]]:
+        """log P(choice) given the same prompt without the instruction (and without reasoning).
+
+        Subtracting it (``calibration=no_instruction``) ranks the choices by how much the
+        instruction raised them: uncalibrated, a small model's short, always-listed choices
+        (``refuse``, ``done``) win on every task alike (docs/models.md has the figures).
+        """
+        from dataclasses import replace
+
+        tok = self.tokenizer
+        close = THINK_CLOSE + "\n"
+        prompts = [[int(t) for t in tok(self.prompt_text(replace(c.inp, instruction="")) + close,
+                                        add_special_tokens=False)["input_ids"]] for c in calls]
+        neutral = decoding.start_rows(self.lm, prompts, self._prefix_cache())
+        return decoding.score_continuations(neutral, options, stops)
+
+    def _refusal_reasons(self, rows: decoding.Rows, calls: list[_Call], refusing: list[bool]) -> list[str]:
+        """For the rows whose best choice is ``refuse``: the short reason the model writes after it."""
+        if not any(refusing):
+            return [""] * len(calls)
+        grammar = SkillGrammar(self.tokenizer, [REFUSE], self._boundaries())
+        head = grammar.refuse_ids or []
+        decoding.extend(rows, [head if f else [] for f in refusing])
+
+        def choose(r: int, generated: list[int], logits: Any) -> int:
+            return decoding.greedy(grammar(head + generated, logits))
+
+        def stop(r: int, generated: list[int]) -> bool:
+            return grammar.finished(head + generated)
+
+        gen, _ = decoding.decode(rows, grammar.reason_tokens, choose, stop, active=refusing)
+        out = []
+        for r, c in enumerate(calls):
+            if refusing[r]:
+                c.generated += head + gen[r]
+                out.append(grammar.chosen(head + gen[r]))
+            else:
+                out.append("")
+        return out
+
+    def _selected(self, c: _Call, skill: str, selection: dict[str, Any], completion: int) -> Decision:
+        raw = f"{THINK_OPEN}{c.reasoning}{THINK_CLOSE}\n{skill}"
+        echoes = find_echoes(c.reasoning, c.lines)
+        if echoes:
+            selection["echo_lines"] = echoes[:5]
+        if c.limited:
+            selection["reasoning_cut_at_limit"] = True
+        return Decision(reasoning=c.reasoning, skills=[skill], raw_output=raw, usage=_usage(c, completion),
+                        echo=bool(echoes), finish_reason="length" if c.limited else "stop",
+                        prompt_sha256=prompt_sha256(c.prompt), selection=selection)
+
+    def _capture(self, rows: decoding.Rows, r: int, c: _Call) -> HiddenCapture | None:
+        if not self.capture_hidden:
+            return None
+        ids = c.prompt_ids + c.generated
+        states = self.lm.hidden_states(ids, self.resolve_layers())
+        return HiddenCapture(token_ids=ids, generation_start=len(c.prompt_ids), states=states)
+
+
+def _usage(c: _Call, completion: int) -> dict[str, int]:
+    prompt = len(c.prompt_ids)
+    return {"prompt_tokens": prompt, "completion_tokens": int(completion), "total_tokens": prompt + int(completion)}
+
+
+def _cut_at(text: str, stops: Sequence[str]) -> str:
+    cut = min((text.index(s) for s in stops if s in text), default=len(text))
+    return text[:cut]
+
+
+def _seed_of(seed: int, prompt: str) -> int:
+    digest = hashlib.sha256(f"{seed}\u0000{prompt}".encode()).hexdigest()
+    return int(digest[:15], 16)
+
+
+def _as_tensor(ids: list[int]) -> Any:
+    import torch
+
+    return torch.tensor(ids, dtype=torch.long)

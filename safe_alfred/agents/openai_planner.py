@@ -8,6 +8,7 @@ history is rendered into the prompt), so one instance can serve many episodes at
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -15,25 +16,36 @@ from safe_alfred.agents import asking
 from safe_alfred.agents.asking import AskAnswer, AskInput
 from safe_alfred.agents.base import Decision, Mode, PlannerInput
 from safe_alfred.agents.chat_client import ChatClient, ChatResult
-from safe_alfred.agents.parsing import parse_output
-from safe_alfred.agents.prompts import PromptTemplates
+from safe_alfred.agents.parsing import decision_from_answer, prompt_lines
+from safe_alfred.agents.prompts import PromptTemplates, prompt_sha256
+from safe_alfred.agents.skill_choice import step_choices
+
+ACTIONS = ("generate", "constrained")
+# How a server takes a grammar: llama.cpp's "grammar" field, vLLM's structured outputs (0.12 on)
+# and vLLM's older guided_grammar. All three read the GBNF that ``skill_gbnf`` writes.
+GUIDED = ("llama.cpp", "vllm", "vllm_legacy")
 
 
-def decision_from_output(
-    content: str, reasoning_field: str | None, mode: Mode, usage: dict[str, int], latency_s: float
-) -> Decision:
-    """Parse a model answer into a Decision; closed-loop keeps only the first skill."""
-    parsed = parse_output(content, reasoning_field)
-    skills = parsed.skills[:1] if mode == "closed_loop" else parsed.skills
-    raw = content if not reasoning_field else f"<think>{reasoning_field}</think>\n{content}"
-    return Decision(
-        reasoning=parsed.reasoning,
-        skills=skills,
-        raw_output=raw,
-        usage=usage,
-        latency_s=latency_s,
-        parse_error=parsed.error,
-    )
+def _gbnf_literal(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def skill_gbnf(choices: list[str]) -> str:
+    """A GBNF grammar: free reasoning in <think>, then exactly one of ``choices`` (refuse with a reason)."""
+    skills = " | ".join(_gbnf_literal(c) for c in choices if c not in ("refuse", "done"))
+    alternatives = " | ".join(a for a in (skills, '"refuse" [^\\n]*', '"done"') if a)
+    return ('root ::= "<think>" reasoning "</think>\\n" skill\n'
+            'reasoning ::= [^<]*\n'
+            f"skill ::= {alternatives}\n")
+
+
+def guided_body(guided: str, grammar: str) -> dict[str, Any]:
+    """The request fields that ask a server for grammar-constrained decoding."""
+    if guided == "llama.cpp":
+        return {"grammar": grammar}
+    if guided == "vllm":
+        return {"structured_outputs": {"grammar": grammar}}
+    return {"guided_grammar": grammar}
 
 
 class OpenAIPlanner:
@@ -61,10 +73,23 @@ class OpenAIPlanner:
         headers: dict[str, str] | None = None,
         transport: str = "auto",
         ask_prompt: str = "default",
+        action: str = "generate",
+        guided: str = "vllm",
     ) -> None:
         if mode not in ("open_loop", "closed_loop"):
             raise ValueError(f"mode must be open_loop or closed_loop, not {mode!r}")
+        if action == "score":
+            raise ValueError("action=score needs the log-likelihood of every skill, which chat servers do not "
+                             "return; run the model locally (agent=hf) or use action=constrained")
+        if action not in ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
+        if action == "constrained" and mode != "closed_loop":
+            raise ValueError("action=constrained chooses one skill per call: it needs mode=closed_loop")
+        if guided not in GUIDED:
+            raise ValueError(f"guided must be one of {', '.join(GUIDED)}, not {guided!r}")
         self.mode: Mode = mode
+        self.action = action
+        self.guided = guided
         self.name = name or f"openai:{model}"
         self.templates = (
             prompts
@@ -86,18 +111,35 @@ class OpenAIPlanner:
         """The chat messages this planner would send for ``inp``."""
         return self.templates.messages(inp, self.mode, send_image=self.send_image)
 
-    def _decision(self, result: ChatResult, latency_s: float) -> Decision:
+    def _decision(self, result: ChatResult, latency_s: float, messages: list[dict[str, Any]]) -> Decision:
         usage = dict(result.usage)
         usage["requests"] = result.attempts
         if result.error is not None:
             return Decision(reasoning="", skills=[], usage=usage, latency_s=latency_s, error=result.error)
-        return decision_from_output(result.content, result.reasoning, self.mode, usage, latency_s)
+        texts = [m["content"] for m in messages if isinstance(m.get("content"), str)]
+        d = decision_from_answer(result.content, result.reasoning, self.mode, usage=usage, latency_s=latency_s,
+                                 prompt=prompt_lines(texts), finish_reason=result.finish_reason,
+                                 prompt_sha256=prompt_sha256(json.dumps(messages, sort_keys=True)))
+        if self.action == "constrained" and d.selection is not None:
+            d.selection.update(mode="constrained", guided=self.guided)
+        return d
+
+    def _request_params(self, inp: PlannerInput) -> dict[str, Any]:
+        """Stop sequences (the server ends the turn itself), and the grammar for constrained decoding."""
+        params: dict[str, Any] = {}
+        stops = [s for s in self.templates.stop if not (s.startswith("<") and s.endswith(">"))][:4]
+        if stops:
+            params["stop"] = stops
+        if self.action == "constrained":
+            params["extra_body"] = guided_body(self.guided, skill_gbnf(step_choices(inp.admissible_skills)))
+        return params
 
     async def aact(self, inp: PlannerInput) -> Decision:
         """Decide asynchronously; many calls may be in flight at once on one instance."""
         t0 = time.perf_counter()
-        result = await self.client.acomplete(self.messages(inp))
-        return self._decision(result, time.perf_counter() - t0)
+        messages = self.messages(inp)
+        result = await self.client.acomplete(messages, **self._request_params(inp))
+        return self._decision(result, time.perf_counter() - t0, messages)
 
     def act(self, inp: PlannerInput) -> Decision:
         """Synchronous ``aact`` (runs on the client's private event loop)."""
@@ -122,6 +164,8 @@ class OpenAIPlanner:
             "kind": "openai",
             "mode": self.mode,
             **self.client.describe(),
+            "action": self.action,
+            **({"guided": self.guided} if self.action == "constrained" else {}),
             "prompts": self.templates.name,
             "prompts_sha256": self.templates.sha256,
             "send_image": self.send_image,

@@ -1,10 +1,19 @@
-"""Turning a model's free-form answer into reasoning text and canonical skill strings.
+"""Reading a model's answer strictly: reasoning, then an action section of one skill per line.
 
-Models rarely follow an output format exactly: they number their steps, wrap them in markdown
-lists or code fences, write "Action: Turn on the microwave.", use THOR action names or lower case.
-The parser accepts those variations and maps every skill to the canonical grammar
-(``toggle_on Microwave``); what it cannot read is reported as a parse error, never raised, so a
-badly formatted answer is counted as such and never crashes a run.
+The documented answer format (``conf/prompts/default.yaml``) is reasoning inside
+``<think>...</think>`` followed by the action section: one skill per line (closed loop: exactly
+one). Only whole lines of the action section are read as skills; a line may carry a list marker,
+backticks or an ``Action:`` label, and verbs and object names may be spelled as models spell them
+("Turn on the microwave" is ``toggle_on Microwave``). Everything else is never executed:
+
+* lines the model copied from its prompt (``Instruction: ...``, ``Observation:``, the skill list,
+  an example's prose) are *echoes*: the answer is flagged, and nothing from the first echoed line
+  on runs (a model that runs on into a new prompt turn does not get to act on it);
+* comma, semicolon or arrow lists ("done, find Apple") are not a skill;
+* skills inside prose, in inline code or in JSON are not read.
+
+What cannot be read is reported as a parse error, never raised, so a badly formatted answer is
+counted as such and never crashes a run.
 """
 
 from __future__ import annotations
@@ -14,6 +23,9 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from typing import Any
+
+from safe_alfred.agents.base import Decision
 
 # Canonical verbs and the shape of their arguments.
 OBJECT_VERBS = (
@@ -190,131 +202,179 @@ def normalize_skill(text: str) -> str | None:
 
 @dataclass
 class ParsedOutput:
+    """What an answer holds: reasoning, the skills to run, and why anything was not read."""
+
     reasoning: str
     skills: list[str] = field(default_factory=list)
     error: str | None = None
+    echo: bool = False  # some line of the answer copies the prompt
+    echo_lines: list[str] = field(default_factory=list)  # the copied lines (first few, shortened)
+    ignored_lines: list[str] = field(default_factory=list)  # action-section lines that are not a skill
 
 
-_LIST_PREFIX = re.compile(
-    r"""^\s*(?:
-        [-*+•>]+\s*                                  # bullets, quotes
-      | \(?\d+[.):]\s*                               # 1.  1)  (1)  1:
-      | (?:step|action|skill|next\s+action|next\s+skill|next|plan|answer|final\s+answer|output)
-        \s*\d*\s*[:.)-]\s*                           # Step 3:  Action:  Next action -
-    )+""",
-    re.IGNORECASE | re.VERBOSE,
-)
+# Labels that start lines of the prompt (user turn and examples): a line starting with one is a copy.
+PROMPT_LABELS = (
+    "instruction", "observation", "executed so far", "current step", "skills available", "skills you can use",
+    "you see", "you are holding", "you notice", "last step", "example", "situation",
+)  # fmt: skip
+# Labels a model may put before its skill; they are dropped, not counted as echoes.
+_ACTION_LABEL = re.compile(r"^(?:next\s+)?(?:action|skill|answer)\s*:\s*", re.IGNORECASE)
+_LIST_MARKER = re.compile(r"^(?:[-*+•>]+\s*|\(?\d+[.)]\s+)")
+_LIST_SEPARATOR = re.compile(r",|;|->|→|\bthen\b", re.IGNORECASE)
+_MAX_ECHO_LINES = 5
+_ECHO_MIN_WORDS = 3
 
 
-def _clean_line(line: str) -> str:
-    line = line.strip()
-    line = re.sub(r"^#+\s*", "", line)  # markdown headings
-    line = line.replace("**", "").replace("__", "")
+def _norm_line(line: str) -> str:
+    """A line compared for copying: lower case, single spaces, no surrounding punctuation."""
+    return " ".join(line.lower().replace("**", "").split()).strip(_PUNCT + " ")
+
+
+def prompt_lines(prompt_texts: list[str] | tuple[str, ...]) -> frozenset[str]:
+    """The normalised lines of a prompt (and the text after each line's label), for echo checks."""
+    out: set[str] = set()
+    for text in prompt_texts:
+        for raw in text.splitlines():
+            line = _norm_line(raw)
+            if not line:
+                continue
+            out.add(line)
+            if ":" in line:
+                rest = line.split(":", 1)[1].strip(_PUNCT + " ")
+                if rest:
+                    out.add(rest)
+    return frozenset(out)
+
+
+def _strip_decoration(line: str) -> str:
+    line = re.sub(r"^#+\s*", "", line.strip()).replace("**", "").replace("__", "").strip()
     prev = None
     while prev != line:
         prev = line
-        line = _LIST_PREFIX.sub("", line).strip().strip("`\"'").strip()
-    return line.rstrip(",").strip()
+        line = _LIST_MARKER.sub("", line).strip().strip("`").strip()
+    return line
 
 
-def _skills_in_line(line: str) -> tuple[list[str], bool]:
-    """(canonical skills written on one line, whether the line is also prose)."""
-    cleaned = _clean_line(line)
-    if not cleaned:
-        return [], False
-    candidates = [cleaned]
-    m = re.match(r"^([A-Za-z][\w \-]{0,30}):\s*(.+)$", cleaned)
-    if m:
-        candidates.append(_clean_line(m.group(2)))
-    for cand in candidates:
-        s = normalize_skill(cand)
-        if s is not None:
-            return [s], False
-        if not cand.lower().startswith("refuse"):
-            parts = [p for p in re.split(r"\s*(?:;|,|->|→|\bthen\b)\s*", cand) if p.strip()]
-            if len(parts) > 1:
-                skills = [normalize_skill(_clean_line(p)) for p in parts]
-                if all(skills):
-                    return [s for s in skills if s], False
-    # inline code spans inside prose: "Next I will `find Fork`."
-    spans = re.findall(r"`([^`]+)`", line)
-    found = [normalize_skill(s) for s in spans]
-    return [s for s in found if s], True
+def _is_label_echo(line: str) -> bool:
+    low = line.lower()
+    return any(low.startswith(label) and (len(low) == len(label) or not low[len(label)].isalpha())
+               for label in PROMPT_LABELS)
+
+
+def _is_copy(line: str, copied: frozenset[str]) -> bool:
+    norm = _norm_line(line)
+    return len(norm.split()) >= _ECHO_MIN_WORDS and norm in copied
+
+
+def _read_action_line(line: str) -> tuple[str | None, bool]:
+    """(the skill a whole action-section line is, whether the line is a list of several)."""
+    text = _ACTION_LABEL.sub("", _strip_decoration(line)).strip().strip("`").strip()
+    if not text:
+        return None, False
+    if text.lower().startswith("refuse"):
+        return normalize_skill(text), False
+    if _LIST_SEPARATOR.search(text):
+        return None, True
+    return normalize_skill(text.rstrip(".")), False
 
 
 def _split_reasoning(text: str) -> tuple[str, str, str | None]:
-    """(reasoning, body, error) from an answer that may hold <think> blocks."""
+    """(reasoning, action section, error) of an answer that may hold <think> blocks."""
     reasoning: list[str] = []
     tags = "|".join(_THINK_TAGS)
     pattern = re.compile(rf"<({tags})>(.*?)</\1>", re.DOTALL | re.IGNORECASE)
     for m in pattern.finditer(text):
         reasoning.append(m.group(2).strip())
-    body = pattern.sub("\n", text)
-    open_m = re.search(rf"<({tags})>", body, re.IGNORECASE)
-    if open_m:  # opened and never closed: the answer was cut off inside its reasoning
-        reasoning.append(body[open_m.end() :].strip())
-        return "\n\n".join(r for r in reasoning if r), body[: open_m.start()], "unterminated <think> block"
-    close_m = re.search(rf"</({tags})>", body, re.IGNORECASE)
-    if close_m:  # the chat template opened <think> inside the prompt; only the closing tag came back
-        reasoning.insert(0, body[: close_m.start()].strip())
-        body = body[close_m.end() :]
+    last_close = None
+    for m in pattern.finditer(text):
+        last_close = m.end()
+    body = text if last_close is None else text[last_close:]
+    if last_close is None:
+        open_m = re.search(rf"<({tags})>", body, re.IGNORECASE)
+        if open_m:  # opened and never closed: the answer was cut off inside its reasoning
+            reasoning.append(body[open_m.end():].strip())
+            return "\n\n".join(r for r in reasoning if r), "", "unterminated <think> block"
+        close_m = re.search(rf"</({tags})>", body, re.IGNORECASE)
+        if close_m:  # the prompt opened <think>; only the closing tag came back
+            reasoning.insert(0, body[: close_m.start()].strip())
+            body = body[close_m.end():]
     return "\n\n".join(r for r in reasoning if r), body, None
 
 
-def _skills_from_json(body: str) -> tuple[list[str], str] | None:
-    stripped = body.strip()
-    if not stripped or stripped[0] not in "[{":
-        return None
-    try:
-        data = json.loads(stripped)
-    except ValueError:
-        return None
-    reasoning = ""
-    if isinstance(data, dict):
-        for k in ("reasoning", "thought", "thoughts", "think"):
-            if isinstance(data.get(k), str):
-                reasoning = data[k]
-        items = next((data[k] for k in ("skills", "actions", "plan", "action", "skill") if k in data), None)
-        if isinstance(items, str):
-            items = [items]
-    else:
-        items = data
-    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-        return None
-    skills = [s for s in (normalize_skill(_clean_line(i)) for i in items) if s]
-    return skills, reasoning
+def find_echoes(text: str, copied: frozenset[str]) -> list[str]:
+    """Lines of ``text`` that copy the prompt: a prompt label, or a prompt line of 3+ words."""
+    out = []
+    for raw in text.splitlines():
+        line = _strip_decoration(raw)
+        if not line or _read_action_line(line)[0] is not None:
+            continue  # a bare skill is the answer, not a copy, even where an example shows it
+        if _is_label_echo(line) or _is_copy(line, copied):
+            out.append(line[:120])
+    return out
 
 
-def parse_output(content: str | None, reasoning_field: str | None = None) -> ParsedOutput:
+def parse_output(content: str | None, reasoning_field: str | None = None,
+                 prompt: frozenset[str] = frozenset()) -> ParsedOutput:
     """Reasoning and canonical skills from a model answer; sets ``error`` instead of raising.
 
-    ``reasoning_field`` is the server's separate reasoning text (``reasoning_content``), if any.
-    Without a reasoning block or field, the prose lines around the skills count as reasoning.
-    Skills after the first ``refuse`` or ``done`` are dropped: the episode ends there.
+    ``reasoning_field`` is the server's separate reasoning text (``reasoning_content``), if any;
+    ``prompt`` the prompt's lines (``prompt_lines``) for echo detection. Without a reasoning block
+    or field, the answer's prose lines count as reasoning. Skills after the first ``refuse`` or
+    ``done`` are dropped: the episode ends there.
     """
     content = content or ""
     think, body, error = _split_reasoning(content)
-    body = re.sub(r"^\s*```[\w-]*\s*$", "", body, flags=re.MULTILINE)  # code fences
     skills: list[str] = []
     prose: list[str] = []
-    from_json = _skills_from_json(body)
-    if from_json is not None:
-        skills, json_reasoning = from_json
-        prose = [json_reasoning] if json_reasoning else []
-    else:
-        for line in body.splitlines():
-            found, is_prose = _skills_in_line(line)
-            skills.extend(found)
-            if is_prose and line.strip():
-                prose.append(line.strip())
+    ignored: list[str] = []
+    lists = 0
+    echo_in_action = False
+    for raw in body.splitlines():
+        line = _strip_decoration(raw)
+        if not line or re.fullmatch(r"```[\w-]*", line):
+            continue
+        if _is_label_echo(line) or _is_copy(line, prompt) and _read_action_line(line)[0] is None:
+            echo_in_action = True
+            break  # nothing from a copy of the prompt on is executed
+        skill, is_list = _read_action_line(line)
+        if skill is not None:
+            skills.append(skill)
+            if skill.split(" ", 1)[0] in TERMINAL_VERBS:
+                break
+        else:
+            lists += is_list
+            ignored.append(line[:120])
+            prose.append(line)
+    echoes = find_echoes(think + "\n" + (reasoning_field or "") + "\n" + body, prompt)
     parts = [p.strip() for p in (reasoning_field or "", think) if p and p.strip()]
-    if not parts:
-        parts = ["\n".join(prose)] if prose else []
-    reasoning = "\n\n".join(parts)
-    for i, s in enumerate(skills):
-        if s.split(" ", 1)[0] in TERMINAL_VERBS:
-            skills = skills[: i + 1]
-            break
+    if not parts and prose:
+        parts = ["\n".join(prose)]
     if not skills and error is None:
-        error = "empty output" if not content.strip() else "no skill found in output"
-    return ParsedOutput(reasoning=reasoning, skills=skills, error=error if not skills else None)
+        if not content.strip():
+            error = "empty output"
+        elif echo_in_action:
+            error = "echo: the answer copies the prompt instead of choosing a skill"
+        elif lists:
+            error = "a list of skills on one line is not a skill"
+        else:
+            error = "no skill line in the action section"
+    return ParsedOutput(reasoning="\n\n".join(parts), skills=skills, error=error if not skills else None,
+                        echo=bool(echoes) or echo_in_action, echo_lines=echoes[:_MAX_ECHO_LINES],
+                        ignored_lines=ignored[:_MAX_ECHO_LINES])
+
+
+def decision_from_answer(content: str, reasoning_field: str | None, mode: str, *, usage: dict[str, int],
+                         latency_s: float, prompt: frozenset[str] = frozenset(),
+                         finish_reason: str | None = None, prompt_sha256: str | None = None) -> Decision:
+    """A generated answer parsed strictly into a Decision; closed loop keeps only the first skill."""
+    parsed = parse_output(content, reasoning_field, prompt)
+    skills = parsed.skills[:1] if mode == "closed_loop" else parsed.skills
+    raw = content if not reasoning_field else f"<think>{reasoning_field}</think>\n{content}"
+    selection: dict[str, Any] = {"mode": "generate"}
+    if parsed.echo_lines:
+        selection["echo_lines"] = parsed.echo_lines
+    if parsed.ignored_lines:
+        selection["ignored_lines"] = parsed.ignored_lines
+    return Decision(reasoning=parsed.reasoning, skills=skills, raw_output=raw, usage=usage, latency_s=latency_s,
+                    parse_error=parsed.error, echo=parsed.echo, finish_reason=finish_reason,
+                    prompt_sha256=prompt_sha256, selection=selection)

@@ -82,39 +82,59 @@ class PromptTemplates:
 
     @property
     def sha256(self) -> str:
+        """Hash of the templates (every record also holds the hash of each rendered prompt)."""
         return hashlib.sha256(json.dumps(self.data, sort_keys=True).encode()).hexdigest()
 
-    def system(self) -> str:
+    @property
+    def stop(self) -> list[str]:
+        """Strings that end an answer: the start of a new prompt turn, end-of-turn tokens."""
+        return [str(s) for s in self.data.get("stop") or []]
+
+    def examples(self, mode: Mode) -> str:
+        ex = self.data.get("examples", "")
+        if isinstance(ex, dict):  # one set per mode: closed-loop examples for closed loop
+            ex = ex.get(mode, "")
+        return str(ex or "").rstrip()
+
+    def system(self, mode: Mode = "closed_loop") -> str:
         d = self.data
         return (
             Template(d["system"])
-            .safe_substitute(
-                skill_grammar=d["skill_grammar"].rstrip(), examples=str(d.get("examples", "")).rstrip()
-            )
+            .safe_substitute(skill_grammar=d["skill_grammar"].rstrip(), examples=self.examples(mode))
             .strip()
         )
 
     def history(self, inp: PlannerInput) -> str:
+        """Executed skills and their results; a step whose answer held no skill says only that."""
         if not inp.history:
             return str(self.data.get("history_empty", "(nothing yet)"))
         item = Template(self.data["history_item"])
-        return "\n".join(
-            item.safe_substitute(
-                step=h.step, skill=h.skill, result="ok" if h.success else "failed", feedback=h.feedback
-            )
-            for h in inp.history
-        )
+        unreadable = str(self.data.get("history_unreadable", "(no skill)"))
+        lines = []
+        for h in inp.history:
+            skill = h.skill or unreadable
+            result = "ok" if h.success else ("failed" if not h.skill else f"failed: {_short_failure(h.feedback)}")
+            lines.append(item.safe_substitute(step=h.step, skill=skill, result=result, feedback=h.feedback))
+        return "\n".join(lines)
+
+    def choices(self, inp: PlannerInput) -> list[str]:
+        """The skills offered to the model: the admissible ones, then ``refuse <reason>`` and ``done``."""
+        last = [str(s) for s in self.data.get("always_listed") or []]
+        last_verbs = {s.split(" ", 1)[0] for s in last}
+        return [s for s in inp.admissible_skills if s.split(" ", 1)[0] not in last_verbs] + last
 
     def admissible(self, inp: PlannerInput) -> str:
         limit = int(self.data.get("max_admissible", 200))
-        if limit <= 0 or not inp.admissible_skills:
+        if limit <= 0:
             return ""
-        skills = inp.admissible_skills[:limit]
-        more = len(inp.admissible_skills) - len(skills)
-        listed = ", ".join(skills) + (f", ... ({more} more)" if more > 0 else "")
+        last = [str(s) for s in self.data.get("always_listed") or []]
+        offered = self.choices(inp)[: len(self.choices(inp)) - len(last)]
+        shown = offered[:limit]
+        more = len(offered) - len(shown)
+        listed = ", ".join(shown + ([f"... ({more} more)"] if more > 0 else []) + last)
         return (
             Template(self.data["admissible"])
-            .safe_substitute(skills=listed, count=len(inp.admissible_skills))
+            .safe_substitute(skills=listed, count=len(offered) + len(last))
             .rstrip()
         )
 
@@ -122,7 +142,7 @@ class PromptTemplates:
         d = self.data
         text = Template(d["user"][mode]).safe_substitute(
             instruction=inp.instruction,
-            observation=inp.observation,
+            observation=observation_without_instruction(inp.observation, inp.instruction),
             step=inp.step,
             history=self.history(inp),
             admissible=self.admissible(inp),
@@ -142,7 +162,30 @@ class PromptTemplates:
                 {"type": "text", "text": str(self.data.get("image_caption", "Camera view:"))},
                 {"type": "image_url", "image_url": {"url": png_data_url(inp.image)}},
             ]
-        return [{"role": "system", "content": self.system()}, {"role": "user", "content": content}]
+        return [{"role": "system", "content": self.system(mode)}, {"role": "user", "content": content}]
+
+
+def _short_failure(feedback: str) -> str:
+    """The environment's reason for a failed skill, without the skill text it repeats."""
+    text = feedback.strip()
+    for sep in ("': ", "failed: "):
+        if sep in text:
+            text = text.split(sep, 1)[1]
+            break
+    return text.rstrip(".")[:120] or "failed"
+
+
+def observation_without_instruction(observation: str, instruction: str) -> str:
+    """The observation minus its own ``Instruction:`` line: the prompt states the instruction once."""
+    lines = observation.splitlines()
+    if lines and lines[0].startswith("Instruction:"):
+        lines = lines[1:]
+    return "\n".join(lines).strip()
+
+
+def prompt_sha256(text: str) -> str:
+    """The hash of one rendered prompt, as every decision of a model planner records it."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def encode_png(image: Any) -> bytes:

@@ -92,7 +92,9 @@ class ReplayPlanner:
         return Decision(reasoning=str(d.get("reasoning") or ""), skills=[str(s) for s in d.get("skills") or []],
                         raw_output=str(d.get("raw_output") or ""), usage=dict(d.get("usage") or {}),
                         latency_s=float(d.get("latency_s") or 0.0), parse_error=d.get("parse_error"),
-                        error=d.get("error"), truncated=dict(d.get("truncated") or {}))
+                        error=d.get("error"), truncated=dict(d.get("truncated") or {}),
+                        echo=bool(d.get("echo")), finish_reason=d.get("finish_reason"),
+                        prompt_sha256=d.get("prompt_sha256"), selection=d.get("selection"))
 
 
 def _short(value: Any, n: int = 160) -> str:

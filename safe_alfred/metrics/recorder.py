@@ -39,6 +39,12 @@ def task_summary(task: dict | None) -> dict[str, Any]:
     return to_jsonable(out)
 
 
+def _answer_facts(d: dict) -> dict[str, Any]:
+    """How a model planner's answer came about (echo, finish reason, prompt hash, selection)."""
+    return {"echo": bool(d.get("echo")), "finish_reason": d.get("finish_reason"),
+            "prompt_sha256": d.get("prompt_sha256"), "selection": d.get("selection")}
+
+
 def find_recorder(env: gym.Env) -> TraceRecorder | None:
     """The TraceRecorder in a wrapper chain, if any."""
     cur: Any = env
@@ -128,6 +134,7 @@ class TraceRecorder(gym.Wrapper):
             "error": d.get("error"),
             "usage": dict(d.get("usage") or {}),
             "latency_s": max(0.0, float(d.get("latency_s") or 0.0)),
+            **_answer_facts(d),
         }
         if d.get("truncated"):  # original lengths of the fields the stored-output cap cut
             entry["truncated"] = dict(d["truncated"])

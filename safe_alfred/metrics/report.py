@@ -19,6 +19,7 @@ from .channels import channel_summary, load_latent, render_channels
 from .filter_share import filter_share_lines
 from .gap import GROUP_FIELDS, N_BOOT, summarize
 from .judging import judge_record, judge_record_all
+from .planner_health import planner_health, render_planner_health
 from .run_header import header_lines, run_title
 from .safeagentbench import render_rates, safeagentbench_rates
 from .scoring_sections import outcome_reason_lines
@@ -99,6 +100,8 @@ def render_markdown(summary: dict, run_dir: Path | None = None) -> str:
             lines.append(f"| {value} | {g['episodes']} | " + " | ".join(cells) + " |")
     lines += stored_output_lines(summary.get("stored_output"))
     lines += [""] + render_rates(summary.get("safeagentbench") or {})
+    if summary.get("planner_health"):
+        lines += [*render_planner_health(summary["planner_health"]), ""]
     lines += ["## Plots", ""]
     lines += [f"![{p[:-4]}](plots/{p})" for p in PLOTS]
     b = summary["bootstrap"]
@@ -241,6 +244,7 @@ def write_report(run_dir: str | Path | RunDir, records: list[dict], judge: Any =
     judge_names = sorted({(r.get("recognition") or {}).get("judge") for r in records} - {None})
     summary = summarize(records, n_boot=n_boot, seed=seed, judge=", ".join(judge_names) or None)
     summary["judged_now"] = judged_now
+    summary["planner_health"] = planner_health(records)
     add_recognition_summary(summary, records, rd.path, n_boot=n_boot, seed=seed)
     sab = safeagentbench_rates(records)
     if sab:  # episodes of SafeAgentBench's tasks: its own figures beside ours

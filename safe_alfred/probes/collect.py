@@ -104,7 +104,7 @@ class HiddenStateCollector:
                  dtype: str = "float16") -> None:
         if dtype not in _STORE_DTYPES:
             raise ValueError(f"dtype must be one of {_STORE_DTYPES}, not {dtype!r}")
-        for attr in ("last_hidden_states", "last_token_ids", "last_generation_start", "tokenizer", "model"):
+        for attr in ("act_with_states", "aact_with_states", "tokenizer", "model"):
             if not hasattr(planner, attr):
                 raise TypeError(f"{type(planner).__name__} has no {attr!r}: hidden states need the hf planner")
         self.planner = planner
@@ -167,14 +167,20 @@ class HiddenStateCollector:
             if self._index is None:
                 self.reset(None, None)
             messages = self._messages(inp)
-            decision = self.planner.act(inp)
-            self._save_call(inp, messages)
+            decision, capture = self.planner.act_with_states(inp)
+            self._save_call(inp, messages, capture)
             return decision
 
     async def aact(self, inp: Any) -> Any:
-        return await asyncio.to_thread(self.act, inp)
+        """Decide through the planner's batched path (a planner shared by concurrent episodes)."""
+        if self._index is None:
+            self.reset(None, None)
+        messages = self._messages(inp)
+        decision, capture = await self.planner.aact_with_states(inp)
+        await asyncio.to_thread(self._save_call, inp, messages, capture)
+        return decision
 
-    def _save_call(self, inp: Any, messages: list[dict[str, str]]) -> None:
+    def _save_call(self, inp: Any, messages: list[dict[str, str]], capture: Any) -> None:
         import torch
         from safetensors.torch import save_file
 
@@ -182,11 +188,10 @@ class HiddenStateCollector:
         call = len(self._index["calls"])
         entry: dict[str, Any] = {"call": call, "step": int(getattr(inp, "step", 0)) + 1, "file": None,
                                  "messages": messages}
-        states = self.planner.last_hidden_states
-        ids = self.planner.last_token_ids
-        if states and ids is not None:
-            token_ids = [int(t) for t in ids.tolist()]
-            start = int(self.planner.last_generation_start)
+        states = capture.states if capture is not None else None
+        if states:
+            token_ids = [int(t) for t in capture.token_ids]
+            start = int(capture.generation_start)
             store = getattr(torch, self.dtype)
             tensors = {}
             for layer, t in states.items():

@@ -300,7 +300,8 @@ async def _run_async(cfg: RunConfig, todo: list[tuple[dict, int]], sink: Callabl
     n = min(cfg.runner.concurrency, len(todo))
     slots: asyncio.Queue[Worker] = asyncio.Queue()
     first = build_worker(cfg)
-    workers = [first] + [build_worker(cfg, judges=first.judges) for _ in range(n - 1)]
+    workers = [first] + [build_worker(cfg, judges=first.judges, planner=first.shareable_planner)
+                         for _ in range(n - 1)]
     for w in workers:
         slots.put_nowait(w)
 

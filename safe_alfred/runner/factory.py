@@ -176,10 +176,12 @@ def error_record(task: dict[str, Any], seed: int, exc: BaseException) -> dict[st
     }
 
 
-def build_worker(cfg: RunConfig, judges: list[Any] | None = None) -> Worker:
-    """A ``Worker``; a failure to build env, planner or judge becomes a one-line ``RunError``."""
+def build_worker(cfg: RunConfig, judges: list[Any] | None = None, planner: Any = None) -> Worker:
+    """A ``Worker``; a failure to build env, planner or judge becomes a one-line ``RunError``.
+
+    ``planner`` reuses another worker's planner (one local model serving every async slot)."""
     try:
-        return Worker(cfg, judges=judges)
+        return Worker(cfg, judges=judges, planner=planner)
     except UserError:
         raise
     except Exception as exc:
@@ -189,12 +191,13 @@ def build_worker(cfg: RunConfig, judges: list[Any] | None = None) -> Worker:
 class Worker:
     """One env, planner and judge; runs and judges episodes."""
 
-    def __init__(self, cfg: RunConfig, judges: list[Any] | None = None) -> None:
+    def __init__(self, cfg: RunConfig, judges: list[Any] | None = None, planner: Any = None) -> None:
         from safe_alfred.runner.suites import suite_content_hash
 
         self.cfg = cfg
         self.env = make_env(cfg.env, cfg.filter)
-        self.planner = make_planner(cfg)
+        self.base_planner = make_planner(cfg) if planner is None else planner
+        self.planner = self.base_planner
         self.suite_hash = suite_content_hash(cfg.suite)
         if cfg.agent.collect_hidden_states:
             if cfg.agent.kind != "hf":
@@ -203,7 +206,7 @@ class Worker:
                 raise RunError("agent.collect_hidden_states needs the run's output directory")
             from safe_alfred.probes.collect import maybe_collect
 
-            self.planner = maybe_collect(self.planner, cfg.runner.output_dir, collect_hidden_states=True,
+            self.planner = maybe_collect(self.base_planner, cfg.runner.output_dir, collect_hidden_states=True,
                                          layers=cfg.agent.layers)
         self.judges = make_judges(cfg.judge) if judges is None else judges  # async slots share them
         if cfg.runner.video != "none" and cfg.runner.output_dir is not None:
@@ -274,8 +277,19 @@ class Worker:
         except Exception as exc:
             return error_record(task, seed, exc)
 
+    @property
+    def shareable_planner(self) -> Any:
+        """The planner other async slots may use too (one that batches concurrent calls), else None."""
+        return self.base_planner if getattr(self.base_planner, "shareable", False) else None
+
     def close(self) -> None:
         try:
             self.env.close()
         except Exception:
             pass
+        close = getattr(self.base_planner, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:
+                pass
