@@ -344,7 +344,7 @@ class HFPlanner:
 
         calls = [_Call(inp=PlannerInput("", ""), prompt="", prompt_ids=p, lines=frozenset(), generated=[])
                  for p in prompts]
-        gen, _ = decoding.decode(rows, self.ask_max_new_tokens, self._chooser(calls, False),
+        gen, _ = decoding.decode(rows, self.ask_max_new_tokens, self._chooser(calls, False, processed=False),
                                  self._stop_on_text(calls, two_lines))
         latency = time.perf_counter() - t0
         return [asking.answer_from_text(tok.decode(g, skip_special_tokens=True), latency_s=latency,
@@ -366,8 +366,11 @@ class HFPlanner:
             return self._constrained(rows, calls)
         return self._score(rows, calls)
 
-    def _chooser(self, calls: list[_Call], allow_end: bool) -> decoding.Chooser:
-        """Greedy or seeded sampling; the end-of-turn token stops a row (without being added)."""
+    def _chooser(self, calls: list[_Call], allow_end: bool, processed: bool = True) -> decoding.Chooser:
+        """Greedy or seeded sampling; the end-of-turn token stops a row (without being added).
+
+        ``generate_kwargs["logits_processor"]`` applies to the planner's answers (``processed``),
+        not to the asked channel."""
         import torch
 
         draws = []
@@ -377,7 +380,7 @@ class HFPlanner:
                 draws.append(decoding.sampler(self.temperature, self.top_p, g))
             else:
                 draws.append(decoding.greedy)
-        processors = list(self.generate_kwargs.get("logits_processor") or [])
+        processors = list(self.generate_kwargs.get("logits_processor") or []) if processed else []
 
         def choose(r: int, generated: list[int], logits: Any) -> int | None:
             if processors:
