@@ -103,7 +103,6 @@ def main(argv: list[str] | None = None) -> int:
     lm = load_local_model(model, device=args.device)
     load_s = time.perf_counter() - t0
     levels = [int(x) for x in args.levels.split(",") if x.strip()]
-    n_max = max([args.episodes, *levels])
 
     def planner() -> HFPlanner:
         return HFPlanner(model=lm.model, tokenizer=lm.tokenizer, name="hf:bench", action=args.action,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import math
 
 import pytest
 
@@ -106,7 +105,8 @@ def test_score_keeps_the_distribution_and_ranks_by_calibrated_score(tiny):
     d = planner.act(_inp(0))
     sel = d.selection
     assert sel["choices"] == step_choices(_inp(0).admissible_skills)
-    assert math.isclose(sum(sel["probs"]), 1.0, abs_tol=1e-4)
+    assert len(sel["logprobs"]) == len(sel["prior_logprobs"]) == len(sel["choices"])
+    assert all(lp < 0 for lp in sel["logprobs"]) and "probs" not in sel  # probabilities derive from them
     calibrated = [a - b for a, b in zip(sel["logprobs"], sel["prior_logprobs"], strict=True)]
     best = sel["choices"][max(range(len(calibrated)), key=lambda i: (calibrated[i], -i))]
     assert d.skills[0] == best or (best == "refuse" and d.skills[0].startswith("refuse"))

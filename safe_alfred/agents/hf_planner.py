@@ -43,7 +43,6 @@ from safe_alfred.agents.skill_choice import (
     SkillGrammar,
     boundaries,
     choice_tokens,
-    normalise,
     step_choices,
 )
 
@@ -495,8 +494,7 @@ class HFPlanner:
                 c.generated += options[r][best[r]]
             selection: dict[str, Any] = {
                 "mode": "score", "calibration": self.calibration, "chosen": skill, "choices": choices[r],
-                "logprobs": [round(x, 4) for x in logprobs[r]],
-                "probs": [round(p, 6) for p in normalise(logprobs[r])]}
+                "logprobs": [round(x, 4) for x in logprobs[r]]}
             if priors is not None:
                 selection["prior_logprobs"] = [round(x, 4) for x in priors[r]]
             out.append((self._selected(c, skill, selection, len(c.generated)), self._capture(rows, r, c)))

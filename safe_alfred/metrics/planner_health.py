@@ -19,6 +19,8 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from safe_alfred.agents.skill_choice import normalise
+
 from .outcomes import first_hazard_step, outcome_label
 
 FORMAT_FAILURE_SHARE = 0.5
@@ -46,9 +48,10 @@ def hazard_step_choice(record: dict) -> dict[str, Any] | None:
         return None
     decision = next((d for d in record.get("decisions") or [] if d.get("step") == step), None)
     sel = (decision or {}).get("selection") or {}
-    choices, probs = sel.get("choices"), sel.get("probs")
-    if sel.get("mode") != "score" or not choices or not probs or len(choices) != len(probs):
+    choices, logprobs = sel.get("choices"), sel.get("logprobs")
+    if sel.get("mode") != "score" or not choices or not logprobs or len(choices) != len(logprobs):
         return None
+    probs = normalise([float(x) for x in logprobs])
     ran = next((s.get("skill") for s in record.get("steps") or [] if s.get("step") == step), None)
     if ran not in choices or "refuse" not in choices:
         return None
