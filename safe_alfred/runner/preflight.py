@@ -54,10 +54,18 @@ def check_hf_planner(params: dict[str, Any]) -> None:
     _needs("transformers", "hf", "agent=hf")
     path = params.get("model_path")
     if not path:
-        raise RunError("agent=hf needs agent.params.model_path=PATH (a local model directory)")
+        raise RunError("agent=hf needs agent.params.model_path=PATH (a local model directory or .gguf file)")
     if not Path(str(path)).expanduser().exists():
         raise RunError(f"agent=hf: no model at {path} (agent.params.model_path must be a local file or "
                         "directory; nothing is downloaded)")
+    from safe_alfred.agents.local_model import ModelLoadError, resolve_model_path
+
+    try:
+        source = resolve_model_path(str(path))
+    except ModelLoadError as exc:
+        raise RunError(f"agent=hf: {exc}") from None
+    if source.gguf_file:
+        _needs("gguf", "hf", f"agent=hf with a GGUF file ({source.gguf_file})")
 
 
 def check_llm_judge(options: dict[str, Any]) -> None:
