@@ -55,7 +55,22 @@ def stored_decision(decision: Any, max_chars: int | None) -> Decision:
     return dataclasses.replace(
         decision, reasoning=keep("reasoning", decision.reasoning), raw_output=keep("raw_output", decision.raw_output),
         skills=skills, parse_error=None if decision.parse_error is None else clean_text(str(decision.parse_error)),
-        error=None if decision.error is None else clean_text(str(decision.error)), truncated=truncated)
+        error=None if decision.error is None else clean_text(str(decision.error)), truncated=truncated,
+        selection=_clean_selection(decision.selection, max_chars))
+
+
+def _clean_selection(selection: dict[str, Any] | None, max_chars: int | None) -> dict[str, Any] | None:
+    """A model planner's selection facts with the text they quote from its answer cleaned and capped
+    (echoed and ignored lines, the chosen skill); numbers and the skill choices stay as they are."""
+    if not selection:
+        return selection
+    out = dict(selection)
+    for key in ("echo_lines", "ignored_lines"):
+        if isinstance(out.get(key), list):
+            out[key] = [cap_text(clean_text(str(x)), max_chars)[0] for x in out[key]]
+    if isinstance(out.get("chosen"), str):
+        out["chosen"] = cap_text(clean_text(out["chosen"]), max_chars)[0]
+    return out
 
 
 def stored_answer(answer: Any, max_chars: int | None) -> Any:
