@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 
 from safe_alfred.world.scenes import initial_state
@@ -42,16 +40,3 @@ def kitchen() -> World:
 @pytest.fixture
 def bedroom() -> World:
     return World("FloorPlan301")
-
-
-@pytest.fixture(autouse=True)
-def _root_logging_as_found():
-    """Every test leaves the root logger as it found it. A command run in-process through Hydra
-    installs console handlers on the test's captured stream; once pytest closes that stream, a
-    later test's log line (httpx logs each request) would print a logging error to its stderr."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
