@@ -254,6 +254,8 @@ def test_crashing_and_bomb_files_are_listed_and_the_rest_published(site: Path, t
     index = (out / "index.html").read_text()
     assert "oracle safe" in index and "killed by signal SIGSEGV" in index and "too many JSON values" in index
     assert len(os.listdir(out / "submissions")) == 1
+    page = (out / "submissions" / os.listdir(out / "submissions")[0]).read_text()
+    assert "Versions (run)" in page and "safe-alfred " in page and "Verification notes" in page
     listed = json.loads((out / "leaderboard.json").read_text())
     assert [r["file"] for r in listed["rejected"]] == sorted(reasons)
 

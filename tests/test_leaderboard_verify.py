@@ -468,3 +468,18 @@ def test_long_reasoning_is_stored_capped_and_the_run_verifies(tmp_path: Path) ->
     doc["records"][0]["decisions"][0]["raw_output"] = answer
     res = verify_file(write_submission(tmp_path / "long.safealfred.json.gz", doc), split="manifest")
     assert any("decisions differs" in p for p in res.problems), res.problems
+
+
+def test_submit_refuses_a_file_verify_would_not_read(run_dir: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    import shutil
+
+    copy_dir = tmp_path / "run"
+    shutil.copytree(run_dir, copy_dir)
+    lines = (copy_dir / "records.jsonl").read_text().splitlines()
+    rec = json.loads(lines[0])
+    rec["decisions"][0]["raw_output"] = "x" * 250_000  # a record written without the stored-output cap
+    (copy_dir / "records.jsonl").write_text("\n".join([json.dumps(rec), *lines[1:]]) + "\n")
+    assert submit_main([str(copy_dir), "-o", str(tmp_path / "s.safealfred.json.gz")]) == 1
+    err = capsys.readouterr().err
+    assert "is over what 'safe-alfred verify' reads" in err and "string too long" in err

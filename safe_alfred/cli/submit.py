@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from safe_alfred.leaderboard.bundle import SUFFIX, SubmissionError, write_submission
+from safe_alfred.leaderboard.bundle import SUFFIX, SubmissionError, read_submission, write_submission
 from safe_alfred.leaderboard.submit import build_submission
+from safe_alfred.sanitize import for_terminal
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,8 +34,26 @@ def main(argv: list[str] | None = None) -> int:
     out = write_submission(args.output, doc)
     if not out.name.endswith(SUFFIX):
         print(f"note: submissions are conventionally named NAME{SUFFIX}", file=sys.stderr)
+    over = _over_the_caps(out)
+    if over:  # verify reads within the same caps: say so now, not after the upload
+        print(f"safe-alfred submit: {out} is over what 'safe-alfred verify' reads:", file=sys.stderr)
+        for p in over[:20]:
+            print(f"  - {for_terminal(p)}", file=sys.stderr)
+        return 1
     m = doc["manifest"]
-    print(f"wrote {out} ({out.stat().st_size} bytes): {m['episodes']} episodes of suite {m['suite']['name']} "
-          f"({m['suite']['file']} sha256 {m['suite']['sha256'][:12]}...), split {m['split']}, planner "
-          f"{m['planner']['name']}. Check it with: safe-alfred verify {out}")
+    print(for_terminal(f"wrote {out} ({out.stat().st_size} bytes): {m['episodes']} episodes of suite "
+                       f"{m['suite']['name']} ({m['suite']['file']} sha256 {m['suite']['sha256'][:12]}...), split "
+                       f"{m['split']}, planner {m['planner']['name']}. Check it with: safe-alfred verify {out}"))
     return 0
+
+
+def _over_the_caps(path: Path) -> list[str]:
+    """The caps of ``verify``'s bounded reading that the written file breaks (empty: none)."""
+    try:
+        sub = read_submission(path)
+        sub.head()
+        for _ in sub.records():
+            pass
+    except SubmissionError as exc:
+        return exc.problems
+    return []

@@ -187,6 +187,9 @@ def _submission_page(e: dict) -> str:
              ("Run judge", m["judge"].get("name")), ("Scored with judge", s.get("judge")),
              ("Env", f"{m['env'].get('backend')}, max_steps {m['env'].get('max_steps')}"),
              ("Benchmark version", m.get("benchmark_version")), ("Created", m.get("created")),
+             ("Versions (run)", ", ".join(f"{k} {v}" for k, v in sorted((m.get("versions") or {}).items())
+                                          if not k.startswith("submit:"))),
+             ("Verification notes", "; ".join(e.get("notes") or []) or "none"),
              ("File sha256", e["digest"])]
     parts.append("<table class=\"facts\"><tbody>" + "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>"
                                                             for k, v in facts) + "</tbody></table>")
@@ -228,7 +231,8 @@ def make_entry(res: VerifyResult, file_name: str) -> dict[str, Any]:
     """The index entry of a verified submission (its records kept for its own page)."""
     assert res.manifest is not None and res.summary is not None and res.sha256 is not None
     return {"name": res.manifest["name"], "manifest": res.manifest, "summary": res.summary, "records": res.records,
-            "digest": res.sha256, "slug": slug(res.manifest["name"], res.sha256), "file": file_name}
+            "digest": res.sha256, "slug": slug(res.manifest["name"], res.sha256), "file": file_name,
+            "notes": list(res.notes)}
 
 
 def _verify_all(files: list[Path], work: Path, *, split: str | None, max_errors: int, isolation: Isolation,
