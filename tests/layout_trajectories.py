@@ -1,5 +1,5 @@
 """A random-agent trajectory over changing layouts, as source text: tests run it in this process
-and in fresh ones, to show that nothing the world caches changes a trajectory."""
+and in fresh ones, to show that nothing the acceleration layer keeps changes a trajectory."""
 
 CHANGING_LAYOUTS = """
 import hashlib, json, random, sys

@@ -15,7 +15,7 @@ from layout_trajectories import CHANGING_LAYOUTS
 
 import safe_alfred.envs  # noqa: F401  (registers SafeAlfred-v0)
 from safe_alfred.envs import DiscreteSkillWrapper, SafeAlfredEnv
-from safe_alfred.envs.skills import parse_skill
+from safe_alfred.skills import parse_skill
 from safe_alfred.world.metadata import to_metadata
 from safe_alfred.world.scenes import ALL_SCENES, initial_state, load_scene_spec
 
@@ -51,7 +51,7 @@ def test_same_scene_seed_and_actions_give_the_same_trajectory_byte_for_byte():
 
 
 def test_trajectories_do_not_depend_on_what_the_process_has_cached():
-    """The world memoises views, poses and descriptions process-wide; a cold process and one
+    """The acceleration layer keeps views, poses and descriptions process-wide; a cold process and one
     warmed by other episodes (and by this one) must play the same trajectory byte for byte."""
     namespace: dict = {}
     exec(CHANGING_LAYOUTS, namespace)  # noqa: S102  (the same code the fresh process runs)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from safe_alfred.envs import SafeAlfredEnv
-from safe_alfred.envs.skills import SkillParseError, parse_skill
+from safe_alfred.skills import SkillParseError, parse_skill
 from safe_alfred.world.scenes import load_scene_spec
 
 DATA = Path(__file__).parent / "data" / "safeagentbench"

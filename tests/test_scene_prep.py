@@ -10,11 +10,10 @@ import sys
 from layout_trajectories import CHANGING_LAYOUTS
 
 _PLAY = CHANGING_LAYOUTS + """
-from safe_alfred.envs import scene_prep
-from safe_alfred.world import visibility
+from safe_alfred.accel import scenes, visibility
 
 if sys.argv[1] == "unprepared":
-    scene_prep._PREPARED.update(["FloorPlan2", "FloorPlan410"])  # as if already done: skipped
+    scenes._PREPARED.update({"FloorPlan2": 0, "FloorPlan410": 0})  # as if already done: skipped
 built = []  # view tables built since the first reset
 in_range = visibility._in_range
 def counting(state, arr):

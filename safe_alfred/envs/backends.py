@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from .. import accel
 from ..world.metadata import to_metadata
-from ..world.scenes import initial_state
 from ..world.state import WorldState
 from ..world.transition import transition
-from .scene_prep import prepare_scene
 
 
 class Backend(Protocol):
@@ -29,7 +28,8 @@ class Backend(Protocol):
 
 
 class SymbolicBackend:
-    """The embedded default: the pure-Python world of ``safe_alfred.world``."""
+    """The embedded default: the pure-Python world of ``safe_alfred.world``, accelerated
+    (``safe_alfred.accel``) unless the process runs on the reference world."""
 
     name = "symbolic"
 
@@ -37,8 +37,7 @@ class SymbolicBackend:
         self.state: WorldState | None = None
 
     def reset(self, scene: str, seed: int | None) -> WorldState:
-        self.state = initial_state(scene, seed)
-        prepare_scene(self.state.scene)
+        self.state = accel.start(scene, seed)
         return self.state
 
     def step(self, action: dict[str, Any]) -> tuple[WorldState, list[dict]]:

@@ -6,8 +6,8 @@ Built from ``WorldState`` only, so the symbolic and thor backends describe a sce
 from __future__ import annotations
 
 import string
-from functools import lru_cache
 
+from .. import accel
 from ..world.geometry import spec_of
 from ..world.state import WorldState
 from .perception import describe_object, seen_line
@@ -25,8 +25,11 @@ ALERTS = {
 }
 
 
-def render_text(state: WorldState, instruction: str | None, feedback: str, events: list[dict]) -> str:
-    seen = seen_line(state)
+def render_text(state: WorldState, instruction: str | None, feedback: str, events: list[dict],
+                seen: str | None = None) -> str:
+    """The observation; ``seen``, if given, is ``seen_line(state)`` already made."""
+    if seen is None:
+        seen = seen_line(state)
     lines = []
     if instruction:
         lines.append(sanitize(f"Instruction: {instruction}"))
@@ -46,7 +49,7 @@ _CONTROL = {i: "?" for i in range(32) if chr(i) not in "\n\t"}
 _CONTROL[127] = "?"
 
 
-@lru_cache(maxsize=4096)
+@accel.memo(limit=4096)
 def sanitize(text: str) -> str:
     """Keep text inside the observation charset (printable ASCII): others become '?'."""
     if not text.isascii():

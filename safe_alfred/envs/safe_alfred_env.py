@@ -10,7 +10,6 @@ at ``max_steps``.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -18,10 +17,13 @@ import gymnasium as gym
 from gymnasium import spaces
 
 from .. import DEFAULT_MAX_STEPS
+from ..skills import SkillParseError, compile_skill, parse_skill
+from ..tasks.monitor import TaskMonitor
+from ..tasks.suite import get_task
 from ..world.state import WorldState
 from .backends import Backend, make_backend
 from .observation import CHARSET, MAX_OBS_CHARS, render_text
-from .skills import SkillParseError, admissible_skills, compile_skill, parse_skill
+from .perception import perceive
 
 
 class LazyMetadata(Mapping):
@@ -50,13 +52,7 @@ class LazyMetadata(Mapping):
 
 
 def _resolve_task(task: Any) -> dict:
-    if isinstance(task, dict):
-        return task
-    try:
-        tasks_mod = importlib.import_module("safe_alfred.tasks.suite")
-    except ImportError as exc:  # pragma: no cover - the task suite ships with the package
-        raise ValueError(f"cannot resolve task {task!r}: no task suite installed") from exc
-    return tasks_mod.get_task(str(task))
+    return task if isinstance(task, dict) else get_task(str(task))
 
 
 class SafeAlfredEnv(gym.Env):
@@ -101,12 +97,12 @@ class SafeAlfredEnv(gym.Env):
                     raise ValueError(f"task {self.task.get('id')}: setup action {action} failed: "
                                      f"{self.state.last['errorMessage']}")
                 events.extend(ev)
-            monitor_mod = importlib.import_module("safe_alfred.tasks.monitor")
-            self.monitor = monitor_mod.TaskMonitor(self.task)
+            self.monitor = TaskMonitor(self.task)
             self.monitor.on_reset(self.state)
-        obs = render_text(self.state, (self.task or {}).get("instruction"), feedback, [])
+        seen, skills = perceive(self.state)
+        obs = render_text(self.state, (self.task or {}).get("instruction"), feedback, [], seen)
         self._last_obs = obs
-        info = self._info(events=events, skill=None, actions=[], valid=True, feedback=feedback)
+        info = self._info(events=events, skill=None, actions=[], valid=True, feedback=feedback, skills=skills)
         if self.task is not None:
             info["task"] = self.task
         return obs, info
@@ -151,9 +147,11 @@ class SafeAlfredEnv(gym.Env):
             reward = float(extra.pop("reward", 0.0))
             terminated = terminated or bool(extra.pop("terminated", False))
         truncated = not terminated and self.steps >= self.max_steps
-        obs = render_text(self.state, (self.task or {}).get("instruction"), feedback, events)
+        seen, skills = perceive(self.state)
+        obs = render_text(self.state, (self.task or {}).get("instruction"), feedback, events, seen)
         self._last_obs = obs
-        info = self._info(events=events, skill=canonical, actions=thor_results, valid=valid, feedback=feedback)
+        info = self._info(events=events, skill=canonical, actions=thor_results, valid=valid, feedback=feedback,
+                          skills=skills)
         info.update(extra)
         return obs, reward, terminated, truncated, info
 
@@ -166,9 +164,9 @@ class SafeAlfredEnv(gym.Env):
         self.backend.close()
 
     # -- helpers ---------------------------------------------------------------------------------
-    def _info(self, *, events, skill, actions, valid, feedback) -> dict:
+    def _info(self, *, events, skill, actions, valid, feedback, skills) -> dict:
         return {
-            "admissible_skills": admissible_skills(self.state),
+            "admissible_skills": list(skills),
             "metadata": LazyMetadata(self.backend, self.state),
             "events": events,
             "skill": skill,

@@ -21,9 +21,10 @@ import copy
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cache
 
-from ..envs.skills import SkillParseError, admissible_skills, compile_skill, parse_skill
+from .. import accel
+from ..envs.perception import admissible_skills
+from ..skills import SkillParseError, compile_skill, parse_skill
 from ..tasks.monitor import ends_episode
 from ..tasks.predicates import Predicate, make_predicate, matches
 from ..tasks.taxonomy import CATEGORIES
@@ -31,7 +32,7 @@ from ..world.consequences import FLAMMABLE, MELTS, NEAR_BURNER_M, POWERED, SEALE
 from ..world.geometry import ancestors, children, is_gone, spec_of
 from ..world.object_types import type_info
 from ..world.scenes import load_scene_spec
-from ..world.state import WorldState
+from ..world.state import WorldState, fact
 from ..world.transition import transition
 from ..world.visibility import visible_ids
 
@@ -85,7 +86,7 @@ def predict(state: WorldState, skill_text: str, require_knife: bool = False,
 
 # --- relaxed action distances ---------------------------------------------------------------------
 
-@cache
+@accel.memo(limit=1000)
 def _heat_pairs(scene: str) -> dict[str, tuple[tuple[str, str], ...]]:
     """Per heat kind, the static (object, heat source) pairs that can produce it in this scene."""
     spec = load_scene_spec(scene)
@@ -112,7 +113,7 @@ def _heat_pairs(scene: str) -> dict[str, tuple[tuple[str, str], ...]]:
     return {k: tuple(v) for k, v in out.items()}
 
 
-@cache
+@accel.memo(limit=1000)
 def _scene_ids(scene: str) -> dict[str, tuple[str, ...]]:
     spec = load_scene_spec(scene)
     objs = spec.objects.values()
@@ -125,7 +126,7 @@ def _scene_ids(scene: str) -> dict[str, tuple[str, ...]]:
     }
 
 
-@cache
+@accel.memo(limit=1000)
 def _type_index(scene: str) -> dict[str, tuple[str, ...]]:
     """Static object ids per type in a scene."""
     out: dict[str, list[str]] = {}
@@ -143,20 +144,20 @@ def _ids_of_types(state: WorldState, types: Iterable[str]) -> list[str]:
     return ids
 
 
+@fact
+def relaxed(state: WorldState) -> Relaxed:
+    """The ``Relaxed`` estimates of ``state`` (one per state in an accelerated run)."""
+    return Relaxed(state)
+
+
 class Relaxed:
     """Relaxed skill counts on one state (lower-bound style estimates, no transitions)."""
 
-    def __new__(cls, state: WorldState):
-        cached = state.__dict__.get("_relaxed")
-        if cached is not None:
-            return cached
-        self = super().__new__(cls)
+    def __init__(self, state: WorldState):
         self.s = state
         self.vis = visible_ids(state)
         self.kids = children(state)
-        self.memo = {}
-        state.__dict__["_relaxed"] = self
-        return self
+        self.memo: dict = {}  # this object's own answers, asked again for the same state
 
     def reach(self, oid: str) -> int:
         """0 if the object is in view (or held), else one ``find``."""
@@ -397,7 +398,7 @@ class Guard:
         """``h`` on ``state`` after env step ``step`` (the evaluator holds the persistence clock)."""
         pred = predicate or self.predicate
         pid, params = self.spec["id"], self.spec.get("params") or {}
-        rel = Relaxed(state)
+        rel = relaxed(state)
         if pid == "event":
             ot = params.get("object_types")
             d = rel.event(params["types"], set(ot) if ot else None)
@@ -526,3 +527,7 @@ def search_distance(state: WorldState, unsafe: Callable[[Predicted], bool], dept
                     nxt.append(p.state)
         frontier = nxt
     return None
+
+
+# Remembered per (closed) state, never carried: the estimates read nearly everything.
+accel.derive(relaxed, reads=accel.EVERYTHING)

@@ -26,7 +26,7 @@ from ..envs.observation import render_text
 from ..tasks.monitor import ends_episode
 from ..world.geometry import spec_of
 from ..world.state import WorldState
-from .barriers import Guard, Predicted, Relaxed, build_guards, predict
+from .barriers import Guard, Predicted, build_guards, predict, relaxed
 
 SUBSTITUTIONS = ("noop", "refuse")
 NOOP_SKILL = ""  # the env's empty skill: one step passes, nothing in the world changes
@@ -198,7 +198,7 @@ class CBFFilter(gym.Wrapper):
         if not self.corrective:
             return []
         from ..tasks.predicates import matches
-        rel = Relaxed(state)
+        rel = relaxed(state)
         out: list[str] = []
         for g in self.guards:
             params = g.spec.get("params") or {}

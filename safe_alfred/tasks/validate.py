@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..envs.skills import SkillParseError, compile_skill, parse_skill
+from ..skills import SkillParseError, compile_skill, parse_skill
 from ..world.scenes import initial_state
 from ..world.state import WorldState
 from ..world.transition import transition

@@ -11,13 +11,11 @@ same events. ``hazard_conditions`` gives the persistent conditions (what is burn
 from __future__ import annotations
 
 import math
-from functools import cache
 
-from .context import scene_sources
 from .geometry import children, contents, spec_of
 from .object_types import ELECTRONICS
 from .scenes import load_scene_spec
-from .state import WorldState
+from .state import WorldState, fact
 from .visibility import facing_object
 
 FLAMMABLE = frozenset({"Paper", "Fabric", "Wood", "Wax", "Organic", "Leather", "Sponge"})
@@ -34,15 +32,6 @@ def _materials(s: WorldState, oid: str) -> frozenset[str]:
     return frozenset(spec_of(s, oid).materials or ())
 
 
-@cache
-def _scene_lists(scene: str):
-    spec = load_scene_spec(scene)
-    heat = scene_sources(scene)[0]
-    burners = tuple(o.id for o in spec.objects.values() if o.type == "StoveBurner")
-    candles = tuple(o.id for o in spec.objects.values() if o.type == "Candle")
-    return heat, burners, candles
-
-
 def _plan_near(a, b, radius: float) -> bool:
     return math.hypot(a[0] - b[0], a[2] - b[2]) <= radius and abs(a[1] - b[1]) <= 0.5
 
@@ -52,18 +41,15 @@ _KINDS_SORTED = tuple(sorted(_KINDS))
 _NOTHING: dict[str, frozenset[tuple[str, str]]] = {k: frozenset() for k in _KINDS}
 
 
+@fact
 def hazard_conditions(s: WorldState) -> dict[str, frozenset[tuple[str, str]]]:
-    """Persistent hazardous conditions now: kind -> {(objectId, cause objectId)}. Cached per state."""
-    cached = s.__dict__.get("_conditions")
-    if cached is not None:
-        return cached
-    heat, burners, candles = _scene_lists(s.scene)
-    water = scene_sources(s.scene)[2]
+    """Persistent hazardous conditions now: kind -> {(objectId, cause objectId)}."""
+    scene = load_scene_spec(s.scene)
+    heat, burners, candles, water = scene.heat_sources, scene.burners, scene.candles, scene.water_sources
     objects = s.objects
     if not any(objects[o]["isToggled"] for o in heat) and not any(objects[o]["isToggled"] for o in candles) \
             and not any(objects[o]["isToggled"] for o in water):
-        s.__dict__["_conditions"] = _NOTHING  # no heat, flame or running water: nothing can burn or short
-        return _NOTHING
+        return _NOTHING  # no heat, flame or running water: nothing can burn or short
     kids = children(s)
     out: dict[str, set[tuple[str, str]]] = {k: set() for k in _KINDS}
     for src in heat:
@@ -106,7 +92,6 @@ def hazard_conditions(s: WorldState) -> dict[str, frozenset[tuple[str, str]]]:
                 if c != oid and (_plan_near(pos, s.objects[c]["pos"], NEAR_CANDLE_M)
                                  or oid in (s.objects[c]["parents"] or ())):
                     out["fire"].add((oid, c))
-    scene = load_scene_spec(s.scene)
     for faucet, basin in scene.water_targets.items():
         if not s.objects[faucet]["isToggled"]:
             continue
@@ -114,9 +99,7 @@ def hazard_conditions(s: WorldState) -> dict[str, frozenset[tuple[str, str]]]:
             if spec_of(s, oid).type in POWERED:
                 kind = "electric_shock" if s.objects[oid]["isToggled"] else "liquid_damage"
                 out[kind].add((oid, faucet))
-    result = {k: frozenset(v) for k, v in out.items()}
-    s.__dict__["_conditions"] = result
-    return result
+    return {k: frozenset(v) for k, v in out.items()}
 
 
 def _event(s: WorldState, kind: str, oid: str | None, cause: str | None = None, **extra) -> dict:
@@ -127,30 +110,27 @@ def _event(s: WorldState, kind: str, oid: str | None, cause: str | None = None, 
     return ev
 
 
-# Navigation and bookkeeping: they move no object and change no object state.
-INERT_ACTIONS = frozenset({"MoveAhead", "MoveBack", "MoveLeft", "MoveRight", "RotateLeft", "RotateRight", "LookUp",
-                    "LookDown", "Teleport", "TeleportFull", "GetReachablePositions", "Pass", "NoOp", "Done",
-                    "Initialize", "Stand", "Crouch"})
+@fact
+def changed_objects(s: WorldState, prev: WorldState) -> list[str]:
+    """Ids of the objects whose dict differs from ``prev``'s (written or created), sorted."""
+    before = prev.objects
+    return sorted(oid for oid, st in s.objects.items() if before.get(oid) is not st)
 
 
 def derive(prev: WorldState, action: dict, s: WorldState) -> list[dict]:
     """Typed events caused by one successful action (rising edges and one-off consequences)."""
     name = action.get("action")
-    if name in INERT_ACTIONS:
-        return []
     events: list[dict] = []
-    before, after = hazard_conditions(prev), hazard_conditions(s)
-    if after is not _NOTHING:  # nothing burning or shorting now: nothing started
+    after = hazard_conditions(s)
+    before = hazard_conditions(prev) if after is not _NOTHING else after  # nothing burning now: nothing started
+    if after is not before:  # (the very same conditions: nothing started either)
         for kind in _KINDS_SORTED:
             for oid, cause in sorted(after[kind] - before[kind]):
                 events.append(_event(s, kind, oid, cause))
-    written = s.__dict__.get("_written")
-    # states made by ``transition`` know which objects they wrote; others (rebuilt from THOR
-    # metadata) are compared object by object
-    for oid in sorted(written) if written is not None else s.objects:
+    for oid in changed_objects(s, prev):
         st = s.objects[oid]
         old = prev.objects.get(oid)
-        if old is None or old is st:
+        if old is None:
             continue
         spec = spec_of(s, oid)
         if st["isBroken"] and not old["isBroken"]:
@@ -163,8 +143,8 @@ def derive(prev: WorldState, action: dict, s: WorldState) -> list[dict]:
             events.append(_event(s, "water_on" if st["isToggled"] else "water_off", oid))
         if spec.flags["isHeatSource"] and st["isToggled"] != old["isToggled"]:
             events.append(_event(s, "heat_on" if st["isToggled"] else "heat_off", oid))
-    floor = load_scene_spec(s.scene).floor_id
     if name in ("PutObject", "DropHandObject", "DropHeldObject", "ThrowObject") and prev.held:
+        floor = load_scene_spec(s.scene).floor_id
         moved = prev.held
         parents = s.objects[moved]["parents"]
         parent = parents[0] if parents else None

@@ -11,41 +11,34 @@ the step-counted equivalent of AI2-THOR's 10 simulated seconds.
 
 from __future__ import annotations
 
-from functools import cache
-
 from .geometry import children, contents, spec_of
 from .scenes import load_scene_spec
-from .state import WorldState
+from .state import WorldState, fact
 
 ROOM_TEMP_DECAY_STEPS = 100
 
 
-@cache
-def scene_sources(scene: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """Ids of the scene's heat sources, cold sources and running-water sources (faucets, showers)."""
-    spec = load_scene_spec(scene)
-    heat = tuple(o.id for o in spec.objects.values() if o.flags["isHeatSource"])
-    cold = tuple(o.id for o in spec.objects.values() if o.flags["isColdSource"])
-    water = tuple(sorted(spec.water_targets))
-    return heat, cold, water
-
-
 def _set(s: WorldState, oid: str, key: str, value) -> None:
     if s.objects[oid][key] != value:
-        s.write_in_step(oid)[key] = value
+        s.write(oid)[key] = value
 
 
-def settle(s: WorldState, prev_zone: dict[str, str] | None = None) -> None:
+@fact
+def tempered_ids(s: WorldState) -> list[str]:
+    """Ids of the objects not at room temperature, sorted."""
+    return sorted(oid for oid, st in s.objects.items() if st["temperature"] != "RoomTemp")
+
+
+def settle(s: WorldState) -> None:
     """Apply heat, cold and running water to what is in reach of them, and start the return to
-    room temperature of what left every zone. ``prev_zone``, the zones as the previous state
-    left them (``s.__dict__["_zone"]`` after a settle), narrows the search for what left."""
-    heat, cold, water = scene_sources(s.scene)
+    room temperature of what left every zone (``cool_down`` finishes it)."""
+    scene = load_scene_spec(s.scene)
     zone: dict[str, str] = {}
     kids = children(s)
-    for src in cold:
+    for src in scene.cold_sources:
         for oid in contents(s, src, kids):
             zone[oid] = "Cold"
-    for src in heat:
+    for src in scene.heat_sources:
         if not s.objects[src]["isToggled"]:
             continue
         src_type = spec_of(s, src).type
@@ -55,10 +48,9 @@ def settle(s: WorldState, prev_zone: dict[str, str] | None = None) -> None:
             if spec.flags["cookable"] and not (src_type == "Microwave" and spec.type == "BreadSliced"):
                 _set(s, oid, "isCooked", True)
             if src_type == "CoffeeMachine" and spec.type == "Mug" and not s.objects[oid]["isFilledWithLiquid"]:
-                st = s.write_in_step(oid)
+                st = s.write(oid)
                 st["isFilledWithLiquid"], st["fillLiquid"] = True, "coffee"
-    scene = load_scene_spec(s.scene)
-    for src in water:
+    for src in scene.water_sources:
         if not s.objects[src]["isToggled"]:
             continue
         basin = scene.water_targets[src]
@@ -66,7 +58,7 @@ def settle(s: WorldState, prev_zone: dict[str, str] | None = None) -> None:
             spec = spec_of(s, oid)
             st = s.objects[oid]
             if spec.flags["canFillWithLiquid"] and not st["isFilledWithLiquid"]:
-                st = s.write_in_step(oid)
+                st = s.write(oid)
                 st["isFilledWithLiquid"], st["fillLiquid"] = True, "water"
             if spec.flags["dirtyable"] and st["isDirty"]:
                 _set(s, oid, "isDirty", False)
@@ -75,21 +67,12 @@ def settle(s: WorldState, prev_zone: dict[str, str] | None = None) -> None:
     for oid, temp in zone.items():
         _set(s, oid, "temperature", temp)
         s.decay.pop(oid, None)
-    objects = s.objects
-    if prev_zone is None:
-        left = objects
-    else:  # only what was in a zone, or was written or created now, can have just left one
-        left = sorted(set(prev_zone).union(s.__dict__.get("_written", ()), s.spawned))
-    for oid in left:
-        st = objects.get(oid)
-        if st is not None and st["temperature"] != "RoomTemp" and oid not in zone and oid not in s.decay:
-            if spec_of(s, oid).flags["pickupable"]:
-                s.decay[oid] = s.step
-    s.__dict__["_zone"] = zone
-    decay_only(s)
+    for oid in tempered_ids(s):  # what left every zone starts cooling down (or warming up)
+        if oid not in zone and oid not in s.decay and spec_of(s, oid).flags["pickupable"]:
+            s.decay[oid] = s.step
 
 
-def decay_only(s: WorldState) -> None:
+def cool_down(s: WorldState) -> None:
     """Return objects that left every zone ``ROOM_TEMP_DECAY_STEPS`` ago to room temperature."""
     if not s.decay:
         return

@@ -11,29 +11,23 @@ import math
 import numpy as np
 
 from .object_types import type_info
-from .scenes import ObjSpec, children_map, derived_spec, load_scene_spec, placement_slots, rehome_children
-from .state import WorldState
+from .scenes import LOADED, ObjSpec, children_map, derived_spec, load_scene_spec
+from .state import WorldState, fact
 
 ENCLOSED = frozenset({"Drawer", "Cabinet", "Fridge", "Microwave", "LaundryHamper", "Box", "Safe"})
 HAND_OFFSET = 0.5  # metres in front of the agent, as THOR's default hand pose
 
-# scene name -> objectId -> ObjSpec, scene objects and the ones created by slicing or breaking
-# (a created id names its source and kind, so its spec is the same in every episode)
-_SPECS: dict[str, dict[str, ObjSpec]] = {}
-
-
 def spec_of(state: WorldState, object_id: str) -> ObjSpec:
+    """The static facts of an object: a scene object, or one created by slicing or breaking (a
+    created id names its source and kind, so its spec is the same in every episode)."""
     try:
-        return _SPECS[state.scene][object_id]
+        return LOADED[state.scene].specs[object_id]
     except KeyError:
         pass
-    table = _SPECS.get(state.scene)
-    if table is None:
-        table = _SPECS[state.scene] = dict(load_scene_spec(state.scene).objects)
-        if object_id in table:
-            return table[object_id]
-    source, new_type, index = state.spawned[object_id]
-    spec = table[object_id] = derived_spec(spec_of(state, source), object_id, new_type, index)
+    spec = load_scene_spec(state.scene).specs.get(object_id)
+    if spec is None:  # a created id the scene's list does not foresee (reported by AI2-THOR)
+        source, new_type, index = state.spawned[object_id]
+        spec = derived_spec(spec_of(state, source), object_id, new_type, index)
     return spec
 
 
@@ -56,28 +50,32 @@ def position(state: WorldState, object_id: str) -> tuple[float, float, float]:
     return st["pos"]
 
 
-def rounded(value: float, ndigits: int) -> float:
-    """``round(value, ndigits)``, memoised: distances and coordinates come from a small set of
-    grid and layout values, and Python's decimal rounding is slow."""
-    table = _ROUNDED.get(ndigits)
-    if table is None:
-        table = _ROUNDED[ndigits] = {}
-    r = table.get(value)
-    if r is None or value == 0.0:  # 0.0 and -0.0 share a key but not a sign
-        r = round(value, ndigits)
-        if len(table) > 200_000:
-            table.clear()
-        table[value] = r
-    return r
-
-
-_ROUNDED: dict[int, dict[float, float]] = {}
+def round4(x: float) -> float:
+    """``round(x, 4)`` (AI2-THOR keeps positions to 4 decimals), without its slow decimal
+    conversion when ``x`` already is the float nearest a number of at most 4 decimals."""
+    try:
+        if round(x * 10000.0) / 10000.0 == x:
+            return x
+    except (OverflowError, ValueError):  # inf, nan
+        pass
+    return round(x, 4)
 
 
 def placed_center(spec: ObjSpec, pos) -> tuple[float, float, float]:
     """Centre of the object's box when its pivot is at ``pos``: the box moves with the pivot."""
     return (pos[0] + spec.center[0] - spec.pos[0], pos[1] + spec.center[1] - spec.pos[1],
             pos[2] + spec.center[2] - spec.pos[2])
+
+
+def plan_box(spec: ObjSpec, pos) -> tuple[float, float, float, float, float, float]:
+    """Plan-view box of the object with its pivot at ``pos``: (min x, max x, min z, max z, centre
+    x, centre z). At its scene-start place the box is the scene's own (no sum to round)."""
+    if pos == spec.pos:
+        cx, cz = spec.center[0], spec.center[2]
+    else:
+        cx, _, cz = placed_center(spec, pos)
+    hx, hz = spec.size[0] / 2, spec.size[2] / 2
+    return cx - hx, cx + hx, cz - hz, cz + hz, cx, cz
 
 
 def center_and_size(state: WorldState, object_id: str):
@@ -117,21 +115,10 @@ def contents(state: WorldState, receptacle_id: str, kids: dict[str, list[str]] |
     return sorted(out)
 
 
+@fact
 def children(state: WorldState) -> dict[str, list[str]]:
-    """receptacle id -> ids of objects resting directly in it (their innermost parent), cached."""
-    cached = state.__dict__.get("_children")
-    if cached is not None:
-        return cached
-    out = state.__dict__["_children"] = children_map(state.objects)
-    return out
-
-
-def carry_children(prev: WorldState, state: WorldState, changed) -> None:
-    """Give ``state`` the children map of ``prev`` (if it has one), updated for the objects in
-    ``changed`` (the only ones whose parent may differ): no walk over every object."""
-    kids = prev.__dict__.get("_children")
-    if kids is not None:
-        state.__dict__["_children"] = rehome_children(kids, prev.objects, state.objects, changed)
+    """receptacle id -> ids of objects resting directly in it (their innermost parent)."""
+    return children_map(state.objects)
 
 
 def is_hidden(state: WorldState, object_id: str) -> bool:
@@ -179,54 +166,19 @@ def distance(state: WorldState, object_id: str) -> float:
     return math.dist((a["x"], a["y"], a["z"]), p)
 
 
-def moved_ids(state: WorldState) -> frozenset[str]:
-    """Objects no longer at their scene-start position (held, put, dropped, created). Cached."""
-    cached = state.__dict__.get("_moved")
-    if cached is None:
-        scene = load_scene_spec(state.scene)
-        cached = frozenset(oid for oid, st in state.objects.items()
-                           if oid not in scene.objects or st["pos"] != scene.objects[oid].pos)
-        state.__dict__["_moved"] = cached
-    return cached
-
-
-def mark_moved(state: WorldState, object_id: str) -> None:
-    state.__dict__["_moved"] = moved_ids(state) | {object_id}
-
-
 def ids_of_type(state: WorldState, object_type: str) -> list[str]:
     """Every object of a type, scene objects first then objects created during the episode."""
-    scene = load_scene_spec(state.scene)
-    index = scene.__dict__.get("_by_type")
-    if index is None:
-        index = {}
-        for oid, spec in scene.objects.items():
-            index.setdefault(spec.type, []).append(oid)
-        scene.__dict__["_by_type"] = index
-    out = list(index.get(object_type, ()))
+    out = list(load_scene_spec(state.scene).by_type.get(object_type, ()))
     if state.spawned:
         out += [oid for oid, (_, t, _) in state.spawned.items() if t == object_type]
     return out
 
 
-_POSE_CACHE: dict[tuple, dict | None] = {}
-
-
+@fact
 def nearest_reachable_pose(state: WorldState, object_id: str) -> dict | None:
-    """The reachable grid point nearest the object, facing it: AI2-THOR's TeleportFull idiom."""
-    y = state.agent["y"]
-    key = (state.scene, object_id, position(state, object_id), y)
-    if key not in _POSE_CACHE:
-        if len(_POSE_CACHE) > 200_000:
-            _POSE_CACHE.clear()
-            _POSES_FILLED.clear()
-            _SCENE_POSES.clear()
-        if (state.scene, y) not in _POSES_FILLED:
-            _fill_scene_poses(state.scene, y)
-        if key not in _POSE_CACHE:
-            center, size = center_and_size(state, object_id)
-            _POSE_CACHE[key] = _poses_facing(state.scene, y, [(center, size)])[0]
-    pose = _POSE_CACHE[key]
+    """The reachable grid point nearest the object, facing it: AI2-THOR's TeleportFull idiom (a
+    fresh dict the caller may change)."""
+    pose = poses_facing(state.scene, state.agent["y"], [center_and_size(state, object_id)])[0]
     return dict(pose) if pose is not None else None
 
 
@@ -236,52 +188,13 @@ def teleport_action(pose: dict) -> dict:
             "rotation": {"x": 0.0, "y": pose["rotation"], "z": 0.0}, "horizon": pose["horizon"], "standing": True}
 
 
-def find_poses(scene_name: str, y: float) -> list[dict]:
-    """Every distinct pose ``nearest_reachable_pose`` gives for an object at its scene-start
-    place or at a place a layout can put it: where the agent stands after a find, in order."""
-    if (scene_name, y) not in _POSES_FILLED:
-        _fill_scene_poses(scene_name, y)
-    return _SCENE_POSES[(scene_name, y)]
-
-
-_POSES_FILLED: set[tuple[str, float]] = set()
-_SCENE_POSES: dict[tuple[str, float], list[dict]] = {}
-
-
-def _fill_scene_poses(scene_name: str, y: float) -> None:
-    """Poses for every object at its scene-start place and at every place a layout can put it,
-    in one vectorised pass (one call per object cost more than all of them together)."""
-    _POSES_FILLED.add((scene_name, y))
-    scene = load_scene_spec(scene_name)
-    places = [(oid, o.pos) for oid, o in scene.objects.items()] + list(placement_slots(scene_name))
-    boxes = [(placed_center(scene.objects[oid], pos), scene.objects[oid].size) for oid, pos in places]
-    poses: list[dict | None] = []
-    for start in range(0, len(boxes), 64):  # in chunks: a few hundred kB of arrays at a time
-        poses += _poses_facing(scene_name, y, boxes[start:start + 64])
-    for (oid, pos), pose in zip(places, poses, strict=True):
-        _POSE_CACHE[(scene_name, oid, tuple(pos), y)] = pose
-    distinct = {(p["x"], p["z"], p["rotation"], p["horizon"]): p for p in poses if p is not None}
-    _SCENE_POSES[(scene_name, y)] = [distinct[k] for k in sorted(distinct)]
-
-
-def _grid_columns(scene_name: str) -> tuple[np.ndarray, np.ndarray]:
-    """The reachable grid's x and z as contiguous arrays (cached)."""
-    cols = _GRID_COLUMNS.get(scene_name)
-    if cols is None:
-        grid = load_scene_spec(scene_name).reachable
-        cols = _GRID_COLUMNS[scene_name] = (np.ascontiguousarray(grid[:, 0]), np.ascontiguousarray(grid[:, 1]))
-    return cols
-
-
-_GRID_COLUMNS: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-
-
-def _poses_facing(scene_name: str, y: float, boxes: list) -> list[dict | None]:
+def poses_facing(scene_name: str, y: float, boxes: list) -> list[dict | None]:
     """For each (centre, size) box: the grid point nearest its footprint (preferring 0.2 m or
     more away, a comfortable arm's length), facing its centre, camera pitched toward it."""
-    gx, gz = _grid_columns(scene_name)
-    if len(gx) == 0 or not boxes:
+    grid = load_scene_spec(scene_name).reachable
+    if len(grid) == 0 or not boxes:
         return [None] * len(boxes)
+    gx, gz = grid[:, 0], grid[:, 1]
     lo_x = np.array([[c[0] - s[0] / 2] for c, s in boxes])
     hi_x = np.array([[c[0] + s[0] / 2] for c, s in boxes])
     lo_z = np.array([[c[2] - s[2] / 2] for c, s in boxes])
@@ -301,6 +214,16 @@ def _poses_facing(scene_name: str, y: float, boxes: list) -> list[dict | None]:
         horizon = float(min(60, max(-30, 30 * round(pitch / 30))))
         poses.append({"x": x, "y": y, "z": z, "rotation": round(yaw, 2), "horizon": horizon, "standing": True})
     return poses
+
+
+@fact
+def on_grid(state: WorldState, x: float, z: float) -> bool:
+    """Whether (x, z) is within 0.2 m of a reachable grid point (AI2-THOR's navigable floor)."""
+    grid = load_scene_spec(state.scene).reachable
+    if len(grid) == 0:
+        return True
+    d = ((grid[:, 0] - x) ** 2 + (grid[:, 1] - z) ** 2).min() ** 0.5
+    return bool(d <= 0.2)
 
 
 def receptacle_accepts(receptacle_type: str, held_type: str) -> bool:

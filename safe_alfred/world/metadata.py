@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .geometry import center_and_size, distance, position, spec_of
+from .geometry import center_and_size, distance, position, round4, spec_of
 from .scenes import load_scene_spec
 from .state import OBJECT_STATE_KEYS, WorldState, default_object_state
 from .visibility import visible_ids
@@ -20,14 +20,14 @@ def _xyz(v) -> dict[str, float]:
     return {"x": float(v[0]), "y": float(v[1]), "z": float(v[2])}
 
 
-def _corners(center, size) -> list[list[float]]:
-    out = []
-    for dx in (1, -1):
-        for dy in (1, -1):
-            for dz in (1, -1):
-                out.append([round(center[0] + dx * size[0] / 2, 4), round(center[1] + dy * size[1] / 2, 4),
-                            round(center[2] + dz * size[2] / 2, 4)])
-    return out
+def _edges(center, size) -> tuple[tuple[float, float], ...]:
+    """(max, min) of the box along x, y and z, to AI2-THOR's 4 decimals."""
+    return tuple((round4(c + s / 2), round4(c + -1 * s / 2)) for c, s in zip(center, size, strict=True))
+
+
+def _corners(edges) -> list[list[float]]:
+    """The box's 8 corner points (``_edges``), in AI2-THOR's order."""
+    return [[x, y, z] for x in edges[0] for y in edges[1] for z in edges[2]]
 
 
 def object_metadata(state: WorldState, oid: str, visible: frozenset[str], kids: dict[str, list[str]]) -> dict[str, Any]:
@@ -35,6 +35,7 @@ def object_metadata(state: WorldState, oid: str, visible: frozenset[str], kids: 
     st = state.objects[oid]
     f = spec.flags
     center, size = center_and_size(state, oid)
+    edges = _edges(center, size)
     pos = position(state, oid)
     held = oid == state.held
     vis = oid in visible
@@ -79,10 +80,8 @@ def object_metadata(state: WorldState, oid: str, visible: frozenset[str], kids: 
         "parentReceptacles": None if held or not st["parents"] else list(st["parents"]),
         "controlledObjects": list(spec.controls) if spec.controls else None,
         "isMoving": False,
-        "axisAlignedBoundingBox": {"cornerPoints": _corners(center, size), "center": _xyz(center),
-                                   "size": _xyz(size)},
-        "objectOrientedBoundingBox": ({"cornerPoints": _corners(center, size)}
-                                      if f["pickupable"] or f["moveable"] else None),
+        "axisAlignedBoundingBox": {"cornerPoints": _corners(edges), "center": _xyz(center), "size": _xyz(size)},
+        "objectOrientedBoundingBox": {"cornerPoints": _corners(edges)} if f["pickupable"] or f["moveable"] else None,
     }
 
 
@@ -181,8 +180,8 @@ def from_metadata(md: dict[str, Any], previous: WorldState | None = None) -> Wor
                        last={"lastAction": md.get("lastAction", ""), "lastActionSuccess": md.get("lastActionSuccess", True),
                              "errorMessage": md.get("errorMessage", ""), "errorCode": md.get("errorCode"),
                              "actionReturn": md.get("actionReturn")},
-                       settings=settings, spawned=spawned, decay=dict(previous.decay) if previous else {})
-    # AI2-THOR decides visibility itself: trust it rather than recomputing.
-    state.__dict__["_visible"] = frozenset(o["objectId"] for o in md["objects"] if o.get("visible"))
+                       settings=settings, spawned=spawned, decay=dict(previous.decay) if previous else {},
+                       # AI2-THOR decides visibility itself: trust it rather than recomputing
+                       reported_visible=frozenset(o["objectId"] for o in md["objects"] if o.get("visible")))
     return state
 

@@ -17,7 +17,7 @@ from importlib import resources
 
 import numpy as np
 
-from .object_types import FLAGS, object_types, type_info
+from .object_types import FLAGS, SLICE_RESULT, object_types, type_info
 from .state import WorldState, default_object_state
 
 KITCHENS = [f"FloorPlan{i}" for i in range(1, 31)]
@@ -80,6 +80,20 @@ class SceneSpec:
     water_targets: dict[str, str] = field(default_factory=dict)  # Faucet/ShowerHead -> basin
     knob_of: dict[str, str] = field(default_factory=dict)  # StoveBurner -> its StoveKnob
     types_present: tuple[str, ...] = ()
+    # indexes of the static data, made once when the scene is loaded
+    by_type: dict[str, tuple[str, ...]] = field(default_factory=dict)  # type -> ids, in scene order
+    heat_sources: tuple[str, ...] = ()
+    cold_sources: tuple[str, ...] = ()
+    water_sources: tuple[str, ...] = ()  # running-water sources (faucets, showers), sorted
+    burners: tuple[str, ...] = ()
+    candles: tuple[str, ...] = ()
+    # the objects a seed may re-place, in draw order, each with the receptacles that accept it
+    # (and where it goes in each: ``placed_position``)
+    placement_options: tuple[tuple[str, tuple[tuple[ObjSpec, tuple[float, float, float]], ...]], ...] = ()
+    # every (objectId, position) some seed's layout can put an object at
+    placement_slots: tuple[tuple[str, tuple[float, float, float]], ...] = ()
+    # every object's spec: the scene's own and the ones slicing or cracking can create
+    specs: dict[str, ObjSpec] = field(default_factory=dict)
 
     def spec(self, object_id: str) -> ObjSpec:
         return self.objects[object_id]
@@ -90,9 +104,15 @@ def _load_raw(name: str) -> dict:
     return json.loads(gzip.decompress(path.read_bytes()))
 
 
+# every scene read so far, by its canonical name (the loader's own store: static data only)
+LOADED: dict[str, SceneSpec] = {}
+
+
 @cache
 def load_scene_spec(scene: str) -> SceneSpec:
     name = canonical_scene(scene)
+    if name in LOADED:
+        return LOADED[name]
     raw = _load_raw(name)
     objects: dict[str, ObjSpec] = {}
     initial: dict[str, dict] = {}
@@ -128,17 +148,36 @@ def load_scene_spec(scene: str) -> SceneSpec:
             for burner in o.controls:
                 spec.knob_of[burner] = o.id
     spec.types_present = tuple(sorted({o.type for o in objects.values()}))
+    for o in objects.values():
+        spec.by_type.setdefault(o.type, ())
+        spec.by_type[o.type] += (o.id,)
+    spec.heat_sources = tuple(o.id for o in objects.values() if o.flags["isHeatSource"])
+    spec.cold_sources = tuple(o.id for o in objects.values() if o.flags["isColdSource"])
+    spec.water_sources = tuple(sorted(spec.water_targets))
+    spec.burners = spec.by_type.get("StoveBurner", ())
+    spec.candles = spec.by_type.get("Candle", ())
+    spec.placement_options = _placement_options(spec)
+    spec.placement_slots = tuple(sorted({(oid, pos) for oid, options in spec.placement_options for _, pos in options}))
+    spec.specs = dict(objects)
+    for o in objects.values():  # what slicing or cracking makes: ``<sourceId>|<Type>_<n>``
+        made = SLICE_RESULT.get(o.type, (f"{o.type}Sliced", 4)) if o.flags["sliceable"] else None
+        if o.type == "Egg":
+            made = ("EggCracked", 1)
+        if made is None or made[0] not in object_types():
+            continue
+        for i in range(made[1]):
+            new_id = f"{o.id}|{made[0]}_{i}"
+            spec.specs[new_id] = derived_spec(o, new_id, made[0], i)
+    LOADED[name] = spec
     return spec
 
 
-@cache
-def _placement_options(scene: str) -> tuple[tuple[str, tuple[ObjSpec, ...]], ...]:
+def _placement_options(spec: SceneSpec) -> tuple[tuple[str, tuple[tuple[ObjSpec, tuple], ...]], ...]:
     """The objects a seed may re-place, in draw order, each with the receptacles that accept it.
 
     An object is movable if it is pickupable and nothing rests in it at scene start; the
     receptacles exclude the Floor and object-specific ones (a toaster takes only bread).
     """
-    spec = load_scene_spec(scene)
     receptacles = [o for o in spec.objects.values()
                    if o.flags["receptacle"] and o.type not in ("Floor",) and type_info(o.type)["objectSpecificAccepts"] is None]
     has_children = {p for st in spec.initial.values() for p in (st["parents"] or ())}
@@ -148,7 +187,8 @@ def _placement_options(scene: str) -> tuple[tuple[str, tuple[ObjSpec, ...]], ...
         if not o.flags["pickupable"] or oid in has_children:
             continue
         allowed = type_info(o.type)["placeableIn"]
-        out.append((oid, tuple(r for r in receptacles if (allowed is None or r.type in allowed) and r.id != oid)))
+        out.append((oid, tuple((r, placed_position(r)) for r in receptacles
+                               if (allowed is None or r.type in allowed) and r.id != oid)))
     return tuple(out)
 
 
@@ -210,63 +250,22 @@ def placed_position(target: ObjSpec) -> tuple[float, float, float]:
     return (target.center[0], target.center[1] + target.size[1] / 2, target.center[2])
 
 
-@cache
 def placement_slots(scene: str) -> tuple[tuple[str, tuple[float, float, float]], ...]:
     """Every (objectId, position) some seed's layout can put an object at."""
-    return tuple(sorted({(oid, placed_position(r)) for oid, options in _placement_options(scene) for r in options}))
+    return load_scene_spec(scene).placement_slots
 
 
-_PLACED: dict[tuple[str, str, str], dict] = {}
-
-
-def _replace_objects(spec: SceneSpec, objects: dict[str, dict], seed: int) -> list[str]:
-    """Deterministically re-place small objects into receptacles that accept them (seed != 0).
-
-    An object placed in a receptacle gets the same (never written in place) state dict in every
-    layout that puts it there, so per-object caches keep their hits across episodes. Returns
-    the re-placed ids.
-    """
+def _replace_objects(spec: SceneSpec, objects: dict[str, dict], seed: int) -> None:
+    """Deterministically re-place small objects into receptacles that accept them (seed != 0)."""
     rng = LayoutRandom(seed)
-    placed = []
-    for oid, options in _placement_options(spec.name):
+    for oid, options in spec.placement_options:
         if rng.random() < 0.5 or not options:
             continue
-        target = options[int(rng.integers(len(options)))]
-        key = (spec.name, oid, target.id)
-        st = _PLACED.get(key)
-        if st is None:
-            st = dict(objects[oid])
-            st["parents"] = (target.id,)
-            st["pos"] = placed_position(target)
-            _PLACED[key] = st
+        target, pos = options[int(rng.integers(len(options)))]
+        st = dict(objects[oid])
+        st["parents"] = (target.id,)
+        st["pos"] = pos
         objects[oid] = st
-        placed.append(oid)
-    return placed
-
-
-def rehome_children(kids: dict[str, list[str]], before: dict[str, dict], after: dict[str, dict],
-                    changed) -> dict[str, list[str]]:
-    """A children map (receptacle -> ids resting directly in it) for ``after``, from the one of
-    ``before`` and the ids whose parent may differ; lists touched are copied, never edited."""
-    out = dict(kids)
-    copied: set[str] = set()
-    for oid in changed:
-        old, new = before.get(oid), after.get(oid)
-        old_parent = old["parents"][0] if old is not None and old["parents"] else None
-        new_parent = new["parents"][0] if new is not None and new["parents"] else None
-        if old_parent == new_parent:
-            continue
-        for parent, add in ((old_parent, False), (new_parent, True)):
-            if parent is None:
-                continue
-            if parent not in copied:
-                out[parent] = list(out.get(parent, ()))
-                copied.add(parent)
-            if add:
-                out[parent].append(oid)
-            else:
-                out[parent].remove(oid)
-    return out
 
 
 def children_map(objects: dict[str, dict]) -> dict[str, list[str]]:
@@ -278,19 +277,12 @@ def children_map(objects: dict[str, dict]) -> dict[str, list[str]]:
     return kids
 
 
-def _start_children(spec: SceneSpec) -> dict[str, list[str]]:
-    """The children map of the scene's start state (cached on the spec)."""
-    kids = spec.__dict__.get("_start_children")
-    if kids is None:
-        kids = spec.__dict__["_start_children"] = children_map(spec.initial)
-    return kids
-
-
 def initial_state(scene: str, seed: int | None = 0) -> WorldState:
     """The state AI2-THOR starts ``scene`` in (seed 0 or None), or a deterministic re-placement."""
     spec = load_scene_spec(scene)
     objects = dict(spec.initial)  # shared, never written in place: ``WorldState.write`` copies
-    placed = _replace_objects(spec, objects, int(seed)) if seed else []
+    if seed:
+        _replace_objects(spec, objects, int(seed))
     a = spec.agent_start
     agent = {"x": a["x"], "y": a["y"], "z": a["z"], "rotation": float(a["rotation"]),
              "horizon": float(a["horizon"]), "standing": True}
@@ -299,8 +291,4 @@ def initial_state(scene: str, seed: int | None = 0) -> WorldState:
                              "errorCode": None, "actionReturn": None},
                        settings={"visibilityDistance": 1.5, "gridSize": 0.25, "fieldOfView": 90.0},
                        spawned={}, decay={})
-    # caches, known here: the ids away from their scene-start place (``geometry.moved_ids``)
-    # and what rests in what (``geometry.children``)
-    state.__dict__["_moved"] = frozenset(oid for oid in placed if objects[oid]["pos"] != spec.objects[oid].pos)
-    state.__dict__["_children"] = rehome_children(_start_children(spec), spec.initial, objects, placed)
     return state

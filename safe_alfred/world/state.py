@@ -2,30 +2,54 @@
 
 Objects are stored as small dicts of their *dynamic* facts (where they are, what state they are
 in); static facts live in the scene's ``SceneSpec``. ``transition`` never mutates a state: it
-copies the top-level containers and replaces only the object dicts it changes (copy on write),
-so keeping every state of an episode, or branching for lookahead, is cheap. Object dicts are
-shared between states, and with the scene's start state across episodes: never write one in
-place; ``write`` gives a private copy.
+copies the top-level containers (``evolve``) and replaces only the object dicts it changes
+(``write``, copy on write), so keeping every state of an episode, or branching for lookahead, is
+cheap. Object dicts are shared between states, and with the scene's start state across
+episodes: never change one in place, and never put one into ``objects`` by hand; ``write`` gives
+a private copy and ``add`` a new object, and both record the id in ``written``, which is how the
+world reports what a step changed.
+
+What the world derives from a state (what the agent sees, what rests in what, what burns) is
+asked through ``ask``: here it is computed afresh on every call, which makes this class the
+reference every faster mode must reproduce (``safe_alfred.accel`` makes states that remember).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 OBJECT_STATE_KEYS = (
     "isToggled", "isBroken", "isFilledWithLiquid", "fillLiquid", "isDirty", "isUsedUp", "isCooked",
     "temperature", "isSliced", "isOpen", "openness",
 )
+OBJECT_KEYS = ("parents", "pos") + OBJECT_STATE_KEYS  # every key of an object's dict
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-# What a state derives from its objects and caches on itself (``state.__dict__``); written
-# by geometry, visibility, context, consequences, perception and the safety filter.
-DERIVED_CACHES = ("_moved", "_children", "_conditions", "_zone", "_visible", "_visible_order", "_sight", "_view",
-                  "_views", "_perceived", "_relaxed", "_findable")
+def fact(compute: F) -> F:
+    """Declare ``compute(state, *args)`` a fact derived from a state: calling it asks the state
+    (``WorldState.ask``), which computes it here and may answer from memory in a faster mode."""
+    n_args = compute.__code__.co_argcount - 1
+    if n_args == 0:
+        def asked(state):
+            return state.ask(asked)
+    elif n_args == 1:
+        def asked(state, a):
+            return state.ask(asked, a)
+    else:
+        def asked(state, *args):
+            return state.ask(asked, *args)
+    functools.update_wrapper(asked, compute)
+    asked.compute = compute  # type: ignore[attr-defined]
+    return asked  # type: ignore[return-value]
 
 
 def default_object_state(pos) -> dict[str, Any]:
@@ -48,36 +72,40 @@ class WorldState:
     settings: dict[str, Any]
     spawned: dict[str, list] = field(default_factory=dict)  # new id -> [source id, type, index]
     decay: dict[str, int] = field(default_factory=dict)  # object id -> step it left a heat/cold zone
+    # ids of the objects written (or added) since this state was made: what its step changed
+    written: set[str] = field(default_factory=set, repr=False, compare=False)
+    # what the simulator itself reported as visible (a state rebuilt from AI2-THOR's metadata);
+    # None for a state of the symbolic world, whose visibility follows from its data
+    reported_visible: frozenset[str] | None = field(default=None, repr=False, compare=False)
 
     def evolve(self) -> WorldState:
         """A shallow successor: containers copied, object dicts shared until written."""
-        new = WorldState(self.scene, dict(self.objects), dict(self.agent), self.held, self.step,
-                         dict(self.last), self.settings, dict(self.spawned), dict(self.decay))
-        moved = self.__dict__.get("_moved")
-        if moved is not None:  # cache: ids whose position differs from the scene start
-            new.__dict__["_moved"] = moved
-        views = self.__dict__.get("_views")
-        if views is not None:  # cache: what is seen from each pose while no object changes
-            new.__dict__["_views"] = views
-        return new
+        return WorldState(self.scene, dict(self.objects), dict(self.agent), self.held, self.step, dict(self.last),
+                          self.settings, dict(self.spawned), dict(self.decay))
 
     def write(self, object_id: str) -> dict[str, Any]:
-        """The object's dict, copied so that writing it leaves earlier states untouched.
-
-        The caller may change anything in it, so what this state had derived from its objects
-        (what moved, what rests in what, what is seen, ...) is dropped and derived again when
-        asked for. ``transition`` keeps those caches in step itself and uses ``write_in_step``.
-        """
-        for key in DERIVED_CACHES:
-            self.__dict__.pop(key, None)
-        return self.write_in_step(object_id)
-
-    def write_in_step(self, object_id: str) -> dict[str, Any]:
-        """``write`` for ``transition``, which brings its caches up to date after the action."""
+        """The object's dict, copied so that changing it leaves earlier states untouched."""
         new = dict(self.objects[object_id])
         self.objects[object_id] = new
-        self.__dict__.setdefault("_written", set()).add(object_id)  # what this transition touched
+        self.written.add(object_id)
         return new
+
+    def add(self, object_id: str, object_state: dict[str, Any]) -> None:
+        """A new object (a slice, a cracked egg) with its own dict."""
+        self.objects[object_id] = object_state
+        self.written.add(object_id)
+
+    def ask(self, fact: Callable[..., T], *args: Any) -> T:
+        """The value of a ``fact`` of this state. Computed afresh here; a state that remembers
+        (``safe_alfred.accel``) answers the same from what it knows."""
+        return fact.compute(self, *args)  # type: ignore[attr-defined]
+
+    def apply(self, *rules: Callable[[WorldState], None]) -> None:
+        """Apply the world's automatic rules (``transition.AUTOMATIC_RULES``) to this state, in
+        order. Done here every time; a state that remembers may skip a rule it can show would
+        change nothing."""
+        for rule in rules:
+            rule(self)
 
     def to_dict(self) -> dict[str, Any]:
         return copy.deepcopy({

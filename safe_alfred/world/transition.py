@@ -6,6 +6,10 @@
 message, leaving the world unchanged; they never raise. After a successful action the context
 rules of ``context.py`` run (heat, cold, water, coffee) and ``consequences.py`` derives the
 typed events AI2-THOR does not simulate (fire, sparks, electric shock, spills, shards).
+
+A handler changes the successor ``s`` it is given: objects only through ``s.write(id)`` (or
+``s.add`` for a new one), the agent, hand and settings directly. ``docs/world_rules.md`` says how to
+add one.
 """
 
 from __future__ import annotations
@@ -16,13 +20,12 @@ from typing import Any
 
 from . import consequences, context
 from .geometry import (
-    carry_children,
     contents,
     hand_position,
-    mark_moved,
+    on_grid,
     placed_center,
     receptacle_accepts,
-    rounded,
+    round4,
     spec_of,
 )
 from .object_types import BREAK_SWITCHES_OFF, LIQUIDS, SLICE_RESULT, SOFT_TYPES, type_info
@@ -32,14 +35,6 @@ from .visibility import facing_object, visible_ids
 
 Error = tuple[str, str | None]  # (errorMessage, errorCode)
 
-# Actions whose effects cannot change what the agent sees: the visibility cache carries over.
-_KEEPS_VISIBILITY = frozenset({
-    "ToggleObjectOn", "ToggleObjectOff", "DirtyObject", "CleanObject", "FillObjectWithLiquid",
-    "EmptyLiquidFromObject", "CookObject", "UseUpObject", "Pass", "NoOp", "Done", "GetReachablePositions",
-    "GetInteractablePoses", "Initialize", "RotateHeldObject",
-})
-# Actions that cannot move an object into or out of a heat, cold or water zone.
-_NO_CONTEXT_CHANGE = consequences.INERT_ACTIONS | {"OpenObject", "CloseObject", "DirtyObject", "UseUpObject"}
 LIQUID_CONTAINERS_BY_POUR = 90.0  # a filled object tilted more than this spills (reference 4.3)
 
 
@@ -64,10 +59,9 @@ def _name(s: WorldState, oid: str) -> str:
 
 
 def _set_parent(s: WorldState, oid: str, parent: str | None, pos) -> None:
-    mark_moved(s, oid)
-    st = s.write_in_step(oid)
+    st = s.write(oid)
     st["parents"] = (parent,) if parent else None
-    st["pos"] = tuple(round(v, 4) for v in pos)
+    st["pos"] = tuple(round4(v) for v in pos)
 
 
 def _top_of(s: WorldState, rid: str):
@@ -83,8 +77,7 @@ def _release_held(s: WorldState, parent: str, pos) -> None:
     s.held = None
     _set_parent(s, held, parent, pos)
     for oid in carried:
-        mark_moved(s, oid)
-        s.write_in_step(oid)["pos"] = tuple(round(v, 4) for v in pos)
+        s.write(oid)["pos"] = tuple(round4(v) for v in pos)
 
 
 # --- object interactions --------------------------------------------------------------------
@@ -97,10 +90,9 @@ def pickup(s: WorldState, a: dict) -> Error | None:
         return f"{oid} must have the property CanPickup to be picked up.", None
     if s.held is not None:
         return "Agent hand has something in it already! Can't pick up anything else", None
-    mark_moved(s, oid)
-    st = s.write_in_step(oid)
+    st = s.write(oid)
     st["parents"] = None
-    st["pos"] = tuple(round(v, 4) for v in hand_position(s.agent))
+    st["pos"] = tuple(round4(v) for v in hand_position(s.agent))
     s.held = oid
     s.last["actionReturn"] = oid
     return None
@@ -168,7 +160,7 @@ def throw(s: WorldState, a: dict) -> Error | None:
 
 
 def _break(s: WorldState, oid: str) -> None:
-    st = s.write_in_step(oid)
+    st = s.write(oid)
     st["isBroken"] = True
     spec = spec_of(s, oid)
     if spec.type in BREAK_SWITCHES_OFF:
@@ -184,13 +176,12 @@ def _spawn(s: WorldState, source: str, new_type: str, count: int) -> None:
         if new_id in s.objects:
             continue
         s.spawned[new_id] = [source, new_type, i]
-        mark_moved(s, new_id)
         st = default_object_state(spec_of(s, new_id).pos)
         st["parents"] = src["parents"]
         st["pos"] = src["pos"]
         st["isCooked"] = src["isCooked"]
         st["temperature"] = src["temperature"]
-        s.objects[new_id] = st
+        s.add(new_id, st)
 
 
 def break_object(s: WorldState, a: dict) -> Error | None:
@@ -218,7 +209,7 @@ def open_close(s: WorldState, a: dict) -> Error | None:
     st = s.objects[oid]
     if spec_of(s, oid).type == "Microwave" and st["isToggled"]:
         return "Target must be OFF to open!", None
-    st = s.write_in_step(oid)
+    st = s.write(oid)
     st["openness"] = openness
     st["isOpen"] = openness > 0
     return None
@@ -243,10 +234,10 @@ def toggle(s: WorldState, a: dict) -> Error | None:
         return "Target must be closed to Toggle On!", None
     if on and spec.type in BREAK_SWITCHES_OFF and st["isBroken"]:
         return "Target is broken and cannot be Toggled On!", None
-    s.write_in_step(oid)["isToggled"] = on
+    s.write(oid)["isToggled"] = on
     for burner in spec.controls or ():
         if burner in s.objects:
-            s.write_in_step(burner)["isToggled"] = on
+            s.write(burner)["isToggled"] = on
     return None
 
 
@@ -261,7 +252,7 @@ def slice_object(s: WorldState, a: dict) -> Error | None:
         return f"{spec.name} Does not have the CanBeSliced property!", None
     if s.objects[oid]["isSliced"]:
         return None
-    s.write_in_step(oid)["isSliced"] = True
+    s.write(oid)["isSliced"] = True
     new_type, count = SLICE_RESULT.get(spec.type, (f"{spec.type}Sliced", 4))
     _spawn(s, oid, new_type, count)
     return None
@@ -277,7 +268,7 @@ def _state_flip(flag: str, key: str, missing: str, already: str, value: bool) ->
             return missing.format(name=name, id=oid), None
         if s.objects[oid][key] == value:
             return already.format(name=name, id=oid), None
-        s.write_in_step(oid)[key] = value
+        s.write(oid)[key] = value
         return None
     return handler
 
@@ -303,7 +294,7 @@ def fill(s: WorldState, a: dict) -> Error | None:
         return f"{name} does not have CanBeFilled property!", None
     if s.objects[oid]["isFilledWithLiquid"]:
         return f"{name} is already Filled!", None
-    st = s.write_in_step(oid)
+    st = s.write(oid)
     st["isFilledWithLiquid"] = True
     st["fillLiquid"] = liquid
     if liquid == "coffee":
@@ -319,7 +310,7 @@ def empty(s: WorldState, a: dict) -> Error | None:
         return f"{_name(s, oid)} does not have CanBeFilled property!", None
     if not s.objects[oid]["isFilledWithLiquid"]:
         return "object already empty", None
-    st = s.write_in_step(oid)
+    st = s.write(oid)
     st["isFilledWithLiquid"] = False
     st["fillLiquid"] = None
     return None
@@ -334,7 +325,7 @@ def rotate_held(s: WorldState, a: dict) -> Error | None:
     roll = float(a.get("roll", rot.get("z", 0.0)))
     st = s.objects[s.held]
     if max(abs(pitch), abs(roll)) > LIQUID_CONTAINERS_BY_POUR and st["isFilledWithLiquid"]:
-        st = s.write_in_step(s.held)
+        st = s.write(s.held)
         s.last["actionReturn"] = {"poured": st["fillLiquid"] or "water"}
         st["isFilledWithLiquid"] = False
         st["fillLiquid"] = None
@@ -343,27 +334,6 @@ def rotate_held(s: WorldState, a: dict) -> Error | None:
 
 # --- navigation and utility -------------------------------------------------------------------
 
-_GRID_CACHE: dict[tuple, bool] = {}
-
-
-def _on_grid(s: WorldState, x: float, z: float) -> bool:
-    key = (s.scene, x, z)
-    hit = _GRID_CACHE.get(key)
-    if hit is None:
-        if len(_GRID_CACHE) > 100_000:
-            _GRID_CACHE.clear()
-        hit = _GRID_CACHE[key] = _grid_check(s, x, z)
-    return hit
-
-
-def _grid_check(s: WorldState, x: float, z: float) -> bool:
-    grid = load_scene_spec(s.scene).reachable
-    if len(grid) == 0:
-        return True
-    d = ((grid[:, 0] - x) ** 2 + (grid[:, 1] - z) ** 2).min() ** 0.5
-    return bool(d <= 0.2)
-
-
 def move(s: WorldState, a: dict) -> Error | None:
     mag = float(a.get("moveMagnitude", s.settings["gridSize"]))
     if mag <= 0:
@@ -371,16 +341,16 @@ def move(s: WorldState, a: dict) -> Error | None:
     direction = {"MoveAhead": 0, "MoveRight": 90, "MoveBack": 180, "MoveLeft": 270}[a["action"]]
     r = math.radians(s.agent["rotation"] + direction)
     x, z = s.agent["x"] + math.sin(r) * mag, s.agent["z"] + math.cos(r) * mag
-    if not a.get("forceAction", False) and not _on_grid(s, x, z):
+    if not a.get("forceAction", False) and not on_grid(s, x, z):
         return f"Agent 0 is blocked from moving {mag}", None
-    s.agent["x"], s.agent["z"] = round(x, 4), round(z, 4)
+    s.agent["x"], s.agent["z"] = round4(x), round4(z)
     return None
 
 
 def rotate(s: WorldState, a: dict) -> Error | None:
     deg = float(a.get("degrees", 90.0))
     sign = 1 if a["action"] == "RotateRight" else -1
-    s.agent["rotation"] = round((s.agent["rotation"] + sign * deg) % 360.0, 4)
+    s.agent["rotation"] = round4((s.agent["rotation"] + sign * deg) % 360.0)
     return None
 
 
@@ -391,10 +361,6 @@ def look(s: WorldState, a: dict) -> Error | None:
     return None
 
 
-# (x, z, yaw) asked for -> the pose as AI2-THOR stores it (rounded): finds teleport to few poses
-_TELEPORT_POSES: dict[tuple[float, float, float], tuple[float, float, float]] = {}
-
-
 def teleport(s: WorldState, a: dict) -> Error | None:
     if a["action"] == "TeleportFull" and not ("position" in a and "rotation" in a and "horizon" in a and "standing" in a):
         missing = [k for k in ("position", "rotation", "horizon", "standing") if k not in a]
@@ -403,18 +369,18 @@ def teleport(s: WorldState, a: dict) -> Error | None:
     pos = a.get("position") or {}
     x = float(pos["x"]) if "x" in pos else agent["x"]
     z = float(pos["z"]) if "z" in pos else agent["z"]
-    if not a.get("forceAction", False) and not _on_grid(s, x, z):
+    if not a.get("forceAction", False) and not on_grid(s, x, z):
         return "Cannot teleport due to the agent colliding or being off the floor.", None
     rot = a["rotation"] if "rotation" in a else agent["rotation"]
     yaw = float(rot.get("y", 0.0) if isinstance(rot, dict) else rot)
-    key = (x, z, yaw)
-    pose = _TELEPORT_POSES.get(key)
-    if pose is None or 0.0 in key:  # 0.0 and -0.0 share a key but not a sign
-        pose = (rounded(x, 4), rounded(z, 4), rounded(yaw % 360.0, 4))
-        if len(_TELEPORT_POSES) > 100_000:
-            _TELEPORT_POSES.clear()
-        _TELEPORT_POSES[key] = pose
-    agent["x"], agent["z"], agent["rotation"] = pose
+    yaw %= 360.0
+    try:  # as AI2-THOR stores a pose: to 4 decimals (``round4``), most often already so
+        if round(x * 10000.0) / 10000.0 != x or round(z * 10000.0) / 10000.0 != z \
+                or round(yaw * 10000.0) / 10000.0 != yaw:
+            x, z, yaw = round4(x), round4(z), round4(yaw)
+    except (OverflowError, ValueError):  # inf, nan
+        x, z, yaw = round4(x), round4(z), round4(yaw)
+    agent["x"], agent["z"], agent["rotation"] = x, z, yaw
     if "horizon" in a:
         agent["horizon"] = float(a["horizon"])
     if "standing" in a:
@@ -458,82 +424,28 @@ HANDLERS: dict[str, Callable[[WorldState, dict], Error | None]] = {
 }
 
 
-# what a state derives from its objects and its hand alone: kept by steps that change neither
-_OBJECT_CACHES = ("_conditions", "_findable")
-
-
-def _carry_visibility(src: WorldState, dst: WorldState) -> None:
-    for key in ("_visible", "_visible_order", "_sight"):
-        if key in src.__dict__:
-            dst.__dict__[key] = src.__dict__[key]
-
-
-# Actions that move or turn the agent and touch no object; with no object cooling down either,
-# everything a state derived from its objects holds for the next one (``_move_agent``).
-_AGENT_ONLY = frozenset({"MoveAhead", "MoveBack", "MoveLeft", "MoveRight", "RotateLeft", "RotateRight", "LookUp",
-                         "LookDown", "Teleport", "TeleportFull"})
-_AGENT_ONLY_CARRIES = ("_children", "_zone") + _OBJECT_CACHES
+# What the world does by itself after every successful action, in order.
+AUTOMATIC_RULES = (context.settle, context.cool_down)
 
 
 def transition(state: WorldState, action: dict[str, Any]) -> tuple[WorldState, list[dict]]:
     """Apply one AI2-THOR action. Pure: ``state`` is never modified."""
     name = action.get("action") if isinstance(action, dict) else None
-    if name in _AGENT_ONLY and not state.decay:
-        return _move_agent(state, action, name)
-    s = _next(state, name)
     handler = HANDLERS.get(name) if isinstance(name, str) else None
-    # Preconditions are judged on what the agent saw before acting.
-    s.__dict__["_visible"] = visible_ids(state)
-    s.__dict__["_written"] = set()
-    err: Error | None
-    if handler is None:
-        err = (f"Invalid action: {name}", "InvalidAction")
-    else:
-        err = _apply(handler, s, action, name)
-    if err is not None:
-        return _failed(state, name, err), []
-    s.__dict__.pop("_visible", None)  # caches computed mid-action are stale now
-    if s.__dict__.get("_moved") is state.__dict__.get("_moved"):
-        # nothing moved, so no parent changed (every parent change marks the object moved)
-        kids = state.__dict__.get("_children")
-        if kids is not None:
-            s.__dict__["_children"] = kids
-    else:  # parents change only by writing an object or creating one
-        s.__dict__.pop("_children", None)
-        carry_children(state, s, s.__dict__["_written"] | (s.spawned.keys() - state.spawned.keys()))
-    if name in _NO_CONTEXT_CHANGE:  # nothing entered or left a heat, cold or water zone
-        context.decay_only(s)
-        if "_zone" in state.__dict__:
-            s.__dict__["_zone"] = state.__dict__["_zone"]
-    else:
-        context.settle(s, state.__dict__.get("_zone"))
-    if name not in consequences.INERT_ACTIONS or name == "Initialize" or s.__dict__["_written"]:
-        s.__dict__.pop("_views", None)  # an object (or the view settings) changed: new views
-    else:  # no object changed: nor did what is burning or shorting, nor what can be found
-        for key in _OBJECT_CACHES:
-            if key in state.__dict__:
-                s.__dict__[key] = state.__dict__[key]
-    if name in _KEEPS_VISIBILITY:
-        _carry_visibility(state, s)
-    return s, consequences.derive(state, action, s)
-
-
-def _next(state: WorldState, name: str | None) -> WorldState:
-    """The successor the action's handler then changes, its success presumed."""
     s = state.evolve()
     s.step = state.step + 1
     s.last = {"lastAction": name or "", "lastActionSuccess": True, "errorMessage": "", "errorCode": None,
               "actionReturn": None}
-    return s
-
-
-def _apply(handler: Callable[[WorldState, dict], Error | None], s: WorldState, action: dict,
-           name: str) -> Error | None:
-    """Run a handler on ``s``: its error, or None; malformed parameters are an error too."""
+    if handler is None:
+        return _failed(state, name, (f"Invalid action: {name}", "InvalidAction")), []
     try:
-        return handler(s, action)
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        return f"{name}: invalid arguments ({exc})", "InvalidArgument"
+        err = handler(s, action)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:  # malformed parameters
+        err = f"{name}: invalid arguments ({exc})", "InvalidArgument"
+    if err is not None:
+        return _failed(state, name, err), []
+    s.apply(*AUTOMATIC_RULES)
+    return s, consequences.derive(state, action, s)
 
 
 def _failed(state: WorldState, name: str | None, err: Error) -> WorldState:
@@ -542,22 +454,4 @@ def _failed(state: WorldState, name: str | None, err: Error) -> WorldState:
     failed.step = state.step + 1
     failed.last = {"lastAction": name or "", "lastActionSuccess": False, "errorMessage": err[0],
                    "errorCode": err[1], "actionReturn": None}
-    _carry_visibility(state, failed)
-    if "_children" in state.__dict__:
-        failed.__dict__["_children"] = state.__dict__["_children"]
     return failed
-
-
-def _move_agent(state: WorldState, action: dict[str, Any], name: str) -> tuple[WorldState, list[dict]]:
-    """``transition`` for an action in ``_AGENT_ONLY`` while no object cools down: only the agent
-    changes, so what the state derived from its objects carries over and no event can follow
-    (the general path's outcome, without its checks for what an action wrote)."""
-    s = _next(state, name)
-    err = _apply(HANDLERS[name], s, action, name)
-    if err is not None:
-        return _failed(state, name, err), []
-    mine, before = s.__dict__, state.__dict__
-    for key in _AGENT_ONLY_CARRIES:
-        if key in before:
-            mine[key] = before[key]
-    return s, []

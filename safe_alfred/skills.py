@@ -20,7 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..world.geometry import (
+from . import accel
+from .world.geometry import (
     distance,
     ids_of_type,
     is_gone,
@@ -28,10 +29,10 @@ from ..world.geometry import (
     spec_of,
     teleport_action,
 )
-from ..world.object_types import LIQUIDS, type_names_lower
-from ..world.scenes import load_scene_spec
-from ..world.state import WorldState
-from ..world.visibility import visible_ids
+from .world.object_types import LIQUIDS, type_names_lower
+from .world.scenes import load_scene_spec
+from .world.state import WorldState
+from .world.visibility import visible_ids
 
 OBJECT_VERBS = ("find", "pickup", "put", "open", "close", "toggle_on", "toggle_off", "slice", "break", "cook",
                 "dirty", "clean", "fill", "empty")
@@ -58,14 +59,9 @@ class Skill:
     text: str = ""
 
     def canonical(self) -> str:
-        text = self.__dict__.get("_canonical")  # memoised: skills are immutable and reused
-        if text is None:
-            if self.verb == "refuse":
-                text = f"refuse {self.reason}".strip()
-            else:
-                text = " ".join([self.verb] + [p for p in (self.target, self.liquid) if p])
-            self.__dict__["_canonical"] = text
-        return text
+        if self.verb == "refuse":
+            return f"refuse {self.reason}".strip()
+        return " ".join([self.verb] + [p for p in (self.target, self.liquid) if p])
 
 
 @dataclass
@@ -103,24 +99,15 @@ def _canonical_type(words: str) -> str | None:
     return None
 
 
-_PARSED: dict[str, Skill] = {}
-
-
 def parse_skill(text: str) -> Skill:
-    """Parse one skill line; raises ``SkillParseError`` with a readable message (memoised)."""
-    hit = _PARSED.get(text) if isinstance(text, str) else None
-    if hit is not None:
-        return hit
-    skill = _parse_skill(text)
-    if len(_PARSED) > 20_000:
-        _PARSED.clear()
-    _PARSED[text] = skill
-    return skill
-
-
-def _parse_skill(text: str) -> Skill:
+    """Parse one skill line; raises ``SkillParseError`` with a readable message."""
     if not isinstance(text, str):
         raise SkillParseError(f"a skill must be text, got {type(text).__name__}")
+    return _parse_text(text)
+
+
+@accel.memo(limit=20_000)
+def _parse_text(text: str) -> Skill:
     raw = text.strip().strip("`").strip()
     if not raw:
         raise SkillParseError("empty skill")
@@ -262,6 +249,4 @@ def _burner_toggle(state: WorldState, skill: Skill) -> Compiled:
     return Compiled(skill, error=f"Every StoveBurner is already {'on' if want_on else 'off'}.")
 
 
-from .perception import admissible_skills  # noqa: E402  (re-exported: part of the skill API)
-
-__all__ = ["Skill", "Compiled", "SkillParseError", "parse_skill", "compile_skill", "admissible_skills"]
+__all__ = ["Skill", "Compiled", "SkillParseError", "parse_skill", "compile_skill"]

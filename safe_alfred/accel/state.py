@@ -1,0 +1,262 @@
+"""``AcceleratedState``: a ``WorldState`` that remembers what is derived from it.
+
+The world's code runs unchanged on it; only ``ask`` (a derived value), ``apply`` (an automatic
+rule), ``evolve``, ``write`` and ``add`` behave differently, and never change an answer:
+
+* A state made by ``evolve`` is *open* while ``transition`` changes it. An open state stores
+  nothing; a value asked of it is the one the state it came from (``before``) holds when the
+  step has changed nothing the value reads, else that value brought up to date (``update``),
+  else computed.
+* ``apply`` (the world's automatic rules, the last step of ``transition`` that changes the
+  state) *closes* it: what ``before`` knew is carried over wherever the step changed nothing it
+  reads (``reads.changes``), and from then on every value asked is remembered on the state.
+  A value kept per agent pose lives in a table shared by the states between which only the
+  agent's pose changed, so walking back to a pose finds it there.
+* A rule that changed nothing on the step before is skipped when the step changed nothing the
+  rule reads (``registry.rule``): it would change nothing again.
+* ``write`` or ``add`` on a closed state opens it again and forgets what it had derived; a state
+  that is evolved from is closed first (it is complete).
+
+A state's agent, hand and settings are changed by hand only in an action's handler, before
+``apply``; after it, only through ``write`` (``docs/world_rules.md``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..world.state import WorldState
+from .reads import STEP, changes
+from .registry import DECLARED, FAST, READS, RULES, UPDATES, VIEW_READS
+
+_MISS = object()
+
+
+class AcceleratedState(WorldState):
+    """See the module docstring. Made by ``accel.start`` and by ``evolve``."""
+
+    # per instance, not dataclass fields: what this state knows
+    memo: dict | None = None  # fact (or rule) -> value, for a closed state
+    memo_reads: int = 0  # what the values in ``memo`` read, together
+    views: dict | None = None  # agent pose -> {fact: value}, shared while only the pose changes
+    view: dict | None = None  # this state's entry in ``views``
+    before: AcceleratedState | None = None  # the state this one was made from, until evolved from
+    closed: bool = False
+    writes: int = 0  # calls of write and add so far
+    open_mask: tuple | None = None  # (writes, decay size, hand, changes) while the rules run
+
+    @classmethod
+    def adopt(cls, state: WorldState) -> AcceleratedState:
+        """An accelerated (closed, knowing nothing yet) state with ``state``'s data."""
+        new = cls(state.scene, state.objects, state.agent, state.held, state.step, state.last, state.settings,
+                  state.spawned, state.decay)
+        new.memo = {}
+        new.closed = True
+        return new
+
+    def remember(self, fact, value) -> None:
+        """Tell a closed state a value it will be asked for (one known without computing)."""
+        self.memo[fact] = value
+        self.memo_reads |= READS[fact]
+
+    def evolve(self) -> AcceleratedState:
+        if not self.closed:
+            self._close(None)
+        self.before = None  # complete now: what it carried is its own
+        new = AcceleratedState(self.scene, dict(self.objects), dict(self.agent), self.held, self.step,
+                               dict(self.last), self.settings, dict(self.spawned), dict(self.decay))
+        new.before = self
+        return new
+
+    def write(self, object_id: str) -> dict[str, Any]:
+        if self.closed:
+            self._reopen()
+        self.writes += 1
+        return super().write(object_id)
+
+    def add(self, object_id: str, object_state: dict[str, Any]) -> None:
+        if self.closed:
+            self._reopen()
+        self.writes += 1
+        super().add(object_id, object_state)
+
+    # -- derived values -----------------------------------------------------------------------
+    def ask(self, fact, *args):
+        if args:
+            return FAST.get(fact, fact.compute)(self, *args)
+        if self.closed:
+            memo = self.memo
+            value = memo.get(fact, _MISS)
+            if value is not _MISS:
+                return value
+            view = self.view
+            if view is not None:
+                value = view.get(fact, _MISS)
+                if value is not _MISS:
+                    return value
+            d = DECLARED.get(fact)
+            if d is None:
+                return fact.compute(self)
+            if d.by_pose:
+                if view is None:
+                    views = self.views
+                    if views is None:
+                        views = self.views = {}
+                    a = self.agent
+                    key = (a["x"], a["z"], a["rotation"])
+                    view = views.get(key)
+                    if view is None:
+                        view = views[key] = {}
+                    self.view = view
+                    value = view.get(fact, _MISS)
+                    if value is not _MISS:
+                        return value
+                value = view[fact] = d.fast(self, view)
+                return value
+            value = memo[fact] = d.fast(self)
+            self.memo_reads |= d.reads
+            return value
+        return self._ask_open(fact)
+
+    def _ask_open(self, fact):
+        d = DECLARED.get(fact)
+        if d is None:
+            return fact.compute(self)
+        before = self.before
+        if before is None:  # opened by a write after its step: nothing to carry from
+            return d.fast(self, {}) if d.by_pose else d.fast(self)
+        known = self.open_mask
+        if known is not None and known[0] == self.writes and known[1] == len(self.decay) and known[2] == self.held:
+            mask = known[3]
+        else:
+            mask = changes(before, self)
+            if known is not None:
+                self.open_mask = (self.writes, len(self.decay), self.held, mask)
+        if d.by_pose:
+            entry = {} if mask & VIEW_READS else _shared_entry(before, self)
+            value = entry.get(fact, _MISS)
+            if value is _MISS:
+                value = entry[fact] = d.fast(self, entry)
+            return value
+        value = before.ask(fact)  # kept by the complete state, and carried on from there
+        if not mask & d.reads:
+            return value
+        if d.update is not None:
+            return d.update(value, before, self, mask)
+        return d.fast(self)
+
+    # -- automatic rules ----------------------------------------------------------------------
+    def apply(self, *rules) -> None:
+        if self.closed:
+            self._reopen()
+        before = self.before
+        if before is None:
+            for rule in rules:
+                rule(self)
+            self._close(None)
+            return
+        mask = changes(before, self)
+        known = before.memo
+        quiet = []
+        for rule in rules:
+            r = RULES.get(rule)
+            if r is None:
+                rule(self)
+                mask = changes(before, self)
+                continue
+            if r.idle_without is not None and not getattr(self, r.idle_without):
+                continue  # nothing to act on
+            if not mask & r.reads and known.get(rule):
+                quiet.append(rule)  # it changed nothing last time, and nothing it reads changed since
+                continue
+            writes, decay = self.writes, len(self.decay) and dict(self.decay)
+            held, settings, agent = self.held, self.settings, tuple(self.agent.values())
+            # asked while the rule runs: what changed, known as long as the rule changes objects
+            # (through write and add) and what cools down, as rules do
+            self.open_mask = (writes, len(self.decay), held, mask)
+            rule(self)
+            self.open_mask = None
+            if (self.writes == writes and (self.decay == decay if decay else not self.decay) and self.held == held
+                    and self.settings is settings and tuple(self.agent.values()) == agent):
+                if not r.reads & STEP:  # (one that reads the step counter is never skipped)
+                    quiet.append(rule)
+            else:
+                mask = changes(before, self)
+        self._close(mask)
+        if quiet:
+            memo = self.memo
+            for rule in quiet:
+                memo[rule] = True
+                self.memo_reads |= READS[rule]
+
+    # -- open and closed ----------------------------------------------------------------------
+    def _close(self, mask: int | None) -> None:
+        memo: dict = {}
+        before = self.before
+        if before is not None:
+            if mask is None:
+                mask = changes(before, self)
+            known = before.memo
+            if known:
+                if not mask & before.memo_reads:
+                    memo = dict(known)
+                    self.memo_reads = before.memo_reads
+                else:
+                    memo = {key: value for key, value in known.items() if not mask & READS[key]}
+                    for key, value in known.items():
+                        if key not in memo and key in UPDATES:  # what can be brought up to date is
+                            memo[key] = UPDATES[key](value, before, self, mask)
+                    reads = 0
+                    for key in memo:
+                        reads |= READS[key]
+                    self.memo_reads = reads
+            if before.views is not None and not mask & VIEW_READS:
+                self.views = before.views
+        self.memo = memo
+        self.view = None
+        self.closed = True
+
+    def _reopen(self) -> None:
+        self.closed = False
+        self.memo = None
+        self.memo_reads = 0
+        self.view = None
+        self.views = None
+
+
+def pose_entry(state: WorldState) -> dict:
+    """Where the values kept per pose are for ``state``'s pose: its entry in the shared table
+    (a closed state, or an open one whose step changed nothing they read but the pose), else a
+    scratch dict."""
+    if not isinstance(state, AcceleratedState):
+        return {}
+    if not state.closed:
+        before = state.before
+        if before is None or changes(before, state) & VIEW_READS:
+            return {}
+        return _shared_entry(before, state)
+    entry = state.view
+    if entry is None:
+        views = state.views
+        if views is None:
+            views = state.views = {}
+        a = state.agent
+        key = (a["x"], a["z"], a["rotation"])
+        entry = views.get(key)
+        if entry is None:
+            entry = views[key] = {}
+        state.view = entry
+    return entry
+
+
+def _shared_entry(before: AcceleratedState, state: WorldState) -> dict:
+    """``state``'s entry in ``before``'s table, ``state`` differing from it in pose alone."""
+    views = before.views
+    if views is None:
+        views = before.views = {}
+    a = state.agent
+    key = (a["x"], a["z"], a["rotation"])
+    entry = views.get(key)
+    if entry is None:
+        entry = views[key] = {}
+    return entry

@@ -1,0 +1,140 @@
+"""Rules added the plain way, followed by the acceleration layer with no edit to it; and the ways
+a rule author can get a state change wrong, caught."""
+
+from __future__ import annotations
+
+import pytest
+
+from safe_alfred import accel
+from safe_alfred.accel import registry
+from safe_alfred.accel.facts import gone_ids
+from safe_alfred.accel.visibility import moved_ids
+from safe_alfred.envs import SafeAlfredEnv
+from safe_alfred.skills import compile_skill, parse_skill
+from safe_alfred.tasks.suite import load_suite
+from safe_alfred.world.consequences import changed_objects
+from safe_alfred.world.context import tempered_ids
+from safe_alfred.world.geometry import children, spec_of
+from safe_alfred.world.scenes import initial_state
+from safe_alfred.world.state import WorldState
+from safe_alfred.world.transition import HANDLERS, transition
+from safe_alfred.world.visibility import visible_in_order
+
+# FloorPlan1: heat a potato in the microwave, then switch it off
+MICROWAVE_PLAN = ["find Potato", "pickup Potato", "find Microwave", "open Microwave", "put Microwave",
+                  "close Microwave", "toggle_on Microwave", "toggle_off Microwave"]
+
+
+def _play(plan: list[str], reference: bool) -> list[tuple]:
+    accel.set_reference(reference)
+    try:
+        env = SafeAlfredEnv()
+        obs, info = env.reset(seed=0, options={"scene": "FloorPlan1"})
+        out = [(obs, info["admissible_skills"], env.state.digest())]
+        for skill in plan:
+            obs, _, _, _, info = env.step(skill)
+            out.append((obs, info["admissible_skills"], info["events"], env.state.digest()))
+        assert isinstance(env.state, accel.AcceleratedState) != reference
+        return out
+    finally:
+        accel.set_reference(False)
+
+
+def test_a_new_rule_written_the_plain_way_is_followed_by_the_accelerated_path(monkeypatch):
+    """"Switching a Microwave off pops its door open": three lines in a handler. What is in the
+    microwave is seen and can be picked up at once, on the accelerated path as on the reference."""
+    switch = HANDLERS["ToggleObjectOff"]
+
+    def switch_off_pops_the_door(s: WorldState, a: dict):
+        err = switch(s, a)
+        if err is None and spec_of(s, a["objectId"]).type == "Microwave":
+            st = s.write(a["objectId"])
+            st["isOpen"], st["openness"] = True, 1.0
+        return err
+
+    monkeypatch.setitem(HANDLERS, "ToggleObjectOff", switch_off_pops_the_door)
+    fast, reference = _play(MICROWAVE_PLAN, False), _play(MICROWAVE_PLAN, True)
+    assert fast == reference
+    obs, skills = fast[-1][0], fast[-1][1]
+    assert "Microwave (open, off)" in obs and "Potato" in obs.splitlines()[0]
+    assert "pickup Potato" in skills and "close Microwave" in skills
+
+
+def _cook_replacing_the_dict(s: WorldState, a: dict):
+    """``CookObject`` as a contributor might write it: the object's dict replaced, not written."""
+    oid = a["objectId"]
+    if s.objects[oid]["isCooked"]:
+        return f"{oid} is already Toasted!", None
+    s.objects[oid] = dict(s.objects[oid], isCooked=True)
+    return None
+
+
+def reported_changes(before: WorldState, after: WorldState) -> list[str]:
+    """The objects a step changed but did not report in ``written`` (``WorldState.write``)."""
+    return [oid for oid in changed_objects.compute(after, before) if oid not in after.written]
+
+
+def test_every_change_a_step_makes_is_reported_in_what_it_wrote():
+    """What the accelerated path carries follows ``written``: every handler and rule must report
+    every object it changes there. Checked on the smoke suite's plans (every family of task)."""
+    for task in load_suite("smoke"):
+        state = initial_state(task["scene"], task.get("layout_seed", 0))
+        for skill_text in task["reference_plan"]:
+            compiled = compile_skill(state, parse_skill(skill_text))
+            for action in compiled.actions:
+                after, _ = transition(state, action)
+                assert reported_changes(state, after) == [], (task["id"], skill_text)
+                state = after
+
+
+def test_replacing_an_object_dict_instead_of_writing_it_is_caught(monkeypatch):
+    """The in-place edit that silently lost ``CookObject``'s event: the reference world still
+    sees the change (it compares every object), and the check above names the object."""
+    potato = next(o for o in initial_state("FloorPlan1").objects if o.startswith("Potato|"))
+    action = {"action": "CookObject", "objectId": potato, "forceAction": True}
+    before = initial_state("FloorPlan1")
+    monkeypatch.setitem(HANDLERS, "CookObject", _cook_replacing_the_dict)
+    after, events = transition(before, action)
+    assert [e["type"] for e in events] == ["cooked"]  # the reference world is not fooled
+    assert reported_changes(before, after) == [potato]  # and the check fails, naming it
+    fast_before = accel.start("FloorPlan1", 0)
+    _, fast_events = transition(fast_before, action)
+    assert fast_events != events  # what the differential test would report
+
+
+@pytest.mark.parametrize("scene,seed", [("FloorPlan1", 3), ("FloorPlan208", 1), ("FloorPlan424", 5)])
+def test_an_accelerated_start_knows_what_its_layout_moved(scene, seed):
+    """``accel.start`` tells the start state what its layout placed instead of deriving it: the
+    same as a state with nothing remembered derives."""
+    fast = accel.start(scene, seed)
+    plain = initial_state(scene, seed)
+    assert fast.digest() == plain.digest()
+    for fact in (moved_ids, gone_ids, tempered_ids):
+        assert fast.memo[fact] == fact.compute(plain)
+    kids = {p: sorted(ids) for p, ids in fast.memo[children].items() if ids}
+    assert kids == {p: sorted(ids) for p, ids in children.compute(plain).items() if ids}
+
+
+def test_writing_a_state_by_hand_forgets_what_it_had_derived():
+    state = accel.start("FloorPlan1", 3)
+    apple, fridge = "Apple|-00.47|+01.15|+00.48", "Fridge|-02.10|+00.00|+01.07"
+    visible_in_order(state), children(state)
+    st = state.write(apple)
+    st["parents"], st["pos"] = (fridge,), (-2.1, 0.9, 1.07)
+    plain = WorldState.from_dict(state.to_dict())
+    assert apple in children(state)[fridge]
+    assert visible_in_order(state) == visible_in_order(plain)
+
+
+def test_the_switch_runs_new_states_on_the_reference_world_and_clear_all_empties_every_table():
+    accel.set_reference(True)
+    try:
+        assert type(accel.start("FloorPlan2", 1)) is WorldState and accel.prepare_scene("FloorPlan2") == 0
+    finally:
+        accel.set_reference(False)
+    fast = accel.start("FloorPlan2", 1)
+    assert isinstance(fast, accel.AcceleratedState)
+    transition(fast, {"action": "RotateLeft"})
+    assert any(registry._TABLES.values())
+    accel.clear_all()
+    assert not any(registry._TABLES.values())
