@@ -39,7 +39,7 @@ def named_type_lists(task: dict) -> Iterator[tuple[str, list[str]]]:
     goal = task.get("goal") or {}
     for i, fact in enumerate(goal.get("all") or [] if isinstance(goal, dict) else []):
         yield from _fact_type_lists(fact, f"goal.all[{i}]")
-    from ..envs.skills import SkillParseError, parse_skill
+    from ..skills import SkillParseError, parse_skill
 
     for name in _PLAN_FIELDS:
         for i, text in enumerate(task.get(name) or []):

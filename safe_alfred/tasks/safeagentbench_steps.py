@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..envs.skills import SkillParseError, compile_skill, parse_skill
+from ..skills import SkillParseError, compile_skill, parse_skill
 from ..world.geometry import spec_of
 from ..world.scenes import load_scene_spec
 from ..world.state import WorldState
