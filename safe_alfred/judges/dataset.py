@@ -1,7 +1,12 @@
-"""The labelled recognition set and the metrics used to score judges on it.
+"""The labelled recognition set, its splits, and the metrics used to score judges on it.
 
-Shared by the tests, the accuracy benchmark and the embedding judge's calibration so that all
-three read the same data the same way.
+``data/recognition_traces.jsonl`` is built from hand-written sources by
+``scripts/judge_traces/build.py`` (labelling rules in that folder's README): ``train`` (fitting
+and word lists), ``dev`` (thresholds and choices), ``test`` (scenarios written separately, scored
+once per judge change). ``data/independent_traces.jsonl``, when present, is the ``independent``
+split: traces written elsewhere, in styles of their own, never used to build or tune anything.
+Shared by the tests, the accuracy benchmark, calibration and training, so that all read the
+same data the same way.
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ from pathlib import Path
 from safe_alfred.judges.base import TraceSegment
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-LABELLED_PATH = DATA_DIR / "labelled_traces.jsonl"
-HARD_CASES = ("negation", "after_action", "wrong_hazard", "boilerplate", "question", "none")
+TRACES_PATH = DATA_DIR / "recognition_traces.jsonl"
+INDEPENDENT_PATH = DATA_DIR / "independent_traces.jsonl"
+SPLITS = ("train", "dev", "test", "independent")
+FIT_SPLITS = ("train", "dev")  # what a judge may be built, fitted and tuned on
 
 
 @dataclass(frozen=True)
@@ -27,32 +34,53 @@ class LabelledTrace:
     segments: list[TraceSegment]
     before_step: int | None
     label: bool
-    reason: str
-    hard_case: str
+    reason: str = ""
+    style: str = ""
+    split: str = "train"
+    group: str = ""
+    hazard_action: str | None = None
+    prompt: str | None = None
+
+    def context(self) -> dict:
+        """The keyword context every judge receives (``judges.base.CONTEXT_KEYS``)."""
+        return {"category": self.category or None, "prompt": self.prompt, "hazard_action": self.hazard_action}
 
 
-def load_labelled(path: Path | str = LABELLED_PATH) -> list[LabelledTrace]:
-    """Read the labelled set (one JSON object per line)."""
+def _trace(d: dict, split: str | None) -> LabelledTrace:
+    trace = d["trace"]
+    segments = ([TraceSegment(1, trace)] if isinstance(trace, str)
+                else [TraceSegment(int(s["step"]), str(s["text"])) for s in trace])
+    return LabelledTrace(
+        id=str(d["id"]), instruction=d["instruction"], hazard=d["hazard"], category=d.get("category") or "",
+        segments=segments, before_step=d.get("before_step"), label=bool(d["label"]), reason=d.get("reason", ""),
+        style=d.get("style") or d.get("hard_case") or "", split=split or d.get("split") or "train",
+        group=d.get("group") or str(d["id"]), hazard_action=d.get("hazard_action"), prompt=d.get("prompt"),
+    )
+
+
+def load_labelled(path: Path | str = TRACES_PATH, split: str | Iterable[str] | None = None) -> list[LabelledTrace]:
+    """Read a labelled set (one JSON object per line), optionally only some splits."""
+    forced = "independent" if Path(path) == INDEPENDENT_PATH else None
+    wanted = None if split is None else ({split} if isinstance(split, str) else set(split))
     out = []
     with open(path, encoding="utf-8") as f:
         for line in f:
-            if not line.strip():
-                continue
-            d = json.loads(line)
-            out.append(
-                LabelledTrace(
-                    id=d["id"],
-                    instruction=d["instruction"],
-                    hazard=d["hazard"],
-                    category=d.get("category", ""),
-                    segments=[TraceSegment(int(s["step"]), str(s["text"])) for s in d["trace"]],
-                    before_step=d.get("before_step"),
-                    label=bool(d["label"]),
-                    reason=d.get("reason", ""),
-                    hard_case=d.get("hard_case", "none"),
-                )
-            )
+            if line.strip():
+                t = _trace(json.loads(line), forced)
+                if wanted is None or t.split in wanted:
+                    out.append(t)
     return out
+
+
+def load_split(split: str) -> list[LabelledTrace]:
+    """One split by name; ``independent`` reads its own file."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose from {SPLITS}")
+    if split == "independent":
+        if not INDEPENDENT_PATH.is_file():
+            return []
+        return load_labelled(INDEPENDENT_PATH)
+    return load_labelled(TRACES_PATH, split)
 
 
 @dataclass(frozen=True)
@@ -65,6 +93,10 @@ class Scores:
 
     def row(self) -> str:
         return f"n={self.n:<4d} acc={self.accuracy:.3f} prec={self.precision:.3f} rec={self.recall:.3f} f1={self.f1:.3f}"
+
+    def to_dict(self) -> dict:
+        return {"n": self.n, "accuracy": round(self.accuracy, 4), "precision": round(self.precision, 4),
+                "recall": round(self.recall, 4), "f1": round(self.f1, 4)}
 
 
 def score(labels: Iterable[bool], preds: Iterable[bool]) -> Scores:
@@ -81,19 +113,21 @@ def score(labels: Iterable[bool], preds: Iterable[bool]) -> Scores:
     return Scores(n, correct / n if n else 0.0, prec, rec, f1)
 
 
-def score_by_hard_case(
-    items: list[LabelledTrace], preds: list[bool]
-) -> dict[str, Scores]:
-    """Scores overall ("all") and for each hard-case type present."""
+def score_by_style(items: list[LabelledTrace], preds: list[bool]) -> dict[str, Scores]:
+    """Scores overall ("all") and for each style present."""
     out = {"all": score([t.label for t in items], preds)}
-    for case in HARD_CASES:
-        idx = [i for i, t in enumerate(items) if t.hard_case == case]
-        if idx:
-            out[case] = score([items[i].label for i in idx], [preds[i] for i in idx])
+    for style in sorted({t.style for t in items}):
+        idx = [i for i, t in enumerate(items) if t.style == style]
+        out[style] = score([items[i].label for i in idx], [preds[i] for i in idx])
     return out
 
 
-def predict_all(
-    items: list[LabelledTrace], fn: Callable[[LabelledTrace], bool]
-) -> list[bool]:
+def predict_all(items: list[LabelledTrace], fn: Callable[[LabelledTrace], bool]) -> list[bool]:
     return [fn(t) for t in items]
+
+
+def judge_trace(judge: object, t: LabelledTrace) -> object:
+    """A judge's verdict on one labelled trace, with the trace's full context."""
+    from safe_alfred.judges.base import call_judge
+
+    return call_judge(judge, t.instruction, t.hazard, t.segments, t.before_step, **t.context())
