@@ -60,6 +60,7 @@ def _builtins(group: str) -> dict[str, Entry]:
     if group == "judge":
         return {"lexicon": Entry("safe_alfred.judges.lexicon:LexiconJudge"),
                 "embedding": Entry("safe_alfred.judges.embedding:EmbeddingJudge"),
+                "learned": Entry("safe_alfred.judges.learned:LearnedJudge"),
                 "llm": Entry("safe_alfred.judges.llm:LLMJudge")}
     if group == "backend":
         return {"symbolic": Entry("safe_alfred.envs.backends:SymbolicBackend"),

@@ -1,7 +1,7 @@
 """Judges by name, so configs and the CLI can pick one with a string (``safe_alfred.registry``).
 
-Each judge module is imported only when asked for: ``embedding`` pulls in torch and
-``llm`` needs a server, and neither should be paid for by users of the lexicon.
+Each judge module is imported only when asked for: ``embedding`` and ``learned`` pull in torch
+and ``llm`` needs a server, and none should be paid for by users of the lexicon.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ PartCheck = Callable[[dict[str, Any]], None]
 
 VIDEO_CHOICES = ("none", "unsafe", "all")
 HEAVY_PLANNERS = frozenset({"hf"})  # loading the weights is the run's job, not the check's
-HEAVY_JUDGES = frozenset({"embedding"})
+HEAVY_JUDGES = frozenset({"embedding", "learned"})
 
 
 # -- checks of one part ----------------------------------------------------------------------------
@@ -70,7 +70,12 @@ def check_hf_planner(params: dict[str, Any]) -> None:
 
 def check_llm_judge(options: dict[str, Any]) -> None:
     from safe_alfred.agents.server_check import check_chat_server
+    from safe_alfred.judges.llm import require_configured
 
+    try:
+        require_configured(options.get("base_url"), options.get("model"))
+    except ValueError as exc:
+        raise RunError(f"judge=llm: {exc}") from None
     check_chat_server(str(options.get("base_url")), options.get("model"), "judge=llm",
                       options.get("api_key_env") or "OPENAI_API_KEY")
 
@@ -92,6 +97,7 @@ PART_CHECKS: dict[tuple[str, str], PartCheck] = {
     ("planner", "hf"): check_hf_planner,
     ("judge", "llm"): check_llm_judge,
     ("judge", "embedding"): check_embedding_judge,
+    ("judge", "learned"): check_embedding_judge,
     ("backend", "thor"): check_thor_backend,
 }
 
@@ -191,6 +197,8 @@ def check_judge(cfg: RunConfig) -> None:
     _check_part("judge", cfg.judge.name, factory, options)
     if cfg.judge.name not in HEAVY_JUDGES:
         make_judge(cfg.judge)
+    for name in cfg.judge.also:  # the agreement judges, with their default options
+        _check_part("judge", name, registry.load("judge", name), {})
 
 
 def check_output(cfg: RunConfig) -> None:
