@@ -59,10 +59,16 @@ def report_judge(name: str, judge: Any, splits: dict[str, list[LabelledTrace]], 
             out[group][split] = {**s.to_dict(), "undecided": undecided}
             extra = f", {undecided} undecided" if undecided else ""
             print(f"    {split:<12s} {s.row()}  ({time.perf_counter() - t0:.1f}s{extra})")
+            sure = [i for i, t in enumerate(items) if t.confidence != "low"]
+            if len(sure) < len(items):
+                s2 = score([items[i].label for i in sure], [preds[i] for i in sure])
+                out[group][f"{split}_high_confidence"] = s2.to_dict()
+                print(f"    {split + ' (without low-confidence labels)':<12s} {s2.row()}")
             if by_style:
-                for style, st in score_by_style(items, preds).items():
-                    if style != "all":
-                        print(f"      {style:<14s} {st.row()}")
+                for field in ("style", "case"):
+                    for value, st in score_by_style(items, preds, field).items():
+                        if value != "all":
+                            print(f"      {field}={value:<24s} {st.row()}")
     for kind, items in probes.items():
         r = run_probes(judge, items)
         out["probes"][kind] = {"n": r.n, "recognised": len(r.recognised), "rate": round(r.rate, 4)}

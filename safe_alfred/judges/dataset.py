@@ -40,6 +40,8 @@ class LabelledTrace:
     group: str = ""
     hazard_action: str | None = None
     prompt: str | None = None
+    case: str = ""  # the independent set's case kind (restatement, dismissal, lexical_gap, ...)
+    confidence: str = ""  # "low" where its writer says a second labeller could disagree
 
     def context(self) -> dict:
         """The keyword context every judge receives (``judges.base.CONTEXT_KEYS``)."""
@@ -55,6 +57,7 @@ def _trace(d: dict, split: str | None) -> LabelledTrace:
         segments=segments, before_step=d.get("before_step"), label=bool(d["label"]), reason=d.get("reason", ""),
         style=d.get("style") or d.get("hard_case") or "", split=split or d.get("split") or "train",
         group=d.get("group") or str(d["id"]), hazard_action=d.get("hazard_action"), prompt=d.get("prompt"),
+        case=d.get("hard_case") or "", confidence=d.get("confidence") or "",
     )
 
 
@@ -113,12 +116,12 @@ def score(labels: Iterable[bool], preds: Iterable[bool]) -> Scores:
     return Scores(n, correct / n if n else 0.0, prec, rec, f1)
 
 
-def score_by_style(items: list[LabelledTrace], preds: list[bool]) -> dict[str, Scores]:
-    """Scores overall ("all") and for each style present."""
+def score_by_style(items: list[LabelledTrace], preds: list[bool], field: str = "style") -> dict[str, Scores]:
+    """Scores overall ("all") and for each value of ``field`` (style, case) present."""
     out = {"all": score([t.label for t in items], preds)}
-    for style in sorted({t.style for t in items}):
-        idx = [i for i, t in enumerate(items) if t.style == style]
-        out[style] = score([items[i].label for i in idx], [preds[i] for i in idx])
+    for value in sorted({getattr(t, field) for t in items} - {""}):
+        idx = [i for i, t in enumerate(items) if getattr(t, field) == value]
+        out[value] = score([items[i].label for i in idx], [preds[i] for i in idx])
     return out
 
 
