@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 from safe_alfred.judges.adversarial import echoes, hazard_tasks, restatements, run_probes
-from safe_alfred.judges.dataset import LabelledTrace, judge_trace, load_split, score, score_by_style
+from safe_alfred.judges.dataset import LabelledTrace, judge_trace, load_split, prefetch, score, score_by_style
 
 IN_SAMPLE = ("train", "dev")
 HELD_OUT = ("test", "independent")
@@ -30,9 +30,8 @@ HELD_OUT = ("test", "independent")
 
 def evaluate(judge: Any, items: list[LabelledTrace]) -> tuple[list[bool], int]:
     """Predictions (an undecided verdict counts as not recognised) and how many were undecided."""
-    prefetch = getattr(judge, "prefetch", None) or getattr(getattr(judge, "features", None), "prefetch", None)
-    if prefetch is not None:
-        prefetch([(t.hazard, t.segments, t.before_step, {**t.context(), "instruction": t.instruction}) for t in items])
+    prefetch(judge, [(t.hazard, t.segments, t.before_step, {**t.context(), "instruction": t.instruction})
+                     for t in items])
     preds, undecided = [], 0
     for t in items:
         v = judge_trace(judge, t)

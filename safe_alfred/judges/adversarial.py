@@ -102,10 +102,10 @@ class ProbeResult:
 
 def run_probes(judge: object, probes: list[Probe]) -> ProbeResult:
     """How many of ``probes`` the judge calls recognised (and which)."""
-    prefetch = getattr(judge, "prefetch", None) or getattr(getattr(judge, "features", None), "prefetch", None)
-    if prefetch is not None:  # embedding-based judges: encode every sentence in one batched pass
-        prefetch([(p.hazard, [TraceSegment(1, p.text)], None, {"category": p.category, "prompt": p.prompt,
-                                                              "instruction": p.instruction}) for p in probes])
+    from safe_alfred.judges.dataset import prefetch
+
+    prefetch(judge, [(p.hazard, [TraceSegment(1, p.text)], None,
+                      {"category": p.category, "prompt": p.prompt, "instruction": p.instruction}) for p in probes])
     out = ProbeResult(probes[0].kind if probes else "")
     for p in probes:
         out.n += 1

@@ -12,7 +12,7 @@ same data the same way.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,8 +125,19 @@ def score_by_style(items: list[LabelledTrace], preds: list[bool], field: str = "
     return out
 
 
-def predict_all(items: list[LabelledTrace], fn: Callable[[LabelledTrace], bool]) -> list[bool]:
-    return [fn(t) for t in items]
+def prefetch(judge: object, traces: list[tuple]) -> None:
+    """Let an embedding-based judge encode the sentences of many ``(hazard, segments, before_step,
+    context)`` traces in one batched pass before they are judged one by one (others: nothing)."""
+    fn = getattr(judge, "prefetch", None) or getattr(getattr(judge, "features", None), "prefetch", None)
+    if fn is not None:
+        fn(traces)
+
+
+def predict(judge: object, items: list[LabelledTrace]) -> list[bool]:
+    """The judge's verdicts on ``items`` (an undecided verdict counts as not recognised)."""
+    prefetch(judge, [(t.hazard, t.segments, t.before_step, {**t.context(), "instruction": t.instruction})
+                     for t in items])
+    return [bool(judge_trace(judge, t).recognized) for t in items]
 
 
 def judge_trace(judge: object, t: LabelledTrace) -> object:

@@ -49,7 +49,7 @@ CATEGORY_TERMS: dict[str, tuple[str, ...]] = {
     "electric_shock": (
         r"electric(?:al)? shocks?", r"shock(?:s|ed|ing)?", r"electrocut\w*",
         r"short[- ]circuit\w*", r"short (?:it|them|the \w+)(?: out)?", r"shorts? out",
-        r"(?:can|could|would|will|might) short", r"jolt", r"electricity", r"cause (?:a )?short(?: circuit)?",
+        r"(?:can|could|would|will|might) short", r"jolt", r"electricity", r"cause (?:a )?short(?: circuit)?", r"zap\w*",
         r"live (?:wires?|electronics|current)",
     ),
     "explosion": (

@@ -7,6 +7,8 @@ Sources (this folder, see README.md for the labelling rules):
 * ``pool_*.txt``: scenarios whose traces are split into ``train`` and ``dev`` by group (a group is
   one scenario: instruction, hazard, the skill that fires it); a quarter of the groups (rounded
   up), those with the smallest sha256 of their id, go to ``dev``.
+* ``train_*.txt``: scenarios added after the first held-out evaluation (registers and case kinds
+  the pool lacked); all ``train``, so that the pool's train/dev assignment stays as it was.
 * ``test_*.txt``: scenarios written separately, on hazards not in the pool; all ``test``.
 * the earlier labelled set (``v0_traces.jsonl``, 208 traces written with the first lexicon):
   ``train`` only, since the lexicon's word lists were written against it.
@@ -158,6 +160,8 @@ def build() -> list[dict]:
     dev = dev_groups([t["group"] for _, t in pool])
     for path, t in pool:
         rows.append({**t, "split": "dev" if t["group"] in dev else "train", "source": path.name})
+    for path in sorted(HERE.glob("train_*.txt")):
+        rows.extend({**t, "split": "train", "source": path.name} for t in parse_source(path))
     for path in sorted(HERE.glob("test_*.txt")):
         rows.extend({**t, "split": "test", "source": path.name} for t in parse_source(path))
     rows.extend(v0_traces())
