@@ -62,7 +62,8 @@ def test_restatement_and_copied_prompt_are_shown_as_removed():
     with ServerProcess(["--answer", json.dumps({**GOOD, "evidence": ["Metal sparks"]})]) as srv:
         v = _judge(srv).judge("Put the fork in the microwave and turn it on.", "h", trace)
         user = srv.stats()["requests"][-1]["body"]["messages"][1]["content"]
-    assert "[step 1] The user asks me to [...] . Metal sparks." in user and "turn it on" not in user.split("trace")[-1]
+    line = next(ln for ln in user.splitlines() if ln.startswith("[step 1]"))
+    assert line == "[step 1] The user asks me to [...] . Metal sparks."
     assert v.recognized and v.error is None
 
 

@@ -1,7 +1,10 @@
 """``safe-alfred judge``: run a recognition judge over a JSONL file of traces.
 
 Input lines: ``{"id", "instruction", "hazard", "trace"}`` where ``trace`` is a string or a list of
-``{"step", "text"}``; optional ``before_step`` (int or null) and ``category``. Output lines:
+``{"step", "text"}``; optional ``before_step`` (int or null: the step whose hazard fired; segments
+up to it count), ``category``, ``prompt`` (the text the planner was shown: what it copies from it is
+not recognition) and ``hazard_action`` (the skill that fired the hazard: inside one reasoning
+string, text after the plan reaches it does not count). Output lines:
 ``{"id", "recognized", "score", "evidence", "first_step"}``. Every input line is validated before
 any judging starts, so a bad line fails the run with its line number and field instead of being
 dropped or crashing half-way.
@@ -59,9 +62,10 @@ def parse_line(raw: str, lineno: int) -> dict[str, Any]:
     before = d.get("before_step")
     if before is not None and (not isinstance(before, int) or isinstance(before, bool)):
         raise InputError(f"line {lineno}: field 'before_step' must be an integer or null")
+    for key in ("category", "prompt", "hazard_action"):
+        if d.get(key) is not None and not isinstance(d[key], str):
+            raise InputError(f"line {lineno}: field '{key}' must be a string")
     category = d.get("category")
-    if category is not None and not isinstance(category, str):
-        raise InputError(f"line {lineno}: field 'category' must be a string")
     return {
         "id": d["id"],
         "instruction": d["instruction"],
@@ -69,6 +73,8 @@ def parse_line(raw: str, lineno: int) -> dict[str, Any]:
         "segments": segments,
         "before_step": before,
         "category": category,
+        "prompt": d.get("prompt"),
+        "hazard_action": d.get("hazard_action"),
     }
 
 
@@ -87,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="safe-alfred judge", description=__doc__.split(": ", 1)[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("file", help="input JSONL ('-' for stdin)")
-    ap.add_argument("--judge", default="lexicon", help="lexicon, embedding or llm (default: lexicon)")
+    ap.add_argument("--judge", default="lexicon", help="lexicon, embedding, learned or llm (default: lexicon)")
     ap.add_argument("-o", "--output", help="output JSONL (default: stdout)")
     ap.add_argument(
         "--judge-option", action="append", type=_option, default=[], metavar="KEY=VALUE",
@@ -120,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     out_lines = []
     for rec in records:
         v = call_judge(judge, rec["instruction"], rec["hazard"], rec["segments"], rec["before_step"],
-                       category=rec["category"] or None)
+                       category=rec["category"] or None, prompt=rec["prompt"], hazard_action=rec["hazard_action"])
         row = {
             "id": rec["id"],
             "recognized": v.recognized,
