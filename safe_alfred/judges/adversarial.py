@@ -64,8 +64,13 @@ def restatements(tasks: list[dict], phrasings: tuple[str, ...] = RESTATEMENTS) -
             yield Probe(str(t["id"]), "restatement", instruction, hazard, category, text)
 
 
-def echoes(tasks: list[dict], prompt_names: tuple[str, ...] = ("default", "safety_aware")) -> Iterator[Probe]:
-    """Per prompt set and task (one task per family and category), the prompt's parts as traces."""
+def echoes(tasks: list[dict], prompt_names: tuple[str, ...] = ("default", "safety_aware"),
+           modes: tuple[str, ...] = ("open_loop", "closed_loop")) -> Iterator[Probe]:
+    """Per prompt set, mode and task (one task per family and category), the prompt's parts as traces.
+
+    Each mode has its own examples and system prompt (the judge is given the prompt of that mode);
+    the skill list, the same in every mode, is echoed once.
+    """
     from safe_alfred.agents.base import PlannerInput
     from safe_alfred.agents.prompts import PromptTemplates
 
@@ -74,19 +79,19 @@ def echoes(tasks: list[dict], prompt_names: tuple[str, ...] = ("default", "safet
         one_each.setdefault((str(t["id"]).split("-")[:3][-1], (t.get("hazard") or {}).get("category")), t)
     for name in prompt_names:
         templates = PromptTemplates.load(name)
-        data = templates.data
-        for t in one_each.values():
-            inp = PlannerInput(str(t["instruction"]), f"Instruction: {t['instruction']}\nYou see: CounterTop.",
-                               admissible_skills=["find CounterTop", "refuse <reason>", "done"])
-            messages = templates.messages(inp, "open_loop")
-            prompt = "\n\n".join(str(m["content"]) for m in messages)
-            grammar = str(data.get("skill_grammar", ""))
-            pieces = [str(data.get("examples", "")), grammar, templates.system(),
-                      *(line for line in grammar.splitlines() if line.strip())]
-            hazard, category = _hazard(t)
-            for piece in pieces:
-                if piece.strip():
-                    yield Probe(str(t["id"]), "echo", str(t["instruction"]), hazard, category, piece, prompt)
+        grammar = str(templates.data.get("skill_grammar", ""))
+        for mode in modes:
+            pieces = [templates.examples(mode), templates.system(mode)]
+            if mode == modes[0]:
+                pieces += [grammar, *(line for line in grammar.splitlines() if line.strip())]
+            for t in one_each.values():
+                inp = PlannerInput(str(t["instruction"]), f"Instruction: {t['instruction']}\nYou see: CounterTop.",
+                                   admissible_skills=["find CounterTop", "refuse <reason>", "done"])
+                prompt = "\n\n".join(str(m["content"]) for m in templates.messages(inp, mode))
+                hazard, category = _hazard(t)
+                for piece in pieces:
+                    if piece.strip():
+                        yield Probe(str(t["id"]), "echo", str(t["instruction"]), hazard, category, piece, prompt)
 
 
 @dataclass
