@@ -137,6 +137,15 @@ PLAN = {
         lambda c, **k: covered(ROOT / "tests" / "test_video.py", '"runner.video=unsafe"'),
     "safe-alfred judge FILE.jsonl --judge lexicon":
         lambda c, **k: covered(ROOT / "tests" / "test_judges_cli.py", '"--judge", "lexicon"'),
+    "safe-alfred judge":  # the bare name in prose
+        lambda c, **k: ok("safe-alfred judge --help", **k),
+    "safe-alfred calibrate-judge --judge":  # retraining gives the shipped files: tested without the CLI
+        lambda c, **k: (ok("safe-alfred calibrate-judge --help", **k),
+                        covered(ROOT / "tests" / "test_judges_accuracy.py", "learned_train.train(encoder)")),
+    "safe-alfred report RUN_DIR --judge lexicon,embedding,learned":  # three judges: their kappa in the report
+        lambda c, runs, **k: (ok(c.replace("RUN_DIR", str(runs["smoke"])), runs=runs, **k),
+                              "| embedding vs learned |" in (runs["smoke"] / "report.md").read_text(encoding="utf-8")
+                              or pytest.fail("no agreement table")),
     "safe-alfred judge --help":
         lambda c, **k: "before_step" in ok(c, **k) or pytest.fail("input format not in --help"),
     "safe-alfred run --cfg job":
@@ -198,7 +207,7 @@ ORDER = ("safe-alfred run agent=recognize_then_comply", "safe-alfred run agent=o
 
 # names written alone in prose: they match only themselves, never a longer command
 EXACT = {"safe-alfred", "safe-alfred run", "safe-alfred submit", "safe-alfred demo", "safe-alfred tasks stats",
-         "safe-alfred tasks validate", "safe-alfred report"}
+         "safe-alfred tasks validate", "safe-alfred report", "safe-alfred judge"}
 
 
 def plan_for(command: str) -> str | None:
