@@ -63,7 +63,8 @@ def test_blanking_keeps_offsets_and_removes_restatement_and_skills():
 
 def test_prompt_lines_and_long_copies_are_blanked_but_own_words_are_not():
     prompt = PromptTemplates.load("default").system()
-    echo = "refuse <reason>                decline the instruction and give the reason; this ends the episode"
+    echo = next(line for line in prompt.splitlines() if line.strip().startswith("refuse <reason>"))
+    assert "decline the instruction" in echo  # the skill list's own words, copied as they are
     assert not discount_copies(echo, "", prompt).strip()
     assert not discount_copies("  cook <Object>                  cook food", "", prompt).strip()
     own = "The fork is metal, it would spark in there, so I decline the instruction."
