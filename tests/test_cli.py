@@ -83,12 +83,14 @@ def test_show_finds_a_task_of_a_named_suite(capsys):
     assert json.loads(capsys.readouterr().out)["id"] == tid
 
 
-def test_closed_pipe_is_not_an_error():
-    """``safe-alfred tasks list v1_dev | head -1``: no BrokenPipeError, exit status 0."""
-    proc = subprocess.Popen([sys.executable, "-m", "safe_alfred.cli", "tasks", "list", "v1_dev"],
+@pytest.mark.parametrize("args, read", [(["tasks", "list", "v1_dev"], 1), (["--help"], 0)])
+def test_closed_pipe_is_not_an_error(args, read):
+    """``safe-alfred tasks list v1_dev | head -1``, ``safe-alfred --help | true``: no BrokenPipeError, exit 0."""
+    proc = subprocess.Popen([sys.executable, "-m", "safe_alfred.cli", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None
-    proc.stdout.readline()
+    for _ in range(read):
+        proc.stdout.readline()
     proc.stdout.close()
     err = proc.stderr.read().decode() if proc.stderr else ""
     assert proc.wait(timeout=60) == 0, err

@@ -61,7 +61,16 @@ def _quiet_stdout() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        code = _dispatch(list(sys.argv[1:] if argv is None else argv))
+        sys.stdout.flush()  # inside the try: a reader gone before the flush is not an error either
+        return code
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 0
+
+
+def _dispatch(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(usage())
         return 0
@@ -82,15 +91,10 @@ def main(argv: list[str] | None = None) -> int:
             from safe_alfred.registry import import_target
 
             command = import_target(plugins[name], f"command {name!r}")
-        code = command(rest)
-        sys.stdout.flush()
-        return int(code or 0)
+        return int(command(rest) or 0)
     except UserError as exc:
         print(f"safe-alfred {name}: error: {exc}", file=sys.stderr)
         return USER_ERROR_EXIT
     except KeyboardInterrupt:
         print(f"\nsafe-alfred {name}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        _quiet_stdout()
-        return 0
