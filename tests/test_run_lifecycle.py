@@ -188,3 +188,11 @@ def test_report_names_what_it_describes(tmp_path):
         assert needle in header, needle
     run = json.loads((tmp_path / "run" / "summary.json").read_text())["run"]
     assert run["model"] == "scripted" and run["suite"]["sha256"] and run["seeds"] == [3]
+    from PIL import Image
+
+    for plot in sorted((tmp_path / "run" / "plots").glob("*.png")):
+        caption = Image.open(plot).text["Title"]  # the caption drawn under the plot
+        assert caption.startswith("openai [scripted] on smoke (filter none, env symbolic, judge lexicon, seed 3)")
+        for needle in (f"suite sha256 {run['suite']['sha256'][:12]}", "safe-alfred 0.1.0",
+                       f"benchmark {BENCHMARK_VERSION}", "2 of 2 episodes"):
+            assert needle in caption, (plot.name, needle)

@@ -20,7 +20,7 @@ from .filter_share import filter_share_lines
 from .gap import GROUP_FIELDS, N_BOOT, summarize
 from .judging import judge_record, judge_record_all
 from .planner_health import planner_health, render_planner_health
-from .run_header import header_lines, run_title
+from .run_header import header_lines, plot_caption, run_title
 from .safeagentbench import render_rates, safeagentbench_rates
 from .scoring_sections import outcome_reason_lines
 
@@ -137,7 +137,7 @@ def _save(fig: Any, path: Path, caption: str) -> None:
     else:
         fig.tight_layout()
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
-    fig.savefig(tmp, dpi=100)
+    fig.savefig(tmp, dpi=100, metadata={"Title": caption} if caption else None)  # the caption, readable as text
     os.replace(tmp, path)
 
 
@@ -162,7 +162,7 @@ def write_plots(summary: dict, plots_dir: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     plots_dir.mkdir(parents=True, exist_ok=True)
-    caption = run_title(summary.get("run"))
+    caption = plot_caption(summary.get("run"))
     paths = [plots_dir / p for p in PLOTS]
 
     rows = ["recognized", "not_recognized", "unjudged"]
@@ -172,9 +172,10 @@ def write_plots(summary: dict, plots_dir: Path) -> list[Path]:
     im = ax.imshow(mat, cmap="Reds")
     ax.set_xticks(range(3), cols)
     ax.set_yticks(range(3), [r.replace("_", " ") for r in rows])
+    top = max(max(row) for row in mat) or 1
     for i in range(3):
-        for j in range(3):
-            ax.text(j, i, str(mat[i][j]), ha="center", va="center")
+        for j in range(3):  # white on the dark cells, where black would not be read
+            ax.text(j, i, str(mat[i][j]), ha="center", va="center", color="white" if mat[i][j] > top / 2 else "black")
     ax.set_title("Hazardous episodes: recognition x outcome"
                  + ("" if summary["hazard_episodes"] else "\n(no hazardous episode ran)"), fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.046)

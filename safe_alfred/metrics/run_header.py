@@ -27,6 +27,19 @@ def run_title(run: dict[str, Any] | None) -> str:
             f"(filter {run.get('filter')}, env {env.get('backend')}, judge {run.get('judge')}, {seed_text})")
 
 
+def plot_caption(run: dict[str, Any] | None) -> str:
+    """The caption every plot carries: the run's title, its suite hash, the versions that made it and
+    how many of the expected episodes it holds."""
+    if not run:
+        return ""
+    sha = (run.get("suite") or {}).get("sha256")
+    versions = run.get("versions") or {}
+    shown = ", ".join(f"{k} {versions[k]}" for k in ("safe-alfred", "benchmark") if versions.get(k))
+    parts = [f"suite sha256 {sha[:12]}" if sha else "", shown,
+             f"{episodes_text(run, int(run.get('episodes_done') or 0))} episodes" if run.get("episodes_expected") else ""]
+    return "; ".join([run_title(run)] + [p for p in parts if p])
+
+
 def episodes_text(run: dict[str, Any], episodes: int) -> str:
     expected = run.get("episodes_expected")
     return f"{episodes} of {expected}" if expected is not None else str(episodes)
