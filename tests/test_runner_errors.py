@@ -78,6 +78,11 @@ def test_console_script_exit_status(tmp_path):
     (["+env.bar=1"], "unknown config key 'env.bar'"),
     (["env.scene=NoSuchScene"], "env.scene: unknown iTHOR scene 'NoSuchScene'"),
     (["agent.max_output_chars=0"], "agent.max_output_chars must be between 1 and 200000"),
+    (["+env.backend_options.bogus=1"], "env.backend_options: symbolic does not take bogus (it takes none)"),
+    (["env=thor_standin", "+env.backend_options.widht=160"], "thor_standin does not take widht (it takes "),
+    (["runner.output_dir=elsewhere"], "runner.output_dir is set by the runner; choose the run directory with "
+                                      "hydra.run.dir=DIR"),
+    (["judge.also=[lexicon,lexcon]"], "unknown judge 'lexcon'"),
 ])
 def test_nonsense_values_are_refused_before_the_first_episode(capsys, tmp_path, args, needle):
     code = main([*args, f"hydra.run.dir={tmp_path / 'run'}"])

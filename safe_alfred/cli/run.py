@@ -81,6 +81,8 @@ def preflight(overrides: list[str], multirun: bool) -> list[RunConfig]:
         parsed = OverridesParser.create().parse_overrides(overrides=overrides)
     except Exception as exc:  # hydra's OverrideParseException
         raise RunError(f"bad override: {one_line(exc)}") from None
+    if any(_key(o) == "runner.output_dir" for o in overrides):  # the runner sets it; a user's value is lost
+        raise RunError("runner.output_dir is set by the runner; choose the run directory with hydra.run.dir=DIR")
     sweeps = [o for o in parsed if o.is_sweep_override()]
     if sweeps and not multirun:
         names = ", ".join(o.input_line for o in sweeps)

@@ -163,10 +163,30 @@ def check_suite(cfg: RunConfig) -> None:
                        f"'safe-alfred tasks validate {cfg.suite.path}' lists every problem")
 
 
+def _options_taken(factory: Any) -> set[str] | None:
+    """The keyword options a backend factory takes; None when it takes any. A ``**_`` catch-all is
+    the convention for "given and ignored", so it does not count as taking everything."""
+    import inspect
+
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD and p.name != "_" for p in params):
+        return None
+    return {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
 def check_backend(cfg: RunConfig) -> None:
     entry = registry.lookup("backend", cfg.env.backend)
     factory = registry.import_target(entry.target, f"env.backend={cfg.env.backend}")
-    _check_part("backend", cfg.env.backend, factory, dict(cfg.env.backend_options))
+    options = dict(cfg.env.backend_options)
+    taken = _options_taken(factory)
+    if taken is not None and set(options) - taken:
+        takes = f"it takes {', '.join(sorted(taken))}" if taken else "it takes none"
+        raise RunError(f"env.backend_options: {cfg.env.backend} does not take {', '.join(sorted(set(options) - taken))}"
+                       f" ({takes})")
+    _check_part("backend", cfg.env.backend, factory, options)
 
 
 def check_filter(cfg: RunConfig) -> None:

@@ -20,6 +20,7 @@ handler stop every live controller (Ctrl-C unwinds through ``KeyboardInterrupt``
 from __future__ import annotations
 
 import atexit
+import inspect
 import logging
 import math
 import os
@@ -380,6 +381,9 @@ def standin_backend(**options: Any) -> ThorBackend:
     backend = ThorBackend(**options)
     backend.name = "thor_standin"
     return backend
+
+
+standin_backend.__signature__ = inspect.signature(ThorBackend)  # type: ignore[attr-defined]  # options it takes
 
 
 def run_with_restarts(env: Any, episode_fn: Callable[[Any], Any], max_restarts: int = 2) -> tuple[Any, dict[str, Any]]:
