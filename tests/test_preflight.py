@@ -49,6 +49,9 @@ def test_model_server_down_or_without_the_model(tmp_path, capsys, server):
     line = one_line_error(capsys, run(tmp_path, "agent=openai", f"agent.params.base_url={server.base_url}",
                                       "agent.params.model=Qwen/Qwen2.5-7B-Instruct"))
     assert "does not serve model 'Qwen/Qwen2.5-7B-Instruct' (it serves: scripted)" in line
+    wrong = server.base_url.rsplit("/v1", 1)[0] + "/api"  # a web server, but no chat API at that path
+    line = one_line_error(capsys, run(tmp_path, "agent=openai", f"agent.params.base_url={wrong}", "agent.params.model=m"))
+    assert f"agent=openai: no OpenAI-compatible chat API at {wrong} (HTTP 404 for /models and /chat/completions" in line
     line = one_line_error(capsys, run(tmp_path, "judge=llm", "judge.options.base_url=http://127.0.0.1:9/v1",
                                       "judge.options.model=m"))
     assert line.startswith("safe-alfred run: error: judge=llm: cannot reach the model server")

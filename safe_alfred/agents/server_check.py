@@ -30,7 +30,9 @@ def check_chat_server(base_url: str, model: str | None, what: str, api_key_env: 
                       timeout: float = TIMEOUT_S) -> None:
     """``GET BASE_URL/models``: ``UserError`` if it cannot be reached, refuses the key, or lacks ``model``.
 
-    A server without ``/models`` (HTTP 404) passes: the first real request will tell.
+    A server without ``/models`` (HTTP 404) is asked once more, with an empty chat request that no
+    model answers: a 404 there too means no chat API at that address (a base_url without ``/v1``,
+    or a model the server does not know); any other reply passes, and the first real request tells.
     """
     import httpx
 
@@ -42,6 +44,13 @@ def check_chat_server(base_url: str, model: str | None, what: str, api_key_env: 
     quiet.disabled = True
     try:
         resp = httpx.get(url, headers=headers, timeout=timeout)
+        if resp.status_code == 404:
+            chat = httpx.post(str(base_url).rstrip("/") + "/chat/completions", headers=headers, timeout=timeout,
+                              json={"model": model or "", "messages": [], "max_tokens": 1})
+            if chat.status_code == 404:
+                raise UserError(f"{what}: no OpenAI-compatible chat API at {base_url} (HTTP 404 for /models and "
+                                f"/chat/completions{' with model ' + repr(model) if model else ''}); check the "
+                                "base_url (it usually ends in /v1) and the model name")
     except httpx.TimeoutException:
         raise UserError(f"{what}: the model server at {base_url} did not answer within {timeout:g} s") from None
     except (httpx.HTTPError, OSError, ValueError) as exc:
