@@ -190,10 +190,14 @@ def append_record(path: str | os.PathLike, record: dict, *, validate: bool = Tru
         size = os.fstat(fd).st_size
         if size > 0 and os.pread(fd, 1, size - 1) != b"\n":
             line = b"\n" + line
-        written = os.write(fd, line)
-        while written < len(line):  # only on exotic filesystems; a crash here leaves a torn line
-            written += os.write(fd, line[written:])
-        os.fsync(fd)
+        try:
+            written = os.write(fd, line)
+            while written < len(line):  # a full disk writes part, then fails; a crash here leaves a torn line
+                written += os.write(fd, line[written:])
+            os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, size)  # no half record left behind (truncating needs no free space)
+            raise
     finally:
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_UN)

@@ -96,6 +96,34 @@ def test_torn_last_line_is_skipped_reported_and_fenced(tmp_path):
     assert not scan.torn_last_line and scan.bad_lines == [2]
 
 
+def test_a_write_that_fails_part_way_leaves_no_half_record(tmp_path, monkeypatch):
+    """A full disk: the first bytes of a line go out, then ENOSPC. The file keeps whole lines only."""
+    import errno
+    import os
+
+    import safe_alfred.records as records
+
+    path = tmp_path / "records.jsonl"
+    append_record(path, minimal_record(0))
+    whole = path.read_bytes()
+    real_write = os.write
+    calls = []
+
+    def full_disk(fd, data):
+        calls.append(len(data))
+        if len(calls) == 1:
+            return real_write(fd, bytes(data[:100]))  # the disk had room for 100 bytes
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(records.os, "write", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        append_record(path, minimal_record(1))
+    monkeypatch.undo()
+    assert len(calls) == 2 and path.read_bytes() == whole
+    scan = scan_records(path)
+    assert [r["task"]["id"] for r in scan.records] == ["t0"] and not scan.torn_last_line and not scan.bad_lines
+
+
 WRITER = textwrap.dedent("""
     import hashlib, sys
     sys.path.insert(0, sys.argv[2])
