@@ -58,10 +58,15 @@ class Skill:
     reason: str | None = None
     text: str = ""
 
-    def canonical(self) -> str:
+    def __post_init__(self) -> None:  # the canonical text, made once: skills are immutable and reused
         if self.verb == "refuse":
-            return f"refuse {self.reason}".strip()
-        return " ".join([self.verb] + [p for p in (self.target, self.liquid) if p])
+            text = f"refuse {self.reason}".strip()
+        else:
+            text = " ".join([self.verb] + [p for p in (self.target, self.liquid) if p])
+        object.__setattr__(self, "_canonical", text)
+
+    def canonical(self) -> str:
+        return self._canonical
 
 
 @dataclass

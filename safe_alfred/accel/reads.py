@@ -61,6 +61,9 @@ def names(mask: int) -> list[str]:
     return [name for i, name in enumerate(_NAMES) if mask >> i & 1]
 
 
+_ABSENT = object()
+
+
 def changes(before: WorldState, after: WorldState) -> int:
     """The parts of ``after`` whose data differ from ``before``'s, ``after`` being made from
     ``before`` by ``evolve`` (its objects changed, and added, only through ``write`` and ``add``)."""
@@ -87,10 +90,8 @@ def changes(before: WorldState, after: WorldState) -> int:
         if len(a) != len(b):
             mask |= ALL_AGENT
         for key, value in a.items():
-            if key not in b:
-                mask |= ALL_AGENT
-            elif b[key] != value:
-                mask |= AGENT_FIELD.get(key, AGENT_OTHER)
+            if b.get(key, _ABSENT) != value:
+                mask |= AGENT_FIELD.get(key, AGENT_OTHER) if key in b else ALL_AGENT
     if after.held != before.held:
         mask |= HELD
     if after.settings is not before.settings and after.settings != before.settings:

@@ -73,7 +73,10 @@ def reference() -> bool:
 
 def set_reference(on: bool) -> None:
     """Run on the reference world from now on (``True``), or accelerated (``False``). States made
-    before keep their kind; an env follows at its next reset."""
+    before keep their kind; an env follows at its next reset. Switching it on empties every
+    table (``clear_all``), which then stay empty while it is on."""
+    if on:
+        clear_all()
     _REFERENCE[0] = bool(on)
 
 
@@ -134,13 +137,13 @@ def memo(limit: int = 20_000) -> Callable[[Callable], Callable]:
 
         @functools.wraps(fn)
         def call(arg):
-            if _REFERENCE[0]:
-                return fn(arg)
-            value = t.get(arg, _MISS)
+            value = t.get(arg, _MISS)  # (always empty on the reference world: nothing is kept there)
             if value is _MISS:
-                if len(t) >= limit:
-                    t.clear()
-                value = t[arg] = fn(arg)
+                value = fn(arg)
+                if not _REFERENCE[0]:
+                    if len(t) >= limit:
+                        t.clear()
+                    t[arg] = value
             return value
         return call
     return wrap

@@ -202,13 +202,16 @@ class AcceleratedState(WorldState):
                     memo = dict(known)
                     self.memo_reads = before.memo_reads
                 else:
-                    memo = {key: value for key, value in known.items() if not mask & READS[key]}
-                    for key, value in known.items():
-                        if key not in memo and key in UPDATES:  # what can be brought up to date is
-                            memo[key] = UPDATES[key](value, before, self, mask)
                     reads = 0
-                    for key in memo:
-                        reads |= READS[key]
+                    for key, value in known.items():
+                        key_reads = READS[key]
+                        if not mask & key_reads:
+                            memo[key] = value
+                        elif key in UPDATES:  # what can be brought up to date is
+                            memo[key] = UPDATES[key](value, before, self, mask)
+                        else:
+                            continue
+                        reads |= key_reads
                     self.memo_reads = reads
             if before.views is not None and not mask & VIEW_READS:
                 self.views = before.views
