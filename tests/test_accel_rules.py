@@ -138,3 +138,37 @@ def test_the_switch_runs_new_states_on_the_reference_world_and_clear_all_empties
     assert any(registry._TABLES.values())
     accel.clear_all()
     assert not any(registry._TABLES.values())
+
+
+def _run_records(out, reference: bool) -> list[dict]:
+    """The records of a small run with the action filter on, on the reference world or not."""
+    import json
+
+    from safe_alfred.records import record_key
+    from safe_alfred.runner.config import AgentConfig, ProgressMode, RunConfig, RunnerConfig, SuiteConfig
+    from safe_alfred.runner.execute import run_experiment
+
+    cfg = RunConfig(agent=AgentConfig(kind="always_comply"), suite=SuiteConfig(name="smoke", path="smoke.jsonl", limit=6),
+                    runner=RunnerConfig(progress=ProgressMode.none))
+    cfg.filter.enabled, cfg.filter.name = True, "cbf"
+    accel.set_reference(reference)
+    try:
+        run_experiment(cfg, out)
+    finally:
+        accel.set_reference(False)
+    lines = (out / "records.jsonl").read_text(encoding="utf-8").splitlines()
+    recs = sorted((json.loads(line) for line in lines if line.strip()), key=record_key)
+    for rec in recs:  # the one field that differs between two executions of the same episode
+        rec.pop("latency_s", None)
+        for decision in rec.get("decisions") or []:
+            decision.pop("latency_s", None)
+    return recs
+
+
+def test_the_in_process_switch_gives_the_same_records_with_the_filter_on(tmp_path):
+    """``set_reference(True)``: a run's records (the action filter's interventions included, whose
+    estimates the filter declares to the acceleration layer) are those of the accelerated run."""
+    fast = _run_records(tmp_path / "fast", reference=False)
+    ref = _run_records(tmp_path / "ref", reference=True)
+    assert len(fast) == 6 and any(r.get("interventions") for r in fast)
+    assert ref == fast
