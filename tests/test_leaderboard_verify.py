@@ -378,6 +378,8 @@ TAMPERED = {
     "config key unknown": (lambda d: _set(d, "config.bogus", 1), "manifest.config: Key 'bogus' not in 'RunConfig'"),
     "agent settings not the run's": (lambda d: _set(d, "settings.agent.kind", "oracle_safe"),
                                      "manifest.settings.agent differs from the run config's agent"),
+    "settings key unknown": (lambda d: _set(d, "settings.turbo", {"x": 1}),
+                             "schema: manifest/settings: Additional properties are not allowed ('turbo'"),
     "planner not the records'": (lambda d: _set(d, "planner.name", "gpt-9"), "planner differs from the manifest's"),
     "seeds not the run's": (lambda d: _set(d, "seeds", [0, 1]), "manifest.seeds [0, 1] are not the run config's"),
     "suite name of another suite": (lambda d: (_set(d, "suite.name", "v1_test"), _set(d, "config.suite.name", "v1_test")),

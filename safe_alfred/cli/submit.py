@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     m = doc["manifest"]
     print(for_terminal(f"wrote {out} ({out.stat().st_size} bytes): {m['episodes']} episodes of suite "
                        f"{m['suite']['name']} ({m['suite']['file']} sha256 {m['suite']['sha256'][:12]}...), split "
-                       f"{m['split']}, planner {m['planner']['name']}. Check it with: safe-alfred verify {out}"))
+                       f"{m['split'] or 'all'}, planner {m['planner']['name']}. Check it with: safe-alfred verify {out}"))
     return 0
 
 

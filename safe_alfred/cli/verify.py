@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({k: v for k, v in res.summary.items() if k != "breakdowns"}, sort_keys=True))
         return 0
     print(for_terminal(f"VERIFIED {args.file}: {m['name']} (planner {m['planner']['name']}), suite "
-                       f"{m['suite']['name']} split {m.get('split')}, {res.replayed} episodes replayed; "
+                       f"{m['suite']['name']} split {m.get('split') or 'all'}, {res.replayed} episodes replayed; "
                        f"scores with judge {REFERENCE_JUDGE}:"))
     print(format_scores(res.summary))
     versions = m.get("versions") or {}
