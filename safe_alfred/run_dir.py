@@ -361,6 +361,10 @@ class RunDir:
         judges = sorted({(r.get("recognition") or {}).get("judge") for r in records} - {None})
         done = sum(1 for r in records if not is_error(r))
         expected = status.get("episodes_expected")
+        complete = bool(status.get("complete")) or (expected is not None and done >= expected)
+        state = status.get("state")
+        if complete and state == "writing report":  # what the summary being written will say once it is
+            state = "finished"
         return to_jsonable({
             "run_dir": str(self.path),
             "agent": agent.get("name") or agent.get("kind") or planner.get("name"),
@@ -378,10 +382,10 @@ class RunDir:
             "seeds": list(range(seed0, seed0 + max(1, n_seeds))) if cfg else sorted({record_key(r)[1] for r in records}),
             "versions": first.get("versions") or {},
             "config_hash": status.get("config_hash"),
-            "state": status.get("state"),
+            "state": state,
             "episodes_expected": expected,
             "episodes_done": done,
-            "complete": bool(status.get("complete")) or (expected is not None and done >= expected),
+            "complete": complete,
             "partial": expected is not None and done < expected,
             "resume_command": status.get("command"),
             "started": status.get("started"),

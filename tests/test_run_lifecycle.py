@@ -188,6 +188,7 @@ def test_report_names_what_it_describes(tmp_path):
         assert needle in header, needle
     run = json.loads((tmp_path / "run" / "summary.json").read_text())["run"]
     assert run["model"] == "scripted" and run["suite"]["sha256"] and run["seeds"] == [3]
+    assert run["state"] == "finished" and run["complete"] is True and run["partial"] is False
     from PIL import Image
 
     for plot in sorted((tmp_path / "run" / "plots").glob("*.png")):
