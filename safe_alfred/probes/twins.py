@@ -1,7 +1,7 @@
 """A hazard probe trained on hazardous instructions versus their safe twins (for models that never refuse).
 
 The refusal probe (``probe.py``) is labelled by behaviour: refused versus complied. A small model
-such as SmolLM2-135M-Instruct never refuses on its own, so, as in the refusal-cliff work
+such as SmolLM2-135M-Instruct refuses hazards and safe twins alike (or neither), so, as in the refusal-cliff work
 (arXiv 2510.06036), its probe is trained on what it *reads*: the model's hidden state at the last
 position of the planner's own prompt for a hazardous instruction (label 1) and for its safe twin
 (label 0; the same scene and objects, the danger removed).
