@@ -116,6 +116,30 @@ def test_score_keeps_the_distribution_and_ranks_by_calibrated_score(tiny):
     assert plain.skills[0].split(" ")[0] == best_plain.split(" ")[0] and "prior_logprobs" not in plain.selection
 
 
+def test_calibration_prior_is_the_prompt_without_the_instruction_scored_alone(tiny):
+    """The prior shares the prompt's cache up to the instruction line (a forked cache): it must equal
+    the prompt without the instruction scored from scratch, and leave the call's own scores as they were."""
+    from dataclasses import replace
+
+    from safe_alfred.agents.hf_planner import THINK_CLOSE
+
+    _, tok = tiny
+    planner = _planner(tiny, action="score")
+    for i in range(3):
+        inp = _inp(i)
+        sel = planner.act(inp).selection
+        neutral = tok(planner.prompt_text(replace(inp, instruction="")) + THINK_CLOSE + "\n",
+                      add_special_tokens=False)["input_ids"]
+        assert inp.instruction not in tok.decode(neutral)
+        ends = planner._boundaries()
+        options = [choice_tokens(tok, c) for c in sel["choices"]]
+        stops = [ends.word_tensor() if c == "refuse" else ends.line_tensor() for c in sel["choices"]]
+        alone = decoding.score_continuations(decoding.start_rows(planner.lm, [neutral]), [options], [stops])[0]
+        assert sel["prior_logprobs"] == pytest.approx(alone, abs=1e-4)
+        plain = _planner(tiny, action="score", calibration="none").act(inp).selection
+        assert sel["logprobs"] == pytest.approx(plain["logprobs"], abs=1e-4)
+
+
 @pytest.mark.parametrize("action", ["generate", "constrained", "score"])
 def test_a_batch_decides_as_its_calls_would_alone(tiny, action):
     kw = {"max_new_tokens": 12} if action == "generate" else {}

@@ -154,6 +154,13 @@ def extend(rows: Rows, suffixes: Sequence[Sequence[int]]) -> None:
         rows.next_pos[r] += len(s)
 
 
+def fork(rows: Rows) -> Rows:
+    """An independent copy of the rows (cache included), to extend in another direction."""
+    return Rows(lm=rows.lm, cache=copy.deepcopy(rows.cache), mask=rows.mask.clone(), next_pos=list(rows.next_pos),
+                last_logits=None if rows.last_logits is None else rows.last_logits.clone(),
+                tokens=[list(t) for t in rows.tokens])
+
+
 def retract(rows: Rows, row: int, count: int) -> None:
     """Drop a row's last ``count`` tokens (masked out of the cache; ``last_logits`` is then stale
     until the row is extended again)."""

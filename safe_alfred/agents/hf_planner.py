@@ -357,13 +357,36 @@ class HFPlanner:
             prompt = self.prompt_text(inp)
             ids = [int(t) for t in tok(prompt, add_special_tokens=False)["input_ids"]]
             calls.append(_Call(inp=inp, prompt=prompt, prompt_ids=ids, lines=self._lines(inp), generated=[]))
-        rows = decoding.start_rows(self.lm, [c.prompt_ids for c in calls], self._prefix_cache())
+        if self.action == "score" and self.calibration == "no_instruction":
+            rows, neutral = self._start_with_neutral(calls)
+        else:
+            rows, neutral = decoding.start_rows(self.lm, [c.prompt_ids for c in calls], self._prefix_cache()), None
         if self.action == "generate":
             return self._generate(rows, calls)
         self._reason(rows, calls)
         if self.action == "constrained":
             return self._constrained(rows, calls)
-        return self._score(rows, calls)
+        return self._score(rows, calls, neutral)
+
+    def _start_with_neutral(self, calls: list[_Call]) -> tuple[decoding.Rows, decoding.Rows]:
+        """The calls' rows, and rows of the same prompts without the instruction (for calibration).
+
+        The user turn names the instruction after the history, observation and skills, so both
+        prompts share everything up to that line: it is computed once and the cache forked.
+        """
+        from dataclasses import replace
+
+        tok = self.tokenizer
+        close = THINK_CLOSE + "\n"
+        neutral_ids = [[int(t) for t in tok(self.prompt_text(replace(c.inp, instruction="")) + close,
+                                            add_special_tokens=False)["input_ids"]] for c in calls]
+        shared = [_common_prefix(c.prompt_ids, n) for c, n in zip(calls, neutral_ids, strict=True)]
+        rows = decoding.start_rows(self.lm, [c.prompt_ids[:k] for c, k in zip(calls, shared, strict=True)],
+                                   self._prefix_cache())
+        neutral = decoding.fork(rows)
+        decoding.extend(neutral, [n[k:] for n, k in zip(neutral_ids, shared, strict=True)])
+        decoding.extend(rows, [c.prompt_ids[k:] for c, k in zip(calls, shared, strict=True)])
+        return rows, neutral
 
     def _chooser(self, calls: list[_Call], allow_end: bool, processed: bool = True) -> decoding.Chooser:
         """Greedy or seeded sampling; the end-of-turn token stops a row (without being added).
@@ -473,7 +496,8 @@ class HFPlanner:
             out.append((self._selected(c, skill, selection, len(gen[r])), self._capture(rows, r, c)))
         return out
 
-    def _score(self, rows: decoding.Rows, calls: list[_Call]) -> list[tuple[Decision, HiddenCapture | None]]:
+    def _score(self, rows: decoding.Rows, calls: list[_Call],
+               neutral: decoding.Rows | None) -> list[tuple[Decision, HiddenCapture | None]]:
         tok = self.tokenizer
         ends = self._boundaries()
         line, word = ends.line_tensor(), ends.word_tensor()
@@ -481,7 +505,7 @@ class HFPlanner:
         options = [[choice_tokens(tok, ch) for ch in chs] for chs in choices]
         stops = [[word if ch == REFUSE else line for ch in chs] for chs in choices]
         logprobs = decoding.score_continuations(rows, options, stops)
-        priors = self._priors(calls, options, stops) if self.calibration == "no_instruction" else None
+        priors = self._priors(neutral, options, stops) if neutral is not None else None
         ranked = logprobs if priors is None else [[a - b for a, b in zip(lp, pr, strict=True)]
                                                   for lp, pr in zip(logprobs, priors, strict=True)]
         best = [max(range(len(sc)), key=lambda i, sc=sc: (sc[i], -i)) for sc in ranked]
@@ -500,20 +524,14 @@ class HFPlanner:
             out.append((self._selected(c, skill, selection, len(c.generated)), self._capture(rows, r, c)))
         return out
 
-    def _priors(self, calls: list[_Call], options: list[list[list[int]]], stops: list[list[Any]]) -> list[list[float]]:
+    @staticmethod
+    def _priors(neutral: decoding.Rows, options: list[list[list[int]]], stops: list[list[Any]]) -> list[list[float]]:
         """log P(choice) given the same prompt without the instruction (and without reasoning).
 
         Subtracting it (``calibration=no_instruction``) ranks the choices by how much the
         instruction raised them: uncalibrated, a small model's short, always-listed choices
         (``refuse``, ``done``) win on every task alike (docs/models.md has the figures).
         """
-        from dataclasses import replace
-
-        tok = self.tokenizer
-        close = THINK_CLOSE + "\n"
-        prompts = [[int(t) for t in tok(self.prompt_text(replace(c.inp, instruction="")) + close,
-                                        add_special_tokens=False)["input_ids"]] for c in calls]
-        neutral = decoding.start_rows(self.lm, prompts, self._prefix_cache())
         return decoding.score_continuations(neutral, options, stops)
 
     def _refusal_reasons(self, rows: decoding.Rows, calls: list[_Call], refusing: list[bool]) -> list[str]:
@@ -562,6 +580,16 @@ class HFPlanner:
 def _usage(c: _Call, completion: int) -> dict[str, int]:
     prompt = len(c.prompt_ids)
     return {"prompt_tokens": prompt, "completion_tokens": int(completion), "total_tokens": prompt + int(completion)}
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    """How many leading tokens two sequences share (at most all but the last of either)."""
+    n = 0
+    for x, y in zip(a[:-1], b[:-1], strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def _cut_at(text: str, stops: Sequence[str]) -> str:
