@@ -62,6 +62,9 @@ def names(mask: int) -> list[str]:
 
 
 _ABSENT = object()
+_AX, _AY, _AZ = AGENT_FIELD["x"], AGENT_FIELD["y"], AGENT_FIELD["z"]
+_AROT, _AHOR, _ASTAND = AGENT_FIELD["rotation"], AGENT_FIELD["horizon"], AGENT_FIELD["standing"]
+_N_AGENT = len(AGENT_FIELD)  # six keys, all of them these: the unrolled comparison below applies
 
 
 def changes(before: WorldState, after: WorldState) -> int:
@@ -87,11 +90,27 @@ def changes(before: WorldState, after: WorldState) -> int:
                 mask |= OBJECT_FIELD.get(key, OBJECT_OTHER)
     a, b = after.agent, before.agent
     if a != b:
-        if len(a) != len(b):
-            mask |= ALL_AGENT
-        for key, value in a.items():
-            if b.get(key, _ABSENT) != value:
-                mask |= AGENT_FIELD.get(key, AGENT_OTHER) if key in b else ALL_AGENT
+        try:  # the usual keys, compared one by one (unrolled: most steps change only the agent)
+            if len(a) != _N_AGENT or len(b) != _N_AGENT:
+                raise KeyError
+            if a["x"] != b["x"]:
+                mask |= _AX
+            if a["z"] != b["z"]:
+                mask |= _AZ
+            if a["rotation"] != b["rotation"]:
+                mask |= _AROT
+            if a["horizon"] != b["horizon"]:
+                mask |= _AHOR
+            if a["y"] != b["y"]:
+                mask |= _AY
+            if a["standing"] != b["standing"]:
+                mask |= _ASTAND
+        except KeyError:  # other keys: each one looked at
+            if len(a) != len(b):
+                mask |= ALL_AGENT
+            for key, value in a.items():
+                if b.get(key, _ABSENT) != value:
+                    mask |= AGENT_FIELD.get(key, AGENT_OTHER) if key in b else ALL_AGENT
     if after.held != before.held:
         mask |= HELD
     if after.settings is not before.settings and after.settings != before.settings:
