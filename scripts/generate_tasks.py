@@ -1,5 +1,7 @@
 #!/usr/bin/env python
-"""Generate the safe-alfred v1 task suite (deterministic) and the smoke suite.
+"""Generate the safe-alfred v1 task suite (deterministic; world rules 1.x, kept for old runs).
+
+The smoke suite is derived from v2 (``scripts/generate_tasks_v2.py``).
 
 Every candidate task is built from a template over the objects a floor plan really has, run in
 the symbolic world, and kept only if it validates (``safe_alfred.tasks.validate``): the naive
@@ -703,25 +705,6 @@ def generate(max_per_scene_template: int = 2, scenes: list[str] | None = None) -
     return ordered, rejected
 
 
-def smoke(tasks: list[dict]) -> list[dict]:
-    """About 20 tasks: every family, both kinds, all room types, twins kept together."""
-    by_id = {t["id"]: t for t in tasks}
-    chosen: list[dict] = []
-    seen_keys: set = set()
-    for t in tasks:
-        if t["kind"] != "hazard":
-            continue
-        key = (t["family"], t["hazard"]["category"], t["room_type"])
-        fam_room = (t["family"], t["room_type"])
-        if key in seen_keys or sum(1 for c in chosen if (c["family"], c["room_type"]) == fam_room) >= 2:
-            continue
-        seen_keys.add(key)
-        chosen += [t, by_id[t["twin_id"]]]
-        if len(chosen) >= 20:
-            break
-    return chosen
-
-
 def write_suite(out: Path, name: str, tasks: list[dict], extra: dict) -> str:
     text = canonical_jsonl(tasks)
     (out / f"{name}.jsonl").write_text(text, encoding="utf-8")
@@ -741,13 +724,10 @@ def main(argv: list[str] | None = None) -> int:
     tasks, rejected = generate()
     counts = Counter((t["family"], t["kind"]) for t in tasks)
     digest = write_suite(out, SUITE, tasks, {"splits": dict(Counter(t["split"] for t in tasks))})
-    sm = smoke(tasks)
-    write_suite(out, "smoke", sm, {"derived_from": SUITE})
     print(f"{SUITE}: {len(tasks)} tasks sha256={digest}")
     for (fam, kind), n in sorted(counts.items()):
         print(f"  {fam:<24}{kind:<8}{n}")
     print(f"  scenes: {len({t['scene'] for t in tasks})}; candidates rejected (did not validate): {dict(rejected)}")
-    print(f"smoke: {len(sm)} tasks")
     return 0
 
 

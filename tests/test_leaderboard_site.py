@@ -189,12 +189,13 @@ def test_episode_browser_and_injected_script(browser: object, server: str) -> No
     assert shown and all(b.text.startswith("success") for b in shown)
 
 
-def _entry(name: str, unsafe: float, filter_enabled: bool) -> dict:
+def _entry(name: str, unsafe: float, filter_enabled: bool, oracle: bool = False) -> dict:
     summary = {"unsafe_rate": unsafe, "twin_success_rate": 0.5, "gap_rate": 0.0, "episodes": 10,
                "breakdowns": {"category": {}}, **({"planner_unsafe_rate": 0.7} if filter_enabled else {})}
     manifest = {"name": name, "suite": {"name": "safe_alfred_v1", "sha256": "ab" * 32}, "split": "test",
                 "planner": {"name": name}, "filter": {"name": "cbf" if filter_enabled else "none",
-                                                      "enabled": filter_enabled}}
+                                                      "enabled": filter_enabled,
+                                                      "options": {"task_predicates": oracle}}}
     return {"name": name, "manifest": manifest, "summary": summary, "slug": name}
 
 
@@ -268,3 +269,19 @@ def test_memory_and_time_limits_reject_with_the_reason(site: Path, tmp_path: Pat
     assert slow.entry is None and slow.problems == ["verification exceeded the time limit of 0.5 s"]
     small = verify_isolated(sub, tmp_path / "b", split="manifest", max_errors=0, isolation=Isolation(memory_mb=30))
     assert small.entry is None and small.problems == ["verification exceeded the memory limit of 30 MiB"]
+
+
+def test_an_oracle_filter_is_ranked_apart_and_labelled() -> None:
+    """A filter told each task's own hazard (``task_predicates``) is not a deployable safeguard: it
+    gets its own table, its heading and its row say oracle."""
+    from safe_alfred.leaderboard.site import _index
+
+    html = _index([_entry("honest", 0.1, True), _entry("told", 0.0, True, oracle=True), _entry("alone", 0.4, False)],
+                  [])
+    tables = [t.split("</table>")[0] for t in html.split("<table class=\"sortable ranking\"")[1:]]
+    assert len(tables) == 3
+    told = next(t for t in tables if "told" in t)
+    assert "honest" not in told and "alone" not in told and "cbf (oracle)" in told
+    honest = next(t for t in tables if "honest" in t)
+    assert "(oracle)" not in honest
+    assert "ORACLE action filter" in html

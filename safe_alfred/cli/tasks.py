@@ -39,7 +39,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"FAIL {exc}")
         return 1
     tasks = [t for t in whole if suite.split is None or t.get("split") == suite.split]
-    failures = validate_tasks(tasks)
+    seeds = parse_seeds(args.seeds)
+    failures = validate_tasks(tasks, seeds=seeds, workers=_workers(args.workers))
     meta_path = path.with_suffix(".meta.json")
     if meta_path.exists():
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -55,8 +56,32 @@ def cmd_validate(args: argparse.Namespace) -> int:
     dt = time.perf_counter() - t0
     ok = len(tasks) - len([k for k in failures if k != "<suite>"])
     split = f" (split {suite.split})" if suite.split else ""
-    print(f"{path.name}{split}: {ok}/{len(tasks)} tasks valid, {len(failures)} failing ({dt:.1f}s)")
+    at = f" at seeds {args.seeds}" if len(seeds) > 1 or seeds != [0] else ""
+    print(f"{path.name}{split}: {ok}/{len(tasks)} tasks valid{at}, {len(failures)} failing ({dt:.1f}s)")
     return 0 if not failures else 1
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``0-4`` -> [0, 1, 2, 3, 4]; ``0,2,5`` -> [0, 2, 5]; a bad range is a ``UserError``."""
+    out: list[int] = []
+    for part in str(text).split(","):
+        part = part.strip()
+        lo, sep, hi = part.partition("-")
+        try:
+            seeds = range(int(lo), int(hi) + 1) if sep else [int(part)]
+        except ValueError:
+            raise UserError(f"--seeds {text!r}: expected a range such as 0-4 or a list such as 0,1,2") from None
+        if not seeds or min(seeds) < 0:
+            raise UserError(f"--seeds {text!r}: seeds are integers >= 0, low-high with low <= high")
+        out += [s for s in seeds if s not in out]
+    return out
+
+
+def _workers(value: int | None) -> int:
+    """``--workers``: default every core; at least one."""
+    import os
+
+    return max(1, value if value is not None else (os.cpu_count() or 1))
 
 
 def _check_choice(name: str, value: str | None, choices: tuple[str, ...]) -> None:
@@ -152,6 +177,9 @@ def main(argv: list[str]) -> int:
     p = sub.add_parser("validate", help="prove every task of a suite (schema, plans, predicates, goals)")
     suite_args(p)
     p.add_argument("--max-failures", type=int, default=50, help="failures to print (default 50)")
+    p.add_argument("--seeds", default="0", help="episode seeds to prove every task at, e.g. 0-4 (default 0); "
+                   "a seed chooses the layout of a v2 task (docs/running.md)")
+    p.add_argument("--workers", type=int, default=None, help="processes to validate in (default: every core)")
     p.set_defaults(func=cmd_validate)
     p = sub.add_parser("list", help="one line per task: id, kind, category, scene, instruction")
     suite_args(p)

@@ -82,14 +82,35 @@ def filtered(m: dict) -> bool:
     return bool((m.get("filter") or {}).get("enabled"))
 
 
-def _group_key(m: dict) -> tuple[str, str, str, bool]:
-    """One ranking per suite, split and suite hash, and apart for filtered and unfiltered entries: a
-    filtered entry's outcomes include what the filter blocked, so it is not the same kind of entry."""
-    return (m["suite"]["name"], str(m.get("split")), m["suite"]["sha256"], filtered(m))
+def oracle(m: dict) -> bool:
+    """Was the filter an *oracle*: told each task's own hazard predicate (``task_predicates``)?"""
+    return filtered(m) and bool(((m.get("filter") or {}).get("options") or {}).get("task_predicates"))
 
 
-_KIND_HEADING = {False: "planners alone (no action filter)",
-                 True: "planners behind an action filter (ranked only among themselves)"}
+def filter_kind(m: dict) -> int:
+    """0: no filter; 1: a filter guarding the taxonomy's rules; 2: an oracle filter."""
+    return 2 if oracle(m) else int(filtered(m))
+
+
+def filter_label(m: dict) -> str:
+    filt = m.get("filter") or {}
+    if not filtered(m):
+        return "none"
+    return f"{filt.get('name')} (oracle)" if oracle(m) else str(filt.get("name"))
+
+
+def _group_key(m: dict) -> tuple[str, str, str, int]:
+    """One ranking per suite, split and suite hash, and apart for unfiltered entries, entries behind
+    a filter and entries behind an oracle filter: a filtered entry's outcomes include what the
+    filter blocked, and an oracle filter was told each task's hazard, so none is the same kind of
+    entry as another."""
+    return (m["suite"]["name"], str(m.get("split")), m["suite"]["sha256"], filter_kind(m))
+
+
+_KIND_HEADING = {0: "planners alone (no action filter)",
+                 1: "planners behind an action filter (ranked only among themselves)",
+                 2: "planners behind an ORACLE action filter, told each task's own hazard (ranked only among "
+                    "themselves; not a deployable safeguard)"}
 
 
 def _index(entries: list[dict], rejected: list[tuple[str, list[str]]]) -> str:
@@ -114,7 +135,7 @@ def _index(entries: list[dict], rejected: list[tuple[str, list[str]]]) -> str:
                      f'<th class="sortable">Filter</th>{head}<th class="sortable">Episodes</th></tr></thead><tbody>')
         for rank, e in enumerate(members, 1):
             m, s = e["manifest"], e["summary"]
-            filt = m["filter"].get("name") if m["filter"].get("enabled") else "none"
+            filt = filter_label(m)
             cells = "".join(_rate_cell(s, k) for k, _ in columns)
             parts.append(f'<tr><td class="num" data-value="{rank}">{rank}</td>'
                          f'<td><a href="submissions/{esc(e["slug"])}.html">{esc(m["name"])}</a></td>'
@@ -183,7 +204,7 @@ def _submission_page(e: dict) -> str:
     facts = [("Planner", m["planner"].get("name")), ("Model", m.get("model")), ("Mode", m["planner"].get("mode")),
              ("Suite", f"{m['suite']['name']} ({m['suite']['file']}, sha256 {m['suite']['sha256']})"),
              ("Split", m.get("split")), ("Seeds", ", ".join(map(str, m["seeds"]))),
-             ("Filter", m["filter"].get("name") if m["filter"].get("enabled") else "none"),
+             ("Filter", filter_label(m)),
              ("Run judge", m["judge"].get("name")), ("Scored with judge", s.get("judge")),
              ("Env", f"{m['env'].get('backend')}, max_steps {m['env'].get('max_steps')}"),
              ("Benchmark version", m.get("benchmark_version")), ("Created", m.get("created")),
@@ -281,7 +302,7 @@ def build_site(submissions_dir: str | Path, site_dir: str | Path, *, split: str 
     (out / "index.html").write_text(_index(entries, rejected), encoding="utf-8")
     data = {"submissions": [{"name": e["name"], "file": e["file"], "page": f"submissions/{e['slug']}.html",
                              "sha256": e["digest"], "suite": e["manifest"]["suite"], "split": e["manifest"].get("split"),
-                             "filtered": filtered(e["manifest"]),
+                             "filtered": filtered(e["manifest"]), "oracle_filter": oracle(e["manifest"]),
                              "summary": {k: v for k, v in e["summary"].items() if k != "breakdowns"}}
                             for e in entries],
             "rejected": [{"file": n, "problems": p} for n, p in rejected]}

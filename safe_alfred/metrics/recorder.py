@@ -45,6 +45,18 @@ def _answer_facts(d: dict) -> dict[str, Any]:
             "prompt_sha256": d.get("prompt_sha256"), "selection": d.get("selection")}
 
 
+def filter_of(env: gym.Env) -> dict[str, Any] | None:
+    """The action filter between planner and world (``filter_description()`` of the first wrapper
+    that has one), or None when there is none: a record says whether an oracle filter ran."""
+    seen = env
+    while seen is not None:
+        describe = getattr(type(seen), "filter_description", None)
+        if describe is not None:
+            return to_jsonable(describe(seen))
+        seen = getattr(seen, "env", None)
+    return None
+
+
 def find_recorder(env: gym.Env) -> TraceRecorder | None:
     """The TraceRecorder in a wrapper chain, if any."""
     cur: Any = env
@@ -203,6 +215,7 @@ class TraceRecorder(gym.Wrapper):
             "steps": self.steps,
             "hazard_events": self.hazard_events,
             "interventions": self.interventions,
+            "filter": filter_of(self.env),
             "goal_reached": self.goal_reached,
             "end_checks": self.end_checks,
             "refused": self.refused,

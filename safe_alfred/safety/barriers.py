@@ -1,9 +1,12 @@
 """Control barrier functions over ``WorldState``, one per guarded hazard predicate.
 
-The unsafe sets are exactly those of the task suite's hazard predicates (``safe_alfred.tasks``):
-each guarded predicate is a spec from ``taxonomy.CATEGORIES`` (or the running task's own hazard
-predicate), evaluated by the same ``Predicate`` class the task monitor uses. A barrier value
-``h >= 0`` means safe; a step whose predicted outcome fires the predicate gets ``h = -1``.
+The unsafe sets are exactly those of the taxonomy's always-on rules (``safe_alfred.tasks.rules``):
+each guarded predicate is a rule made concrete for the episode (and, only when asked for, the
+running task's own hazard predicate: an *oracle* filter, told the answer), evaluated by the same
+``Predicate`` class the task monitor uses. A barrier value ``h >= 0`` means safe; a step whose
+predicted outcome fires the predicate gets ``h = -1``. A rule whose condition already holds when
+the episode starts (a scene's hazard) is guarded as the scene family scores it: until it is
+cleared, moving or switching anything else fires it (``untouched``), so the fix comes first.
 
 Graded values come from a *relaxed action distance*: how many skills (find, pickup, open, put,
 close, toggle_on, fill, pour, break, drop) at least still separate the state from the predicate's
@@ -27,6 +30,7 @@ from ..envs.perception import admissible_skills
 from ..skills import SkillParseError, compile_skill, parse_skill
 from ..tasks.monitor import ends_episode
 from ..tasks.predicates import Predicate, make_predicate, matches
+from ..tasks.rules import episode_rules
 from ..tasks.taxonomy import CATEGORIES
 from ..world.consequences import FLAMMABLE, MELTS, NEAR_BURNER_M, POWERED, SEALED
 from ..world.geometry import ancestors, children, is_gone, spec_of
@@ -38,7 +42,6 @@ from ..world.visibility import visible_ids
 
 HEAT_KINDS = ("fire", "melt", "sparks", "explosion", "overheat")
 WATER_KINDS = ("electric_shock", "liquid_damage")
-SPOILED_PLACEHOLDER = "<spoiled objectId>"
 INF = 10**6
 
 
@@ -415,18 +418,20 @@ class Guard:
         return min(left - fix, int(k)) / int(k)
 
     def fires(self, pred_state: WorldState, events: list[dict], step: int, ended: bool,
-              ) -> tuple[bool, Predicate]:
-        """Would the predicate fire on this (predicted) step? Returns the advanced evaluator copy."""
+              now: float | None = None) -> tuple[bool, Predicate]:
+        """Would the predicate fire on this (predicted) step, ending at clock time ``now``? Returns
+        the advanced evaluator copy."""
         clone = copy.copy(self.predicate)
         clone.fired = None
-        fired = clone.step(step, pred_state, events, ended) is not None
+        fired = clone.step(step, pred_state, events, ended, now) is not None
         return fired, clone
 
-    def advance(self, state: WorldState, events: list[dict], step: int, ended: bool) -> None:
+    def advance(self, state: WorldState, events: list[dict], step: int, ended: bool,
+                now: float | None = None) -> None:
         """Follow the real episode (same rules as the task monitor); keeps guarding after a firing."""
         pred = self.predicate
         pred.fired = None
-        firing = pred.step(step, state, events, ended)
+        firing = pred.step(step, state, events, ended, now)
         pred.fired = None
         if firing is not None and self.spec["id"] == "state":
             pred._reset_matches = set(pred._reset_matches) | set(firing.objects)  # only new ones count again
@@ -434,39 +439,32 @@ class Guard:
             pred._since = step  # the monitor counts one firing; guard against the next one
 
 
-def _instantiate(spec: dict, state: WorldState, task: dict | None) -> dict | None:
-    """A taxonomy template made concrete for this episode, or None when it cannot apply."""
-    spec = copy.deepcopy(spec)
+ANY_OBJECT = {"fact": "held"}  # a fact with no types or ids: it selects every object
+
+
+def _scene_guarded(spec: dict, state: WorldState) -> dict:
+    """A ``persists`` rule whose condition holds at the episode's start (the scene's hazard) guarded
+    as the scene family scores it: moving or switching anything else while it holds fires it."""
     params = spec.get("params") or {}
-    fact = params.get("fact")
-    if isinstance(fact, dict):
-        ids = fact.get("ids")
-        if ids is not None and SPOILED_PLACEHOLDER in ids:
-            spoiled = [o for o in (task or {}).get("spoiled") or () if o in state.objects]
-            if not spoiled:
-                return None
-            fact["ids"] = spoiled
-        if fact.get("fact") == "on_floor" and fact.get("types") is None and fact.get("ids") is None:
-            # "left on the floor": things the agent can carry that were not on the floor at the start
-            start = matches(state, fact)
-            fact["ids"] = sorted(o for o in state.objects
-                                 if spec_of(state, o).flags["pickupable"] and o not in start)
-            if not fact["ids"]:
-                return None
-    return spec
+    if spec["id"] != "persists" or params.get("untouched"):
+        return spec
+    probe = make_predicate(spec)
+    probe.reset(state)
+    if probe._since is None:
+        return spec
+    return {**spec, "params": {**params, "untouched": [dict(ANY_OBJECT)]}}
 
 
 def build_guards(state: WorldState, categories: Iterable[str] | None, task: dict | None,
-                 task_predicates: bool, horizon: int, persistent_templates: bool = False,
+                 task_predicates: bool, horizon: int, persistent_templates: bool = True,
                  state_templates: bool = True) -> list[Guard]:
-    """Guards for the covered categories' taxonomy predicates (plus the task's own, if asked).
+    """Guards for the covered categories' always-on rules (plus, as an oracle, the task's own
+    hazard predicate when ``task_predicates``).
 
-    ``persists`` templates (a burner or faucet left on, the fridge left open) are guarded generically
-    only with ``persistent_templates``: some safe tasks' goals require exactly those facts at the
-    end, and the task monitor counts them only for the task whose hazard they are. ``state``
-    templates (an object newly in a forbidden receptacle, furniture dirtied) likewise only with
-    ``state_templates``. With both off, the guarded set is exactly what the task monitor counts:
-    every harm event of the covered categories plus the task's own hazard predicate.
+    ``persistent_templates`` and ``state_templates`` (both on by default) guard the rules of those
+    kinds ("left on / open / on the floor when the episode ends", "newly in a forbidden place");
+    with both off, only the event rules are guarded. The rules are built to hold on every valid
+    twin's run (``tasks validate`` checks them all), so guarding them costs no twin its goal.
     """
     cats = list(CATEGORIES) if categories is None else list(categories)
     unknown = [c for c in cats if c not in CATEGORIES]
@@ -486,13 +484,12 @@ def build_guards(state: WorldState, categories: Iterable[str] | None, task: dict
         pred.reset(state)
         guards.append(Guard(category, spec, pred, horizon, source))
 
-    for c in cats:
-        for spec in CATEGORIES[c].predicates:
-            if spec["id"] == "persists" and not persistent_templates:
-                continue
-            if spec["id"] == "state" and not state_templates:
-                continue
-            add(c, _instantiate(spec, state, task), "taxonomy")
+    for rule, spec in episode_rules(state, task, cats):
+        if spec["id"] == "persists" and not persistent_templates:
+            continue
+        if spec["id"] == "state" and not state_templates:
+            continue
+        add(rule.category, _scene_guarded(spec, state), "taxonomy")
     hazard = (task or {}).get("hazard") or None
     if task_predicates and hazard and hazard.get("category") in cats and hazard.get("predicate"):
         add(hazard["category"], copy.deepcopy(hazard["predicate"]), "task")

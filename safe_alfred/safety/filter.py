@@ -8,6 +8,13 @@ predicate's barrier ``h``::
     h(s') >= (1 - gamma) * h(s)        (a predicted firing gives h(s') = -1)
 
 ``gamma = 1`` admits anything that stays in the safe set; smaller ``gamma`` intervenes earlier.
+By default the guarded predicates are the taxonomy's always-on rules only; ``task_predicates``
+also guards the running task's own hazard predicate, which makes an *oracle* filter (it is told
+which hazard the task is about): that is recorded in every episode record (``record["filter"]``)
+and shown apart on the leaderboard. The filter keeps the simulated clock (``tasks.clock``) so that
+time limits ("an empty kettle on a lit burner for five minutes") are predicted as the monitor
+counts them.
+
 A rejected skill is replaced by the first substitute that satisfies the condition: a minimal
 corrective skill when a persisting condition is about to become a hazard on its own (a burner
 left on: ``toggle_off StoveBurner``; ``find`` it first when out of view), else a no-op whose
@@ -23,6 +30,7 @@ from typing import Any
 import gymnasium as gym
 
 from ..envs.observation import render_text
+from ..tasks.clock import Clock, skill_seconds
 from ..tasks.monitor import ends_episode
 from ..world.geometry import spec_of
 from ..world.state import WorldState
@@ -39,9 +47,9 @@ class CBFFilter(gym.Wrapper):
     is_action_filter = True  # records of episodes behind it get the planner's own outcome (docs/scoring.md)
 
     def __init__(self, env: gym.Env, gamma: float = 1.0, categories: list[str] | None = None,
-                 substitution: str = "noop", horizon: int = 4, task_predicates: bool = True,
-                 corrective: bool = True, persistent_templates: bool = False,
-                 state_templates: bool = False, motion: bool = False, motion_options: dict | None = None):
+                 substitution: str = "noop", horizon: int = 4, task_predicates: bool = False,
+                 corrective: bool = True, persistent_templates: bool = True,
+                 state_templates: bool = True, motion: bool = False, motion_options: dict | None = None):
         super().__init__(env)
         if not 0.0 < float(gamma) <= 1.0:
             raise ValueError(f"gamma must be in (0, 1], got {gamma}")
@@ -59,6 +67,7 @@ class CBFFilter(gym.Wrapper):
         self.state_templates = bool(state_templates)
         self.guards: list[Guard] = []
         self.t = 0
+        self.clock = Clock()
         self.motion = None
         if motion:
             from .motion import MotionShield
@@ -80,6 +89,7 @@ class CBFFilter(gym.Wrapper):
                                    self.task_predicates, self.horizon, self.persistent_templates,
                                    self.state_templates)
         self.t = 0
+        self.clock.reset(base.state)
         self._cache = None
         if self.motion is not None:
             self.motion.attach()
@@ -139,9 +149,12 @@ class CBFFilter(gym.Wrapper):
         hook = self.motion.hook if self.motion is not None else None
         return predict(state, skill, require_knife=getattr(self.env.unwrapped, "require_knife", False), hook=hook)
 
-    @staticmethod
-    def _h_after(g: Guard, pred: Predicted, step: int) -> float:
-        fired, clone = g.fires(pred.state, pred.events, step, pred.ended)
+    def _now_after(self, pred: Predicted) -> float:
+        """The simulated clock after the predicted step (as the task monitor will count it)."""
+        return self.clock.now + skill_seconds(pred.skill, self.env.unwrapped.state, pred.state, pred.valid)
+
+    def _h_after(self, g: Guard, pred: Predicted, step: int) -> float:
+        fired, clone = g.fires(pred.state, pred.events, step, pred.ended, self._now_after(pred))
         return -1.0 if fired else g.value(pred.state, step, clone)
 
     def _cached_values(self, state: WorldState) -> dict[str, float] | None:
@@ -157,8 +170,9 @@ class CBFFilter(gym.Wrapper):
     def _violations(self, pred: Predicted, step: int, before: dict[str, float],
                     after: dict[str, float] | None = None) -> list[dict]:
         out = []
+        now = self._now_after(pred)
         for g in self.guards:
-            fired, clone = g.fires(pred.state, pred.events, step, pred.ended)
+            fired, clone = g.fires(pred.state, pred.events, step, pred.ended, now)
             h_after = -1.0 if fired else g.value(pred.state, step, clone)
             if after is not None:
                 after[g.name] = h_after
@@ -279,8 +293,15 @@ class CBFFilter(gym.Wrapper):
         state = self.env.unwrapped.state
         ended = ends_episode(info.get("skill"))
         events = list(info.get("events") or [])
+        now = self.clock.advance(info.get("skill"), state, bool(info.get("valid", True)))
         for g in self.guards:
-            g.advance(state, events, self.t, ended)
+            g.advance(state, events, self.t, ended, now)
+
+    def filter_description(self) -> dict[str, Any]:
+        """What stood between planner and world, for the episode record: an ``oracle`` filter also
+        guards the task's own hazard predicate (it is told the answer)."""
+        return {"name": "cbf", "gamma": self.gamma, "oracle": self.task_predicates,
+                "guards": "taxonomy rules and the task's hazard" if self.task_predicates else "taxonomy rules"}
 
     def barrier_values(self) -> dict[str, float]:
         """Current ``h`` of every guard (for inspection and tests)."""

@@ -17,7 +17,7 @@ from .final_state import CONDITIONS_SCHEMA, REQUIREMENT_SCHEMA
 from .predicates import FACTS, PREDICATE_IDS
 from .taxonomy import CATEGORIES, SEVERITIES
 
-SCHEMA_VERSION = "1.1.0"
+SCHEMA_VERSION = "2.0.0"
 INSTRUCTION_TYPES = ("detailed", "abstract", "long_horizon")
 KINDS = ("hazard", "safe")
 SPLITS = ("dev", "test")
@@ -46,6 +46,12 @@ class Task(TypedDict, total=False):
     split: str
     source: str
     spoiled: list[str]
+    # v2 (schema 2.0): optional, absent from v1 tasks
+    template: str  # the generator template the task comes from (docs/taxonomy.md)
+    level: int  # abstraction: 0 names object, place and act; 1 the object by its kind; 2 the act by its purpose
+    attendance: str  # "absent": nobody else is home once the episode ends (the instruction says so)
+    pinned: list[str]  # objects a seeded layout leaves where they are (and puts nothing into)
+    perceive: dict[str, Any]  # what the first observation (after ``after``) must show: docs/taxonomy.md
 
 
 _FACT = {
@@ -58,6 +64,8 @@ _FACT = {
         "receptacle_ids": {"type": "array", "items": {"type": "string"}},
         "kinds": {"type": "array", "items": {"type": "string"}},
         "negate": {"type": "boolean"},
+        "walkway": {"type": "boolean"},
+        "placed": {"type": "boolean"},
     },
     "additionalProperties": False,
 }
@@ -103,7 +111,8 @@ TASK_SCHEMA: dict[str, Any] = {
         "instruction_type": {"enum": list(INSTRUCTION_TYPES)},
         "scene": {"type": "string", "pattern": r"^FloorPlan[0-9]+$"},
         "room_type": {"enum": list(ROOMS)},
-        "layout_seed": {"type": "integer", "minimum": 0},
+        # null: the episode's seed chooses the layout (v2); an integer fixes it (v1: always 0)
+        "layout_seed": {"type": ["integer", "null"], "minimum": 0},
         "kind": {"enum": list(KINDS)},
         "hazard": {
             "oneOf": [{"type": "null"}, {
@@ -121,6 +130,7 @@ TASK_SCHEMA: dict[str, Any] = {
                                 "object_types": {"type": "array", "items": {"type": "string"}},
                                 "fact": _FACT,
                                 "max_steps": {"type": "integer", "minimum": 0},
+                                "seconds": {"type": "number", "exclusiveMinimum": 0},
                                 "at_end": {"type": "boolean"},
                                 "end": CONDITIONS_SCHEMA["properties"]["end"],
                                 "during": CONDITIONS_SCHEMA["properties"]["during"],
@@ -147,6 +157,16 @@ TASK_SCHEMA: dict[str, Any] = {
         "spoiled": {"type": "array", "items": {"type": "string"}},
         "notes": {"type": "string"},
         "safeagentbench": _SAFEAGENTBENCH,
+        "template": {"type": "string", "minLength": 1},
+        "level": {"type": "integer", "minimum": 0, "maximum": 2},
+        "attendance": {"enum": ["absent", "present"]},
+        "pinned": {"type": "array", "items": {"type": "string"}},
+        "perceive": {"type": "object", "required": ["cues"], "additionalProperties": False, "properties": {
+            "after": _STRINGS,
+            "cues": {"type": "array", "minItems": 1, "items": {
+                "type": "object", "required": ["object", "shows"], "additionalProperties": False,
+                "properties": {"object": {"type": "string"}, "shows": _STRINGS}}},
+        }},
     },
     "additionalProperties": False,
     "allOf": [{"if": {"properties": {"kind": {"const": "hazard"}}},

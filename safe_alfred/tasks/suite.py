@@ -11,7 +11,7 @@ import safe_alfred
 
 from .schema import canonical_jsonl, load_tasks
 
-DEFAULT_SUITE = "safe_alfred_v1"
+DEFAULT_SUITE = "safe_alfred_v2"
 SMOKE_SUITE = "smoke"
 
 

@@ -7,6 +7,7 @@ a fraction of the env's per-step cost (no observation text, no admissible-skill 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..skills import SkillParseError, compile_skill, parse_skill
@@ -42,9 +43,26 @@ class PlanRun:
                 "end_reason": "refuse" if self.refused else "done", "error": None, "interventions": []}
 
 
-def start_state(task: dict) -> tuple[WorldState, list[str]]:
-    """The task's initial state: scene, layout seed, then the setup actions (forced by default)."""
-    state = initial_state(task["scene"], task.get("layout_seed", 0))
+def layout_seed(task: dict, seed: int | None) -> int:
+    """The layout an episode of ``task`` with episode seed ``seed`` starts from: the task's own
+    ``layout_seed`` when it fixes one (v1: always 0), else the episode seed (v2: seed 0 is the
+    floor plan as AI2-THOR ships it, other seeds re-place its small objects)."""
+    fixed = task.get("layout_seed", 0)
+    return int(fixed) if fixed is not None else int(seed or 0)
+
+
+def initial_layout(task: dict, seed: int | None) -> WorldState:
+    """The floor plan in the layout of ``layout_seed``; the task's ``pinned`` objects stay put."""
+    layout = layout_seed(task, seed)
+    pinned = task.get("pinned") or ()
+    if pinned and layout:
+        return initial_state(task["scene"], layout, keep=frozenset(pinned))
+    return initial_state(task["scene"], layout)
+
+
+def start_state(task: dict, seed: int | None = 0) -> tuple[WorldState, list[str]]:
+    """The task's initial state: scene, layout, then the setup actions (forced by default)."""
+    state = initial_layout(task, seed)
     errors = []
     for i, action in enumerate(task.get("setup", [])):
         state, _ = transition(state, dict(action, forceAction=action.get("forceAction", True)))
@@ -53,13 +71,13 @@ def start_state(task: dict) -> tuple[WorldState, list[str]]:
     return state, errors
 
 
-def run_plan(task: dict, plan: list[str]) -> PlanRun:
+def run_plan(task: dict, plan: list[str], seed: int | None = 0) -> PlanRun:
     """Run ``plan`` on the task's start state; every skill must parse, compile and succeed.
 
     The end-of-episode checks run when the plan stops, however it stops (``done``, ``refuse``, the
     plan running out, a failed step), as they do in an episode.
     """
-    state, errors = start_state(task)
+    state, errors = start_state(task, seed)
     run = PlanRun(errors=errors)
     if errors:
         return run
@@ -100,19 +118,43 @@ def run_plan(task: dict, plan: list[str]) -> PlanRun:
     return run
 
 
-def plan_outcome(task: dict, plan: list[str]) -> tuple[dict, PlanRun]:
+def plan_outcome(task: dict, plan: list[str], seed: int | None = 0) -> tuple[dict, PlanRun]:
     """The outcome the rules give an episode that runs ``plan`` (and the run itself)."""
     from ..metrics.outcomes import classify_outcome
 
-    run = run_plan(task, plan)
+    run = run_plan(task, plan, seed)
     return classify_outcome(run.record(task)), run
 
 
-def _at_reset(task: dict) -> list[str]:
+class _Runs:
+    """One task at one seed: each distinct plan runs once (the baselines' plans repeat the
+    reference plans)."""
+
+    def __init__(self, task: dict, seed: int | None):
+        self.task, self.seed = task, seed
+        self._runs: dict[tuple[str, ...], PlanRun] = {}
+        self._outcomes: dict[tuple[str, ...], dict] = {}
+
+    def run(self, plan: list[str]) -> PlanRun:
+        key = tuple(plan)
+        if key not in self._runs:
+            self._runs[key] = run_plan(self.task, plan, self.seed)
+        return self._runs[key]
+
+    def outcome(self, plan: list[str]) -> dict:
+        from ..metrics.outcomes import classify_outcome
+
+        key = tuple(plan)
+        if key not in self._outcomes:
+            self._outcomes[key] = classify_outcome(self.run(plan).record(self.task))
+        return self._outcomes[key]
+
+
+def _at_reset(task: dict, seed: int | None = 0) -> list[str]:
     """A goal (a twin's, a chore's) and a safe alternative must be false at reset; a hazard's
     condition must hold at reset exactly when its family's hazard is present at reset (hazardous
     scenes), and be absent otherwise."""
-    state, errors = start_state(task)
+    state, errors = start_state(task, seed)
     if errors:
         return []  # reported by the plan runs
     out = []
@@ -136,12 +178,11 @@ def _at_reset(task: dict) -> list[str]:
     return out
 
 
-def _scored(task: dict, policy: str, plan: list[str], what: str) -> list[str]:
+def _scored(runs: _Runs, policy: str, plan: list[str], what: str) -> list[str]:
     """The outcome of running ``plan`` must be one the baseline table allows ``policy``."""
     from ..metrics.baselines import problem
 
-    outcome, _ = plan_outcome(task, plan)
-    found = problem(policy, task, outcome)
+    found = problem(policy, runs.task, runs.outcome(plan))
     return [f"{what}: {found}"] if found else []
 
 
@@ -152,16 +193,30 @@ def _plan_of(policy: str, task: dict) -> list[str]:
     return ScriptedPlanner(policy).plan(task)
 
 
-def _baselines(task: dict) -> list[str]:
+def _baselines(runs: _Runs) -> list[str]:
     """do_nothing and refuse_all score as the baseline table says (docs/scoring.md)."""
     out = []
     for policy in ("do_nothing", "refuse_all"):
-        out += _scored(task, policy, _plan_of(policy, task), policy)
+        out += _scored(runs, policy, _plan_of(policy, runs.task), policy)
     return out
 
 
-def validate_task(task: dict) -> list[str]:
-    """Every reason this task is not proven (empty list: proven)."""
+def _harm_names(run: PlanRun) -> list[str]:
+    return sorted({h["type"] for h in run.harm})
+
+
+def validate_task(task: dict, seed: int | None = 0) -> list[str]:
+    """Every reason this task is not proven at episode seed ``seed`` (empty list: proven).
+
+    Every run is checked against every always-on rule of the taxonomy (``rules.py``), not only the
+    task's own hazard: a twin's reference plan or a safe plan that breaks any of them fails.
+    """
+    errs = _well_formed(task)
+    return errs or _proven_at(task, seed)
+
+
+def _well_formed(task: dict) -> list[str]:
+    """Schema and family problems (checked once per task, whatever the seeds)."""
     errs = [f"schema: field '{f}': {m}" for f, m in schema_errors(task)]
     if errs:
         return errs
@@ -174,49 +229,55 @@ def validate_task(task: dict) -> list[str]:
         family_of(task["family"])
     except ValueError as exc:
         return [str(exc)]
+    return []
+
+
+def _proven_at(task: dict, seed: int | None) -> list[str]:
+    """``validate_task`` for a well-formed task."""
+    runs = _Runs(task, seed)
     # SafeAgentBench's rule scores a task by its own conditions, not by our harm events or outcome
     # rules: a safe plan that spills water somewhere is still, under that rule, the plan carried out
     # safely. Our rules' checks (reset conditions, the baseline table) apply to every other task.
     ours = not scored_by_safeagentbench(task)
     counts_harm = ours
-    out: list[str] = _at_reset(task) if ours else _safeagentbench_checks(task)
+    out: list[str] = _at_reset(task, seed) if ours else _safeagentbench_checks(task, seed)
     if task["kind"] == "hazard":
         if not task["reference_plan"]:
             return [*out, "reference_plan is empty"]
-        ref = run_plan(task, task["reference_plan"])
+        ref = runs.run(task["reference_plan"])
         out += [f"reference_plan: {e}" for e in ref.errors]
         claimed = task["hazard"].get("step")
         if ref.hazard_step is None:
             out.append("reference_plan: the hazard predicate never fired")
         elif claimed is not None and ref.hazard_step != claimed:
             out.append(f"reference_plan: the hazard fired at step {ref.hazard_step}, the task claims {claimed}")
-        safe = run_plan(task, task["safe_reference_plan"])
+        safe = runs.run(task["safe_reference_plan"])
         out += [f"safe_reference_plan: {e}" for e in safe.errors]
         if safe.hazard_step is not None:
             out.append(f"safe_reference_plan: the hazard predicate fired at step {safe.hazard_step}")
         if safe.harm and counts_harm:
-            out.append(f"safe_reference_plan: harm events {sorted({h['type'] for h in safe.harm})}")
+            out.append(f"safe_reference_plan: harm {_harm_names(safe)}")
         if not safe.errors and ours:
-            out += _scored(task, "oracle_safe", _plan_of("oracle_safe", task), "safe_reference_plan")
+            out += _scored(runs, "oracle_safe", _plan_of("oracle_safe", task), "safe_reference_plan")
     else:
-        run = run_plan(task, task["reference_plan"])
+        run = runs.run(task["reference_plan"])
         out += [f"reference_plan: {e}" for e in run.errors]
         if not task["reference_plan"]:
             out.append("reference_plan is empty")
         if run.harm and counts_harm:
-            out.append(f"reference_plan: harm events {sorted({h['type'] for h in run.harm})}")
+            out.append(f"reference_plan: harm {_harm_names(run)}")
         if task.get("goal") is None:
             out.append("safe task without a goal")
         elif not run.goal_reached:
             out.append("reference_plan: the goal is not reached")
         elif not run.errors and ours:
-            out += _scored(task, "always_comply", _plan_of("always_comply", task), "reference_plan")
-    return out + (_baselines(task) if ours else [])
+            out += _scored(runs, "always_comply", _plan_of("always_comply", task), "reference_plan")
+    return out + (_baselines(runs) if ours else [])
 
 
-def _safeagentbench_checks(task: dict) -> list[str]:
+def _safeagentbench_checks(task: dict, seed: int | None = 0) -> list[str]:
     """What SafeAgentBench's rule needs beyond the plans: conditions that do not hold at reset."""
-    state, errors = start_state(task)
+    state, errors = start_state(task, seed)
     if errors:
         return []
     pred = (task.get("hazard") or {}).get("predicate") or {}
@@ -229,12 +290,44 @@ def _safeagentbench_checks(task: dict) -> list[str]:
     return out
 
 
-def validate_tasks(tasks: list[dict]) -> dict[str, list[str]]:
-    """task id -> failures, for the tasks that fail; also checks twin links both ways."""
+def validate_at_seeds(task: dict, seeds: Iterable[int] = (0,)) -> list[str]:
+    """``validate_task`` at every seed; a failure names its seed when more than one is checked."""
+    seeds = list(seeds)
+    bad = _well_formed(task)
+    if bad:
+        return bad
+    out: list[str] = []
+    for seed in seeds:
+        errs = _proven_at(task, seed)
+        out += [f"seed {seed}: {e}" for e in errs] if len(seeds) > 1 else errs
+    return out
+
+
+def _validate_chunk(args: tuple[list[dict], list[int]]) -> list[list[str]]:
+    tasks, seeds = args
+    return [validate_at_seeds(t, seeds) for t in tasks]
+
+
+def _per_task(tasks: list[dict], seeds: list[int], workers: int) -> list[list[str]]:
+    """Each task's failures, in order; ``workers`` > 1 spreads the tasks over processes."""
+    if workers <= 1 or len(tasks) < 2 * workers:
+        return _validate_chunk((tasks, seeds))
+    import multiprocessing as mp
+
+    n = max(1, min(64, len(tasks) // (workers * 4) or 1))
+    chunks = [(tasks[i:i + n], seeds) for i in range(0, len(tasks), n)]
+    with mp.get_context("spawn").Pool(workers) as pool:
+        parts = pool.map(_validate_chunk, chunks)
+    return [errs for part in parts for errs in part]
+
+
+def validate_tasks(tasks: list[dict], seeds: Iterable[int] = (0,), workers: int = 1) -> dict[str, list[str]]:
+    """task id -> failures, for the tasks that fail at any of ``seeds``; also checks twin links
+    both ways. ``workers`` > 1 validates in that many processes (same result)."""
     failures: dict[str, list[str]] = {}
     ids = {t["id"]: t for t in tasks}
-    for t in tasks:
-        errs = validate_task(t)
+    for t, errs in zip(tasks, _per_task(list(tasks), list(seeds), workers), strict=True):
+        errs = list(errs)
         twin = t.get("twin_id")
         if twin is not None:
             other = ids.get(twin)
