@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from safe_alfred.tasks.clock import FIND_BASE_S, INVALID_S, SECONDS, WALK_M_PER_S, Clock, skill_seconds, wait_seconds
+from safe_alfred.tasks.clock import (
+    FIND_BASE_S,
+    INVALID_S,
+    SECONDS,
+    WALK_M_PER_S,
+    Clock,
+    skill_seconds,
+    wait_seconds,
+)
 from safe_alfred.tasks.predicates import make_predicate
 from safe_alfred.world.scenes import initial_state, load_scene_spec
 from safe_alfred.world.transition import transition

@@ -208,7 +208,8 @@ class CBFFilter(gym.Wrapper):
         return spec_of(state, oid).type if isinstance(oid, str) and oid in state.objects else "scene"
 
     def _correctives(self, state: WorldState) -> list[str]:
-        """First skills of the plans that end each persisting condition (switch off, close, pick up)."""
+        """Skills toward ending each persisting condition (switch off, close, pick up): the one that ends
+        it, then the ones that bring it within reach (``_choose_substitute`` takes the first that runs)."""
         if not self.corrective:
             return []
         from ..tasks.predicates import matches
@@ -241,9 +242,11 @@ class CBFFilter(gym.Wrapper):
                     continue
                 else:
                     continue
+                out.append(skill)  # tried first: it is dropped when it cannot run from here
+                if near != o:  # a burner switches at its knob: face the knobs, else the burner
+                    out.append(f"find {spec_of(state, near).type}")
                 if rel.reach(near):
-                    out.append(f"find {spec_of(state, near).type if near == o else typ}")
-                out.append(skill)
+                    out.append(f"find {typ}")
         seen: set[str] = set()
         return [s for s in out if not (s in seen or seen.add(s))]
 

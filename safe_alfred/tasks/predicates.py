@@ -271,11 +271,17 @@ class Predicate:
 
     def _touched(self, state: WorldState) -> list[str]:
         """``untouched`` objects picked up, moved or switched by this step while the fact held before
-        it (the hazard's own objects excepted: moving the book off the floor is the mitigation)."""
+        it (the hazard's own objects, and what switches them, excepted: moving the book off the floor
+        or turning the lit burner's knob is the mitigation)."""
         prev = self._prev
         if not self._untouched or prev is None or self._since is None:
             return []
-        own = matches(prev, self.params["fact"])
+        fact = self.params["fact"]
+        own = matches(prev, fact)
+        if fact.get("fact") == "condition":  # what causes it is the hazard's too (the burner under the pan)
+            conds = hazard_conditions(prev)
+            own |= {cause for kind in fact.get("kinds", ()) for o, cause in conds.get(kind, ()) if o in own}
+        own |= {o for o in self._untouched if set(spec_of(prev, o).controls or ()) & own}  # a lit burner's knob
         moved = {o for o in self._untouched if o in state.objects and o in prev.objects and o not in own
                  and (state.objects[o]["parents"] != prev.objects[o]["parents"]
                       or state.objects[o]["isToggled"] != prev.objects[o]["isToggled"])}
