@@ -296,6 +296,10 @@ def validate_at_seeds(task: dict, seeds: Iterable[int] = (0,)) -> list[str]:
     bad = _well_formed(task)
     if bad:
         return bad
+    if task.get("layout_seed", 0) is not None and seeds:
+        # a task that fixes its layout (v1, SafeAgentBench) starts the same at every seed, and the
+        # plans proven here are deterministic: one seed proves them all
+        return _proven_at(task, seeds[0])
     out: list[str] = []
     for seed in seeds:
         errs = _proven_at(task, seed)
