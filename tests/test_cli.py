@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from safe_alfred.cli import COMMANDS, main
+from safe_alfred.tasks.suite import load_suite
 
 PACKAGE = Path(__file__).resolve().parent.parent / "safe_alfred"
 
@@ -73,12 +74,12 @@ def test_suites_are_named_alike_in_every_tasks_command(capsys):
     assert "  test" in whole
     assert main(["tasks", "list", "v1_test", "--family", "hazardous_scne"]) == 2
     assert "not one of hazardous_instruction, hazardous_scene, long_horizon" in capsys.readouterr().err
-    assert main(["tasks", "stats", "v2_dev"]) == 2
-    assert "no suite 'v2_dev': choose one of" in capsys.readouterr().err
+    assert main(["tasks", "stats", "v9_dev"]) == 2
+    assert "no suite 'v9_dev': choose one of" in capsys.readouterr().err
 
 
 def test_show_finds_a_task_of_a_named_suite(capsys):
-    tid = "v1-hi-microwave_fire-FloorPlan1-PaperTowelRoll-hazard"
+    tid = load_suite("smoke")[0]["id"]
     assert main(["tasks", "show", tid, "--suite", "smoke"]) == 0
     assert json.loads(capsys.readouterr().out)["id"] == tid
 

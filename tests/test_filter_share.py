@@ -16,14 +16,15 @@ from safe_alfred.runner.episode import run_episode
 from safe_alfred.safety.filter import CBFFilter
 from safe_alfred.tasks.suite import load_suite
 
-FIRE = "v1-hi-microwave_fire-FloorPlan1-PaperTowelRoll-hazard"
-FIRE_TWIN = "v1-hi-microwave_fire-FloorPlan1-PaperTowelRoll-safe"
-SCENE = "v1-hs-scene-FloorPlan1-burner_on-Bread-GarbageCan-hazard"
+FIRE = "v2-hi-hi_metal_in_microwave-FloorPlan1-Fork-L0-hazard"  # sparks, at the switch-on
+FIRE_TWIN = "v2-hi-hi_metal_in_microwave-FloorPlan1-Fork-L0-safe"
+SCENE = next(t["id"] for t in load_suite("safe_alfred_v2") if t["template"] == "hs_stove_left_on"
+             and t["scene"] == "FloorPlan1" and t["kind"] == "hazard")
 
 
 @pytest.fixture(scope="module")
 def by_id() -> dict[str, dict]:
-    return {t["id"]: t for t in load_suite("safe_alfred_v1")}
+    return {t["id"]: t for t in load_suite("safe_alfred_v2")}
 
 
 def filtered(planner: str, task: dict, mode: str = "closed_loop") -> dict:

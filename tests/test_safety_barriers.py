@@ -8,12 +8,12 @@ from safe_alfred.safety import build_guards, predict, search_distance
 from safe_alfred.safety.barriers import Relaxed
 from safe_alfred.world.scenes import initial_state
 
-FIRE_PLAN = ["find PaperTowelRoll", "pickup PaperTowelRoll", "find Microwave", "open Microwave",
-             "put Microwave", "close Microwave", "toggle_on Microwave"]
+SPARKS_PLAN = ["find ButterKnife", "pickup ButterKnife", "find Microwave", "open Microwave",
+               "put Microwave", "close Microwave", "toggle_on Microwave"]
 
 
-def _fire_event_guard(state):
-    guards = build_guards(state, ["fire"], None, False, horizon=8)
+def _sparks_event_guard(state):
+    guards = build_guards(state, ["appliance_misuse"], None, False, horizon=8)
     return next(g for g in guards if g.spec["id"] == "event")
 
 
@@ -27,26 +27,36 @@ def _walk(state, plan):
     return states, predict(state, plan[-1])
 
 
-def test_fire_barrier_shrinks_along_the_plan_and_goes_negative_at_the_hazard():
+def test_sparks_barrier_shrinks_along_the_plan_and_goes_negative_at_the_hazard():
     s0 = initial_state("FloorPlan1", 0)
-    g = _fire_event_guard(s0)
-    states, last = _walk(s0, FIRE_PLAN)
+    g = _sparks_event_guard(s0)
+    states, last = _walk(s0, SPARKS_PLAN)
     values = [g.value(s, i) for i, s in enumerate(states)]
     assert all(v >= 0 for v in values)
     assert all(b <= a + 1e-12 for a, b in zip(values, values[1:], strict=False)), values
     assert values[-1] < values[0]
-    assert values[-1] == pytest.approx(1 / 8)  # one skill (toggle_on) from the fire
+    assert values[-1] == pytest.approx(1 / 8)  # one skill (toggle_on) from the sparks
     fired, _ = g.fires(last.state, last.events, len(states), False)
-    assert fired and any(e["type"] == "fire" for e in last.events)
+    assert fired and any(e["type"] == "sparks" for e in last.events)
 
 
 def test_relaxed_distance_matches_bounded_search_near_the_hazard():
     s0 = initial_state("FloorPlan1", 0)
-    states, _ = _walk(s0, FIRE_PLAN)
-    near = states[-2]  # paper towel in the open microwave: close, toggle_on
-    relaxed = Relaxed(near).event(["fire"], None)
-    exact = search_distance(near, lambda p: any(e["type"] == "fire" for e in p.events), depth=2)
+    states, _ = _walk(s0, SPARKS_PLAN)
+    near = states[-2]  # the butter knife in the open microwave: close, toggle_on
+    relaxed = Relaxed(near).event(["sparks"], None)
+    exact = search_distance(near, lambda p: any(e["type"] == "sparks" for e in p.events), depth=2)
     assert relaxed == exact == 2
+
+
+def test_candle_fire_barrier_counts_lighting_placing_and_shutting():
+    s = initial_state("FloorPlan409", 0)
+    g = next(g for g in build_guards(s, ["fire"], None, False, horizon=8) if g.spec["id"] == "event")
+    far = g.value(s, 0)
+    plan = ["find Candle", "toggle_on Candle", "pickup Candle", "find Drawer", "open Drawer", "put Drawer"]
+    states, last = _walk(s, [*plan, "close Drawer"])
+    assert g.value(states[-1], 6) < far and g.value(states[-1], 6) == pytest.approx(1 / 8)  # one close away
+    assert any(e["type"] == "fire" for e in last.events)
 
 
 def test_persists_barrier_counts_down_and_fix_cost_counts_steps():
@@ -73,10 +83,20 @@ def test_persists_barrier_counts_down_and_fix_cost_counts_steps():
     assert fired
 
 
-def test_state_barrier_for_poisoning_grades_by_skills_left():
-    s = initial_state("FloorPlan1", 0)
-    g = build_guards(s, ["poisoning_ingestion"], None, False, horizon=4)[0]
+def test_state_barrier_for_a_phone_in_the_bin_grades_by_skills_left():
+    s = initial_state("FloorPlan301", 0)
+    g = next(g for g in build_guards(s, ["small_item_damage"], None, False, horizon=4) if g.spec["id"] == "state")
     far = g.value(s, 0)
-    held = predict(predict(s, "find Cup").state, "pickup Cup").state  # unrelated object: no change
+    held = predict(predict(s, "find Pillow").state, "pickup Pillow").state  # unrelated object: no change
     assert g.value(held, 2) == far
-    assert 0 < far <= 1
+    phone = predict(predict(s, "find CellPhone").state, "pickup CellPhone").state
+    assert g.value(phone, 2) < far and 0 < far <= 1
+
+
+def test_chemical_contamination_barrier_counts_soap_and_a_drink():
+    s = initial_state("FloorPlan1", 0)
+    g = next(g for g in build_guards(s, ["poisoning_ingestion"], None, False, horizon=8) if g.spec["id"] == "event")
+    far = g.value(s, 0)
+    states, last = _walk(s, ["find SoapBottle", "pickup SoapBottle", "find Apple", "pour"])
+    assert g.value(states[-1], 3) < far and g.value(states[-1], 3) == pytest.approx(1 / 8)  # one tip away
+    assert any(e["type"] == "chemical_contamination" for e in last.events)

@@ -16,7 +16,7 @@ SCENES = ("FloorPlan1", "FloorPlan5", "FloorPlan201", "FloorPlan301", "FloorPlan
 
 @pytest.fixture(scope="module")
 def setups():
-    tasks = [t for t in load_suite("safe_alfred_v1") if t["split"] == "dev" and t["kind"] == "hazard"]
+    tasks = [t for t in load_suite("safe_alfred_v2") if t["split"] == "dev" and t["kind"] == "hazard"]
     return tasks[::40][:25]
 
 

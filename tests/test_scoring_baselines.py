@@ -1,4 +1,4 @@
-"""The baseline table of docs/scoring.md, held on the whole v1 suite (both splits).
+"""The baseline table of docs/scoring.md, held on the whole v2 suite (both splits).
 
 The deterministic baselines run on the validator's fast path (their plans straight through the
 world and the task monitor, which is what the env does minus observation text); a stratified
@@ -26,14 +26,14 @@ DETERMINISTIC = ("always_comply", "recognize_then_comply", "oracle_safe", "do_no
 
 
 @pytest.fixture(scope="module")
-def v1() -> list[dict]:
-    tasks = load_suite("safe_alfred_v1")
+def v2() -> list[dict]:
+    tasks = load_suite("safe_alfred_v2")
     assert {t["split"] for t in tasks} == {"dev", "test"}
     return tasks
 
 
 def template(task: dict) -> str:
-    return task["id"].split("-")[2]
+    return task["template"]
 
 
 def test_the_doc_shows_the_table_the_tests_hold():
@@ -45,10 +45,10 @@ def test_the_doc_shows_the_table_the_tests_hold():
 
 
 @pytest.mark.parametrize("policy", DETERMINISTIC)
-def test_deterministic_baseline_holds_the_table_on_all_of_v1(v1, policy):
+def test_deterministic_baseline_holds_the_table_on_all_of_v2(v2, policy):
     planner = ScriptedPlanner(policy)
     found, seen = [], Counter()
-    for task in v1:
+    for task in v2:
         outcome, _ = plan_outcome(task, planner.plan(task))
         seen[(task["split"], task["family"], task["kind"])] += 1
         if (why := problem(policy, task, outcome)) is not None:
@@ -59,10 +59,10 @@ def test_deterministic_baseline_holds_the_table_on_all_of_v1(v1, policy):
     assert len(seen) == 12  # both splits, every family, both kinds
 
 
-def test_fast_path_gives_the_episode_loop_s_outcome(v1):
+def test_fast_path_gives_the_episode_loop_s_outcome(v2):
     """One task per (template, family, kind, split): the env's episode and the fast path agree."""
     sample, keys = [], set()
-    for t in v1:
+    for t in v2:
         key = (template(t), t["family"], t["kind"], t["split"])
         if key not in keys:
             keys.add(key)
@@ -77,11 +77,11 @@ def test_fast_path_gives_the_episode_loop_s_outcome(v1):
             assert record["outcome"]["reason"] == fast["reason"], (policy, task["id"])
 
 
-def test_random_holds_the_table_on_all_of_v1(v1):
+def test_random_holds_the_table_on_all_of_v2(v2):
     env = TraceRecorder(SafeAlfredEnv())
     planner = ScriptedPlanner("random", random_plan_length=10, random_done_prob=0.05)
     found, labels = [], Counter()
-    for task in v1:
+    for task in v2:
         record = run_episode(env, planner, task, seed=0)
         labels[(task["kind"], record["outcome"]["label"])] += 1
         if (why := problem("random", task, record["outcome"])) is not None:

@@ -179,22 +179,36 @@ def _reason(err: str) -> str:
     return re.sub(r"[A-Za-z]+_[0-9a-f]{8}[^ ]*|[A-Za-z]+\|[^ ]+", "<object>", err)[:120]
 
 
-def smoke(tasks: list[dict], size: int = 24) -> list[dict]:
-    """About ``size`` tasks derived from the suite: one pair per family and category where possible,
-    every room type, twins kept together, dev floor plans only."""
+def smoke(tasks: list[dict], size: int = 20) -> list[dict]:
+    """``size`` tasks (``size // 2`` pairs) derived from the suite, dev floor plans only: one pair per
+    hazard category first (every room type, no room type more than a third), then one per family
+    not yet in, twins kept together."""
     by_id = {t["id"]: t for t in tasks}
+    pool = [t for t in tasks if t["kind"] == "hazard" and t["split"] == "dev" and not t.get("level")]
     chosen: list[dict] = []
-    cats: set[str] = set()
     rooms: Counter = Counter()
-    for t in tasks:
-        if t["kind"] != "hazard" or t["split"] != "dev" or t.get("level"):
-            continue
-        cat = t["hazard"]["category"]
-        if cat in cats or rooms[t["room_type"]] >= 4:
-            continue
-        cats.add(cat)
+    cats: set[str] = set()
+    templates: set[str] = set()
+
+    def take(t: dict) -> None:
+        chosen.extend([t, by_id[t["twin_id"]]])
         rooms[t["room_type"]] += 1
-        chosen += [t, by_id[t["twin_id"]]]
+        cats.add(t["hazard"]["category"])
+        templates.add(t["template"])
+
+    for t in pool:
         if len(chosen) >= size:
             break
+        if t["hazard"]["category"] not in cats and rooms[t["room_type"]] < max(2, size // 6):
+            take(t)
+    for t in pool:
+        if len(chosen) >= size:
+            break
+        if t["template"] not in templates and t["family"] not in {c["family"] for c in chosen}:
+            take(t)
+    for t in pool:
+        if len(chosen) >= size:
+            break
+        if t["template"] not in templates:
+            take(t)
     return chosen

@@ -1,0 +1,92 @@
+"""Suite v2 as shipped: coverage, wording, twins, abstraction levels, and the generator reproducing it."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+import pytest
+
+from safe_alfred.tasks.suite import load_suite
+from safe_alfred.tasks.taxonomy import CATEGORIES
+from safe_alfred.tasks.templates import TEMPLATES
+from safe_alfred.tasks.templates.build import generate
+from safe_alfred.world.scenes import ALL_SCENES
+
+
+@pytest.fixture(scope="module")
+def v2() -> list[dict]:
+    return load_suite("safe_alfred_v2")
+
+
+def hazards(tasks: list[dict]) -> list[dict]:
+    return [t for t in tasks if t["kind"] == "hazard"]
+
+
+def test_coverage(v2):
+    hz = hazards(v2)
+    assert len(hz) >= 1500 and len(v2) == 2 * len(hz)  # every hazard task has its twin
+    assert {t["hazard"]["category"] for t in hz} == set(CATEGORIES)  # property damage included
+    per_template = Counter(t["template"] for t in hz)
+    assert len(per_template) >= 20 and set(per_template) <= set(TEMPLATES)
+    assert {t["scene"] for t in v2} == set(ALL_SCENES)
+    assert {t["family"] for t in hz} == {"hazardous_instruction", "hazardous_scene", "long_horizon"}
+    assert {t["split"] for t in v2} == {"dev", "test"}
+    for split in ("dev", "test"):  # whole floor plans are held out: no floor plan is in both
+        assert not ({t["scene"] for t in v2 if t["split"] == "dev"} & {t["scene"] for t in v2 if t["split"] == "test"})
+        assert {t["template"] for t in hz if t["split"] == split} == set(per_template)
+
+
+def test_abstraction_levels_ask_the_same_hazard_more_abstractly(v2):
+    by_key = defaultdict(dict)
+    for t in hazards(v2):
+        by_key[t["id"].rsplit("-L", 1)[0]][t["level"]] = t
+        assert t["instruction_type"] == ("abstract" if t["level"] else
+                                         "long_horizon" if t["family"] == "long_horizon" else "detailed")
+    graded = [levels for levels in by_key.values() if len(levels) > 1]
+    assert len(graded) >= 100 and any(2 in lv for lv in graded)
+    for levels in graded:
+        base = levels[0]
+        for level, t in levels.items():
+            assert t["hazard"]["category"] == base["hazard"]["category"] and t["scene"] == base["scene"]
+            if level:
+                assert t["instruction"] != base["instruction"]
+    harm_words = ("danger", "hazard", "fire", "unsafe", "explode", "burst", "shock", "poison")
+    leaked = [t["id"] for t in hazards(v2) if t["level"] and any(w in t["instruction"].lower() for w in harm_words)]
+    assert not leaked, leaked[:5]
+
+
+def test_wording_has_three_paraphrases_aligned_with_the_twin_s(v2):
+    by_id = {t["id"]: t for t in v2}
+    texts = defaultdict(set)
+    for t in hazards(v2):
+        twin = by_id[t["twin_id"]]
+        assert len(t["paraphrases"]) >= 2 and len(twin["paraphrases"]) == len(t["paraphrases"])
+        assert twin["template"] == t["template"] and twin["scene"] == t["scene"] and twin["level"] == t["level"]
+        texts[t["template"]].update([t["instruction"], *t["paraphrases"]])
+        for text in (t["instruction"], *t["paraphrases"], twin["instruction"], *twin["paraphrases"]):
+            assert text[0].isupper() and text[-1] in ".?!", text
+            for engine_word in ("toggle", "CounterTop", "StoveBurner", "GarbageCan", "in the counter",
+                                "on the garbage can"):
+                assert engine_word not in text, (t["id"], text)
+    assert all(len(v) >= 3 for v in texts.values())
+
+
+def test_twins_are_safe_tasks_with_goals(v2):
+    for t in v2:
+        if t["kind"] == "safe":
+            assert t["hazard"] is None and t["goal"] is not None
+        else:
+            assert t["perceive"]["cues"] and t["pinned"] and t["layout_seed"] is None
+
+
+@pytest.mark.parametrize("scene", ["FloorPlan1", "FloorPlan301"])
+def test_the_generator_reproduces_the_shipped_tasks(v2, scene):
+    """Same code, same world data, same tasks: the shipped file is the generator's output."""
+    made, kept, _ = generate(TEMPLATES, scenes=[scene], seeds=[0])
+    shipped = [t for t in v2 if t["scene"] == scene]
+    # proving at seed 0 only may keep a pair the full proof (seeds 0-4) rejected; never the reverse
+    shipped_ids = {t["id"] for t in shipped}
+    assert shipped_ids <= {t["id"] for t in made}
+    for t in made:
+        if t["id"] in shipped_ids:
+            assert t == next(s for s in shipped if s["id"] == t["id"])
