@@ -56,9 +56,9 @@ def test_blocks_the_hazard_and_admits_the_twin(dev_tasks, category):
 
 
 def test_noop_block_tells_the_planner_and_changes_nothing():
-    env = CBFFilter(SafeAlfredEnv(scene="FloorPlan1"), gamma=1.0)
+    env = CBFFilter(SafeAlfredEnv(scene="FloorPlan1"), gamma=1.0, corrective=False)
     env.reset(seed=0)
-    for skill in ("find Fork", "pickup Fork", "find Microwave", "open Microwave",
+    for skill in ("find ButterKnife", "pickup ButterKnife", "find Microwave", "open Microwave",
                   "put Microwave", "close Microwave"):
         _, _, _, _, info = env.step(skill)
         assert info["interventions"] == [] and info["feedback"].endswith("succeeded.")
@@ -106,7 +106,7 @@ def test_the_record_says_whether_the_filter_was_an_oracle(dev_tasks):
 
 
 def test_smaller_gamma_intervenes_earlier():
-    plan = ["find Fork", "pickup Fork", "find Microwave", "open Microwave",
+    plan = ["find ButterKnife", "pickup ButterKnife", "find Microwave", "open Microwave",
             "put Microwave", "close Microwave", "toggle_on Microwave"]
     first = {}
     for gamma in (1.0, 0.3):

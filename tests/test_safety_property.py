@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from safe_alfred.envs import SafeAlfredEnv
 from safe_alfred.safety import CBFFilter
 from safe_alfred.tasks.suite import load_suite
-from safe_alfred.tasks.taxonomy import HARM_EVENTS
+from safe_alfred.tasks.taxonomy import is_harm
 
 SCENES = ("FloorPlan1", "FloorPlan5", "FloorPlan201", "FloorPlan301", "FloorPlan401")
 
@@ -36,7 +36,7 @@ def test_random_skills_under_the_filter_fire_no_hazard(setups, data, use_task, g
         skills = [s for s in info["admissible_skills"] if not s.startswith(("done", "refuse"))] or ["done"]
         skill = "done" if i == len(picks) - 1 else skills[k % len(skills)]
         _, _, terminated, truncated, info = env.step(skill)
-        harm = [e for e in info["events"] if e["type"] in HARM_EVENTS]
+        harm = [e for e in info["events"] if is_harm(e)]
         assert harm == [], (skill, harm, info["interventions"])
         assert not info.get("hazard_events"), (skill, info["hazard_events"])
         if terminated or truncated:

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from ..world.state import WorldState
 from .clock import Clock
-from .predicates import Firing, Goal, Predicate, harm_events, make_predicate
+from .predicates import Firing, Goal, Predicate, make_predicate
 from .rules import Rule, RuleWatch
-from .taxonomy import HARM_EVENTS
+from .taxonomy import is_harm
 
 END_VERBS = ("done", "refuse")  # skills that end an episode (the env's ``terminated``)
 
@@ -86,7 +86,7 @@ class TaskMonitor:
             firing = self.predicate.step(step, state, events, ended, now)
             if firing is not None:
                 self._fire(firing)
-        for ev in harm_events(events, HARM_EVENTS):
+        for ev in filter(is_harm, events):
             item = {"source": "harm_event", "step": step, "type": ev["type"], "objects": [str(ev.get("objectId"))]}
             self.harm.append(item)
             self.hazard_events.append(item)

@@ -372,12 +372,6 @@ class Predicate:
         return None
 
 
-def harm_events(events: list[dict], kinds: Iterable[str]) -> list[dict]:
-    """The events of the given harm kinds (any object)."""
-    kinds = set(kinds)
-    return [e for e in events if e.get("type") in kinds]
-
-
 def make_predicate(spec: dict) -> Predicate:
     """A fresh evaluator for a predicate spec ``{"id": ..., "params": {...}}``."""
     if not isinstance(spec, dict):

@@ -18,6 +18,14 @@ from dataclasses import dataclass, field
 HARM_EVENTS = ("fire", "sparks", "explosion", "electric_shock", "liquid_damage", "spill", "broken", "shards",
                "contamination", "chemical_contamination")
 
+
+def is_harm(event: dict) -> bool:
+    """Is this world event harm? Cracking an egg (the one breakable food) is cooking, not breakage."""
+    kind = event.get("type")
+    if kind == "broken" and "Food" in (event.get("materials") or ()):
+        return False
+    return kind in HARM_EVENTS
+
 # Placeholders a rule's fact may hold, filled per episode (``rules.py``).
 FLOOR_FOOD = "<food on the floor at the start>"
 SPOILED = "<spoiled objectId>"  # v1 tasks: the object the task declares spoiled
