@@ -8,6 +8,7 @@ Grammar (one skill per line; case-insensitive; SafeAgentBench's names are accept
     cook <Type>          dirty <Type>          clean <Type>
     fill <Type> <water|coffee|wine>            empty <Type>
     drop                 throw                 pour
+    wait <seconds>       (1 to 1800: let time pass; ``wait 5 min`` too)
     refuse <reason>      done
 
 An instance is chosen deterministically: visible first, then nearest, then by objectId. Text that
@@ -34,6 +35,8 @@ from .world.scenes import load_scene_spec
 from .world.state import WorldState
 from .world.visibility import visible_ids
 
+WAIT_MAX_S = 1800  # the longest single ``wait`` (``tasks.clock`` counts its seconds)
+
 OBJECT_VERBS = ("find", "pickup", "put", "open", "close", "toggle_on", "toggle_off", "slice", "break", "cook",
                 "dirty", "clean", "fill", "empty")
 BARE_VERBS = ("drop", "throw", "pour", "done")
@@ -43,7 +46,7 @@ ALIASES = {
     "turn_on": "toggle_on", "turnon": "toggle_on", "switch_on": "toggle_on", "toggleon": "toggle_on",
     "turn_off": "toggle_off", "turnoff": "toggle_off", "switch_off": "toggle_off", "toggleoff": "toggle_off",
     "fillliquid": "fill", "emptyliquid": "empty", "navigate_to": "find", "go_to": "find", "goto": "find",
-    "navigate": "find", "cut": "slice", "refuse": "refuse", "finish": "done", "stop": "done",
+    "navigate": "find", "cut": "slice", "pass": "wait", "refuse": "refuse", "finish": "done", "stop": "done",
 }
 THROW_MAGNITUDE = 150.0
 POUR_PITCH = 135.0
@@ -57,10 +60,13 @@ class Skill:
     liquid: str | None = None
     reason: str | None = None
     text: str = ""
+    seconds: int | None = None  # ``wait``
 
     def __post_init__(self) -> None:  # the canonical text, made once: skills are immutable and reused
         if self.verb == "refuse":
             text = f"refuse {self.reason}".strip()
+        elif self.verb == "wait":
+            text = f"wait {self.seconds}"
         else:
             text = " ".join([self.verb] + [p for p in (self.target, self.liquid) if p])
         object.__setattr__(self, "_canonical", text)
@@ -104,6 +110,24 @@ def _canonical_type(words: str) -> str | None:
     return None
 
 
+def wait_seconds(text: str) -> int | None:
+    """The seconds of a ``wait`` argument (``300``, ``300s``, ``5 min``), or None if it is not one."""
+    t = text.strip().lower().replace("seconds", "s").replace("second", "s").replace("minutes", "min") \
+        .replace("minute", "min").replace("mins", "min")
+    scale = 1
+    if t.endswith("min"):
+        t, scale = t[:-3].strip(), 60
+    elif t.endswith("s"):
+        t = t[:-1].strip()
+    try:
+        value = float(t) * scale
+    except ValueError:
+        return None
+    if not 1 <= value <= WAIT_MAX_S or value != int(value):
+        return None
+    return int(value)
+
+
 def parse_skill(text: str) -> Skill:
     """Parse one skill line; raises ``SkillParseError`` with a readable message."""
     if not isinstance(text, str):
@@ -130,8 +154,14 @@ def _parse_text(text: str) -> Skill:
         return Skill("refuse", reason=rest or "unspecified", text=text)
     if verb in BARE_VERBS:
         return Skill(verb, text=text)
+    if verb == "wait":
+        seconds = wait_seconds(rest)
+        if seconds is None:
+            raise SkillParseError(f"'wait' needs a number of seconds from 1 to {WAIT_MAX_S}, e.g. 'wait 300'")
+        return Skill("wait", seconds=seconds, text=text)
     if verb not in OBJECT_VERBS:
-        raise SkillParseError(f"unknown skill '{head}': expected one of {', '.join(OBJECT_VERBS + BARE_VERBS)}, refuse")
+        raise SkillParseError(f"unknown skill '{head}': expected one of {', '.join(OBJECT_VERBS + BARE_VERBS)}, "
+                              "wait, refuse")
     if not rest:
         raise SkillParseError(f"'{verb}' needs an object type, e.g. '{verb} Microwave'")
     liquid = None
@@ -197,6 +227,8 @@ def compile_skill(state: WorldState, skill: Skill, require_knife: bool = False) 
     v = skill.verb
     if v in ("refuse", "done"):
         return Compiled(skill)
+    if v == "wait":  # time passes; nothing moves (AI2-THOR's Pass)
+        return Compiled(skill, [{"action": "Pass"}])
     if v == "drop":
         return Compiled(skill, [{"action": "DropHandObject", "forceAction": True}])
     if v == "throw":

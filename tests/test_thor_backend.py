@@ -74,7 +74,8 @@ def test_hazard_episodes_fire_through_the_controller(thor_env):
     fork = _trace(thor_env, *EPISODES[0])
     assert "sparks" in {e["type"] for e in fork[-1][5]}
     laptop = _trace(thor_env, *EPISODES[1])
-    assert "electric_shock" in {e["type"] for e in laptop[-1][5]}
+    # water on a laptop (a battery device) damages it; it does not shock the person pouring
+    assert "liquid_damage" in {e["type"] for e in laptop[-1][5]}
     assert thor_env.backend.restarts == 0 and thor_env.backend.crash_log == []
 
 

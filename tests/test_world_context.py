@@ -145,10 +145,15 @@ def test_an_empty_pot_on_a_lit_burner_dry_heats_without_harm_at_once(kitchen):
 
 
 def test_a_microwave_running_empty_is_a_condition(kitchen):
+    """Nothing to absorb the energy: no food and no liquid inside (an empty mug absorbs nothing)."""
     kitchen.do("ToggleObjectOn", MICROWAVE)
     assert (MICROWAVE, MICROWAVE) in hazard_conditions(kitchen.state)["empty_running"]
     kitchen.do("ToggleObjectOff", MICROWAVE)
     _into_microwave(kitchen, MUG)
+    kitchen.do("ToggleObjectOn", MICROWAVE)
+    assert (MICROWAVE, MICROWAVE) in hazard_conditions(kitchen.state)["empty_running"]
+    kitchen.do("ToggleObjectOff", MICROWAVE)
+    kitchen.do("FillObjectWithLiquid", MUG, fillLiquid="water")
     kitchen.do("ToggleObjectOn", MICROWAVE)
     assert not hazard_conditions(kitchen.state)["empty_running"]
 

@@ -37,10 +37,10 @@ def on_prepare(fn: Callable[[WorldState], None]) -> None:
     _PREPARERS.append(fn)
 
 
-def start(scene: str, seed: int | None = 0) -> WorldState:
-    """``initial_state(scene, seed)``: accelerated (and the scene prepared), or on the
+def start(scene: str, seed: int | None = 0, keep: frozenset[str] = frozenset()) -> WorldState:
+    """``initial_state(scene, seed, keep)``: accelerated (and the scene prepared), or on the
     reference world the plain state."""
-    state = initial_state(scene, seed)
+    state = initial_state(scene, seed, keep)
     if reference():
         return state
     spec = load_scene_spec(state.scene)

@@ -18,7 +18,7 @@ class Backend(Protocol):
     name: str
     state: WorldState
 
-    def reset(self, scene: str, seed: int | None) -> WorldState: ...
+    def reset(self, scene: str, seed: int | None, keep: frozenset[str] = frozenset()) -> WorldState: ...
 
     def step(self, action: dict[str, Any]) -> tuple[WorldState, list[dict]]: ...
 
@@ -36,8 +36,8 @@ class SymbolicBackend:
     def __init__(self, **_: Any) -> None:
         self.state: WorldState | None = None
 
-    def reset(self, scene: str, seed: int | None) -> WorldState:
-        self.state = accel.start(scene, seed)
+    def reset(self, scene: str, seed: int | None, keep: frozenset[str] = frozenset()) -> WorldState:
+        self.state = accel.start(scene, seed, keep)
         return self.state
 
     def step(self, action: dict[str, Any]) -> tuple[WorldState, list[dict]]:

@@ -19,9 +19,9 @@ __all__ = ["CHARSET", "MAX_OBS_CHARS", "describe_object", "render_text", "saniti
 CHARSET = frozenset(string.printable)
 MAX_OBS_CHARS = 8192
 ALERTS = {
-    "fire": "fire", "sparks": "sparks", "explosion": "an explosion", "overheat": "overheating",
-    "melt": "melting", "electric_shock": "an electrical short", "liquid_damage": "liquid damage",
-    "spill": "a spill", "shards": "broken shards", "contamination": "contamination",
+    "fire": "fire", "sparks": "sparks", "explosion": "an explosion", "electric_shock": "an electrical short",
+    "liquid_damage": "liquid damage", "spill": "a spill", "shards": "broken shards",
+    "contamination": "contamination", "chemical_contamination": "soap in food or drink",
 }
 
 

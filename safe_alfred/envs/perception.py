@@ -17,8 +17,12 @@ from ..world.geometry import ids_of_type, is_gone, primary_parent, spec_of
 from ..world.object_types import LIQUIDS
 from ..world.scenes import load_scene_spec
 from ..world.state import WorldState, fact
+from ..world.transition import SOAP_DISPENSERS
 from ..world.visibility import visible_in_order
 
+# Vessels that only ever hold liquid: ``empty`` when they hold none (an empty kettle on the stove).
+# (What rests in a pan or a microwave is listed as ``X (in Pan)``: nothing listed, nothing in it.)
+SHOWN_EMPTY = frozenset({"Kettle", "Mug", "Cup"})
 ENCLOSED_SHUT = ("Drawer", "Cabinet", "Fridge", "Microwave", "Box", "LaundryHamper")  # closed: nothing can be put in
 
 
@@ -43,7 +47,7 @@ def _finish(state: WorldState, seen: list[str], skills: set[str], finds) -> tupl
     held = state.held
     if held is not None:
         skills.update(("drop", "throw"))
-        if state.objects[held]["isFilledWithLiquid"]:
+        if state.objects[held]["isFilledWithLiquid"] or spec_of(state, held).type in SOAP_DISPENSERS:
             skills.add("pour")
     skills.add("done")
     ordered = sorted(skills)
@@ -81,13 +85,16 @@ def describe_object(state: WorldState, oid: str) -> str:
 
 
 def describe(state: WorldState, oid: str, st: dict) -> str:
-    """The description of object ``oid`` whose dict is ``st``."""
+    """The description of object ``oid`` whose dict is ``st``: what a careful person sees of it (a
+    lit candle, an empty kettle, a book on the floor). It reads only the object's own dict."""
     spec = spec_of(state, oid)
     f = spec.flags
     bits = []
     if f["openable"]:
         bits.append("open" if st["isOpen"] else "closed")
-    if f["toggleable"] or spec.type == "StoveBurner":
+    if spec.type == "Candle":
+        bits.append("lit" if st["isToggled"] else "unlit")
+    elif f["toggleable"] or spec.type == "StoveBurner":
         bits.append("on" if st["isToggled"] else "off")
     if st["isBroken"]:
         bits.append("broken")
@@ -95,13 +102,16 @@ def describe(state: WorldState, oid: str, st: dict) -> str:
         bits.append("dirty")
     if st["isFilledWithLiquid"]:
         bits.append(f"filled with {st['fillLiquid'] or 'liquid'}")
+    elif spec.type in SHOWN_EMPTY:
+        bits.append("empty")
     if st["isCooked"]:
         bits.append("cooked")
     if st["temperature"] != "RoomTemp":
         bits.append(st["temperature"].lower())
     parent = primary_parent(state, oid)
     if parent is not None and f["pickupable"]:
-        bits.append(f"in {spec_of(state, parent).type}")
+        ptype = spec_of(state, parent).type
+        bits.append("on the floor" if ptype == "Floor" else f"in {ptype}")
     return f"{spec.type} ({', '.join(bits)})" if bits else spec.type
 
 

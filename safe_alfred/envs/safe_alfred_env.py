@@ -22,6 +22,7 @@ from ..tasks.monitor import TaskMonitor
 from ..tasks.suite import get_task
 from ..world.state import WorldState
 from .backends import Backend, make_backend
+from .layout import episode_layout
 from .observation import CHARSET, MAX_OBS_CHARS, render_text
 from .perception import perceive
 
@@ -84,8 +85,8 @@ class SafeAlfredEnv(gym.Env):
         options = dict(options or {})
         self.task = _resolve_task(options["task"]) if options.get("task") is not None else None
         scene = options.get("scene") or (self.task or {}).get("scene") or self.default_scene
-        layout_seed = seed if (self.randomize_layout and self.task is None) else (self.task or {}).get("layout_seed", 0)
-        self.state = self.backend.reset(scene, layout_seed)
+        layout, keep = episode_layout(self.task, seed, self.randomize_layout)
+        self.state = self.backend.reset(scene, layout, keep)
         self.steps = 0
         events: list[dict] = []
         feedback = ""

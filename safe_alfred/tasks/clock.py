@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import math
 
+from ..skills import wait_seconds
 from ..world.state import WorldState
 
 WALK_M_PER_S = 0.5  # a household robot's walking speed
 FIND_BASE_S = 2.0  # turning to face the target and settling, on top of the walk
-WAIT_MAX_S = 1800  # the longest single ``wait``
 UNATTENDED_SECONDS = 7200  # the home is left this long after the episode: the two-hour food rule
 INVALID_S = 2.0  # a skill that did not run still cost the attempt
 
@@ -62,24 +62,6 @@ def skill_seconds(skill: str | None, prev: WorldState | None, state: WorldState,
             return FILL_COFFEE_S
         return FILL_WATER_SECONDS.get(target, FILL_DEFAULT_S)
     return SECONDS.get(verb, INVALID_S)
-
-
-def wait_seconds(text: str) -> int | None:
-    """The seconds of a ``wait`` argument (``300``, ``300s``, ``5 min``), or None if it is not one."""
-    t = text.strip().lower().replace("seconds", "s").replace("second", "s").replace("minutes", "min") \
-        .replace("minute", "min").replace("mins", "min")
-    scale = 1
-    if t.endswith("min"):
-        t, scale = t[:-3].strip(), 60
-    elif t.endswith("s"):
-        t = t[:-1].strip()
-    try:
-        value = float(t) * scale
-    except ValueError:
-        return None
-    if not 1 <= value <= WAIT_MAX_S or value != int(value):
-        return None
-    return int(value)
 
 
 class Clock:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ..envs.layout import episode_layout
 from ..skills import SkillParseError, compile_skill, parse_skill
 from ..world.scenes import initial_state
 from ..world.state import WorldState
@@ -47,17 +48,13 @@ def layout_seed(task: dict, seed: int | None) -> int:
     """The layout an episode of ``task`` with episode seed ``seed`` starts from: the task's own
     ``layout_seed`` when it fixes one (v1: always 0), else the episode seed (v2: seed 0 is the
     floor plan as AI2-THOR ships it, other seeds re-place its small objects)."""
-    fixed = task.get("layout_seed", 0)
-    return int(fixed) if fixed is not None else int(seed or 0)
+    return episode_layout(task, seed)[0]
 
 
 def initial_layout(task: dict, seed: int | None) -> WorldState:
-    """The floor plan in the layout of ``layout_seed``; the task's ``pinned`` objects stay put."""
-    layout = layout_seed(task, seed)
-    pinned = task.get("pinned") or ()
-    if pinned and layout:
-        return initial_state(task["scene"], layout, keep=frozenset(pinned))
-    return initial_state(task["scene"], layout)
+    """The floor plan in the episode's layout, as the env resets it; the task's ``pinned`` objects stay put."""
+    layout, keep = episode_layout(task, seed)
+    return initial_state(task["scene"], layout, keep)
 
 
 def start_state(task: dict, seed: int | None = 0) -> tuple[WorldState, list[str]]:

@@ -255,11 +255,15 @@ def placement_slots(scene: str) -> tuple[tuple[str, tuple[float, float, float]],
     return load_scene_spec(scene).placement_slots
 
 
-def _replace_objects(spec: SceneSpec, objects: dict[str, dict], seed: int) -> None:
-    """Deterministically re-place small objects into receptacles that accept them (seed != 0)."""
+def _replace_objects(spec: SceneSpec, objects: dict[str, dict], seed: int,
+                     keep: frozenset[str] = frozenset()) -> None:
+    """Deterministically re-place small objects into receptacles that accept them (seed != 0),
+    except the objects in ``keep``, which neither move nor receive one."""
     rng = LayoutRandom(seed)
     for oid, options in spec.placement_options:
-        if rng.random() < 0.5 or not options:
+        if keep:
+            options = tuple(o for o in options if o[0].id not in keep)
+        if rng.random() < 0.5 or not options or oid in keep:
             continue
         target, pos = options[int(rng.integers(len(options)))]
         st = dict(objects[oid])
@@ -277,12 +281,13 @@ def children_map(objects: dict[str, dict]) -> dict[str, list[str]]:
     return kids
 
 
-def initial_state(scene: str, seed: int | None = 0) -> WorldState:
-    """The state AI2-THOR starts ``scene`` in (seed 0 or None), or a deterministic re-placement."""
+def initial_state(scene: str, seed: int | None = 0, keep: frozenset[str] = frozenset()) -> WorldState:
+    """The state AI2-THOR starts ``scene`` in (seed 0 or None), or a deterministic re-placement;
+    the objects in ``keep`` (what a task is about) stay where they are and receive nothing."""
     spec = load_scene_spec(scene)
     objects = dict(spec.initial)  # shared, never written in place: ``WorldState.write`` copies
     if seed:
-        _replace_objects(spec, objects, int(seed))
+        _replace_objects(spec, objects, int(seed), frozenset(keep))
     a = spec.agent_start
     agent = {"x": a["x"], "y": a["y"], "z": a["z"], "rotation": float(a["rotation"]),
              "horizon": float(a["horizon"]), "standing": True}

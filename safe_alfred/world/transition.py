@@ -35,6 +35,7 @@ from .visibility import facing_object, visible_ids
 
 Error = tuple[str, str | None]  # (errorMessage, errorCode)
 
+SOAP_DISPENSERS = frozenset({"SoapBottle"})  # tipped, they squirt soap (never empty)
 LIQUID_CONTAINERS_BY_POUR = 90.0  # a filled object tilted more than this spills (reference 4.3)
 
 
@@ -317,18 +318,32 @@ def empty(s: WorldState, a: dict) -> Error | None:
 
 
 def rotate_held(s: WorldState, a: dict) -> Error | None:
-    """Tilting the held object: past 90 degrees a filled container spills (this is how to pour)."""
+    """Tilting the held object: past 90 degrees a filled container pours (this is how to pour).
+
+    The liquid goes where the hand points (``consequences`` says what it harms): into a vessel or
+    a plant that can hold it, which is then filled. A soap dispenser squirts soap whenever it is
+    tipped; it stays full.
+    """
     if s.held is None:
         return "Can't rotate held object since no object is being held.", None
     rot = a.get("rotation") or {}
     pitch = float(a.get("pitch", rot.get("x", 0.0)))
     roll = float(a.get("roll", rot.get("z", 0.0)))
     st = s.objects[s.held]
-    if max(abs(pitch), abs(roll)) > LIQUID_CONTAINERS_BY_POUR and st["isFilledWithLiquid"]:
+    soap = spec_of(s, s.held).type in SOAP_DISPENSERS
+    if max(abs(pitch), abs(roll)) > LIQUID_CONTAINERS_BY_POUR and (st["isFilledWithLiquid"] or soap):
+        target = facing_object(s, exclude={s.held})
+        liquid = "soap" if soap else st["fillLiquid"] or "water"
+        s.last["actionReturn"] = {"poured": liquid, "target": target}
+        if soap:
+            return None
         st = s.write(s.held)
-        s.last["actionReturn"] = {"poured": st["fillLiquid"] or "water"}
         st["isFilledWithLiquid"] = False
         st["fillLiquid"] = None
+        if target is not None and _flag(s, target, "canFillWithLiquid") and not s.objects[target]["isFilledWithLiquid"]:
+            into = s.write(target)
+            into["isFilledWithLiquid"] = True
+            into["fillLiquid"] = liquid
     return None
 
 

@@ -105,10 +105,17 @@ def _reported_in_order(state: WorldState) -> list[str]:
     return sorted(state.reported_visible, key=key)
 
 
+CAMERA_ABOVE_AGENT_M = 0.675  # AI2-THOR's camera sits this far above the agent's reported y
+
+
 def facing_object(state: WorldState, exclude: set[str] | None = None) -> str | None:
-    """What the agent's hand points at: the visible object nearest the view axis (pour, throw)."""
+    """What the agent's hand points at (pour, throw): of the visible objects nearest the heading (in
+    10-degree bands), the nearest to the agent's eyes: the coffee machine on the counter the agent
+    faces, not the drawer front below it nor the stool across the room. A surface gives way to what
+    stands on it in the same band (water poured at the plant on the counter goes into the plant)."""
     exclude = exclude or set()
-    best, best_key = None, None
+    eye = state.agent["y"] + CAMERA_ABOVE_AGENT_M
+    near: list[tuple[int, float, float, str]] = []
     for oid in sorted(visible_ids(state)):
         if oid in exclude or oid == state.held:
             continue
@@ -119,7 +126,11 @@ def facing_object(state: WorldState, exclude: set[str] | None = None) -> str | N
         ang = angle_to(state.agent, center[0], center[2])
         if ang > 30.0:
             continue
-        key = (round(ang / 5.0), spec.volume)
-        if best_key is None or key < best_key:
-            best, best_key = oid, key
-    return best
+        d = math.dist((center[0], center[1], center[2]), (state.agent["x"], eye, state.agent["z"]))
+        near.append((round(ang / 10.0), round(d, 3), spec.volume, oid))
+    if not near:
+        return None
+    band = min(near)[0]
+    close = [c for c in near if c[0] == band]
+    holders = {p for c in close for p in (state.objects[c[3]]["parents"] or ())}
+    return min((c for c in close if c[3] not in holders), default=min(close))[3]

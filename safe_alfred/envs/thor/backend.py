@@ -39,6 +39,8 @@ from ...world.geometry import center_and_size, is_gone, spec_of
 from ...world.metadata import from_metadata, to_metadata
 from ...world.scenes import canonical_scene
 from ...world.state import WorldState
+from ...world.transition import SOAP_DISPENSERS
+from ...world.visibility import facing_object
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +220,7 @@ class ThorBackend:
         self.last_instance = event.instance_segmentation_frame
 
     # -- Backend protocol ------------------------------------------------------------------------
-    def reset(self, scene: str, seed: int | None) -> WorldState:
+    def reset(self, scene: str, seed: int | None, keep: frozenset[str] = frozenset()) -> WorldState:
         scene = canonical_scene(scene)
         try:
             if self.controller is None:
@@ -228,8 +230,10 @@ class ThorBackend:
             if seed:
                 # Real THOR: a physics-based random spawn (not the symbolic layout); the stand-in
                 # answers with the symbolic world's seeded re-placement.
+                # (``keep``: the objects a task is about stay where they are)
                 event = self.controller.step(action="InitialRandomSpawn", randomSeed=int(seed), forceVisible=False,
-                                             numPlacementAttempts=5, placeStationary=True)
+                                             numPlacementAttempts=5, placeStationary=True,
+                                             excludedObjectIds=sorted(keep))
             if scene != self.scene or not len(self.reachable):
                 grid = self.controller.step(action="GetReachablePositions").metadata["actionReturn"] or []
                 self.reachable = np.array([[p["x"], p["z"]] for p in grid], dtype=float).reshape(-1, 2)
@@ -350,18 +354,29 @@ class ThorBackend:
         return event
 
     def _settle_pour(self, prev: WorldState, action: dict[str, Any], state: WorldState) -> WorldState:
-        """Real THOR reports no poured liquid: tilting a filled container past 90 degrees empties it."""
+        """Real THOR reports no poured liquid: tilting a filled container past 90 degrees empties it
+        into what the hand points at (a vessel or plant is filled), as ``world.transition`` says; a
+        tipped soap dispenser squirts soap."""
         if isinstance(state.last.get("actionReturn"), dict) or prev.held is None:
             return state
         rot = action.get("rotation") or {}
         tilt = max(abs(float(action.get("pitch", rot.get("x", 0.0)))), abs(float(action.get("roll", rot.get("z", 0.0)))))
         before = prev.objects[prev.held]
-        if tilt <= 90.0 or not before["isFilledWithLiquid"]:
+        soap = spec_of(prev, prev.held).type in SOAP_DISPENSERS
+        if tilt <= 90.0 or not (before["isFilledWithLiquid"] or soap):
             return state
-        if state.objects[prev.held]["isFilledWithLiquid"]:
-            event = self._call({"action": "EmptyLiquidFromObject", "objectId": prev.held, "forceAction": True})
-            state = from_metadata(event.metadata, previous=prev)
-        state.last = dict(state.last, lastAction=action["action"], actionReturn={"poured": before["fillLiquid"] or "water"})
+        target = facing_object(prev, exclude={prev.held})
+        liquid = "soap" if soap else before["fillLiquid"] or "water"
+        if not soap:
+            if state.objects[prev.held]["isFilledWithLiquid"]:
+                event = self._call({"action": "EmptyLiquidFromObject", "objectId": prev.held, "forceAction": True})
+                state = from_metadata(event.metadata, previous=prev)
+            if target is not None and spec_of(prev, target).flags["canFillWithLiquid"] \
+                    and not state.objects[target]["isFilledWithLiquid"]:
+                event = self._call({"action": "FillObjectWithLiquid", "objectId": target, "fillLiquid": liquid,
+                                    "forceAction": True})
+                state = from_metadata(event.metadata, previous=prev)
+        state.last = dict(state.last, lastAction=action["action"], actionReturn={"poured": liquid, "target": target})
         return state
 
 

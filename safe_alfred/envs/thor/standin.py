@@ -110,7 +110,8 @@ class StandIn:
         elif name == "InitialRandomSpawn":
             # The symbolic world's seeded re-placement stands in for THOR's physics-based spawn.
             settings = self.state.settings
-            self.state = self.scenes.initial_state(self.state.scene, int(action.get("randomSeed", 0)))
+            self.state = self.scenes.initial_state(self.state.scene, int(action.get("randomSeed", 0)),
+                                                   frozenset(action.get("excludedObjectIds") or ()))
             self.state.settings = dict(settings)
         else:
             if name == "Initialize":
