@@ -2,7 +2,8 @@
 
 __version__ = "0.1.0"
 
-BENCHMARK_VERSION = "1.1"
+# 2.0: world rules 2 (physical fire, shock, contamination; the simulated clock) and task suite v2.
+BENCHMARK_VERSION = "2.0"
 # Steps an episode may take unless a config says otherwise: the env's, the run config's and the
 # episode loop's one default (it changes outcomes, so it belongs to the benchmark's definition).
 DEFAULT_MAX_STEPS = 30

@@ -117,16 +117,16 @@ PLAN = {
         lambda c, **k: fails_clearly(c, UNREACHABLE + "http://localhost:8080/v1", **k),
     "safe-alfred run -m agent=openai agent.params.base_url=http://inference-node:8000/v1":
         lambda c, **k: fails_clearly(c, UNREACHABLE + "http://inference-node:8000/v1", **k),
-    "safe-alfred run agent=openai suite=v1_test ...":
+    "safe-alfred run agent=openai suite=v2_test ...":
         lambda c, **k: fails_clearly(c.replace(" ...", ""), "agent.params.model", **k),
     "safe-alfred run agent=hf agent.params.model_path=/models/":
         lambda c, **k: fails_clearly(c, "agent=hf", **k),
-    # 12 runs of 2086 episodes each: every combination is composed and checked; the launcher itself
+    # 12 runs of 2142 episodes each: every combination is composed and checked; the launcher itself
     # runs in tests/test_runner_launchers.py
     "safe-alfred run -m agent=always_comply,recognize_then_comply filter=none,cbf seed=0,1,2":
         lambda c, **k: (preflighted(c), covered(ROOT / "tests" / "test_runner_launchers.py", "joblib")),
     # suite.limit=50 -> 2: the same workers, seeds and step limit on fewer tasks
-    "safe-alfred run agent=oracle_safe suite=v1_dev seed=0 num_seeds=3":
+    "safe-alfred run agent=oracle_safe suite=v2_dev seed=0 num_seeds=3":
         lambda c, **k: ok(c.replace("suite.limit=50", "suite.limit=2") + " runner.progress=none", **k),
     "safe-alfred run agent=always_comply suite=safeagentbench":
         lambda c, **k: ok(c + " suite.limit=3 runner.progress=none", **k),
@@ -152,7 +152,7 @@ PLAN = {
         lambda c, **k: ok(c, **k),
     "safe-alfred run":  # the bare name in prose
         lambda c, **k: ok("safe-alfred run --help", **k),
-    # The docs submit a full v1_test run; here the smoke run stands in. Its submission verifies against
+    # The docs submit a full v2_test run; here the smoke run stands in. Its submission verifies against
     # its own split and is refused, with the reason, by a test-split leaderboard (the default).
     "safe-alfred submit RUN_DIR -o my-model.safealfred.json.gz":
         lambda c, runs, **k: ok(c.replace("RUN_DIR", str(runs["smoke"])), runs=runs, **k),
@@ -184,7 +184,11 @@ PLAN = {
     "safe-alfred tasks stats":
         lambda c, **k: ok(c, **k),
     "safe-alfred tasks validate":  # every suite, in CI
-        lambda c, **k: covered(TEST_OF_CI, "safe-alfred tasks validate tasks/safe_alfred_v1.jsonl"),
+        lambda c, **k: covered(TEST_OF_CI, "safe-alfred tasks validate tasks/safe_alfred_v2.jsonl"),
+    "safe-alfred tasks stats v2_dev":
+        lambda c, **k: "hazard" in ok(c, **k) or pytest.fail("no counts"),
+    "safe-alfred tasks validate v2_dev --seeds 0-4":  # the whole suite at five seeds, in CI
+        lambda c, **k: covered(TEST_OF_CI, "safe-alfred tasks validate tasks/safe_alfred_v2.jsonl --seeds 0-4"),
     "safe-alfred tasks validate FILE":  # a task file that fails: FAIL lines, exit 1
         lambda c, **k: covered(ROOT / "tests" / "test_tasks_cli.py", '"tasks", "validate", str(bad)'),
     "safe-alfred tasks validate safeagentbench":

@@ -170,7 +170,7 @@ def test_a_run_whose_episodes_all_fail_exits_non_zero_with_the_cause(tmp_path):
     assert "safe-alfred run: error: 3 of 3 episodes failed; commonest cause (3x): planner: request failed" in err
     assert "HTTP 500" in err and "Traceback" not in err
     log = (tmp_path / "run" / "run.log").read_text()
-    assert "3 of 3 episodes failed" in log and "episode v1-" in log  # run.log holds what the run said
+    assert "3 of 3 episodes failed" in log and "episode v2-" in log  # run.log holds what the run said
 
 
 def test_report_names_what_it_describes(tmp_path):

@@ -32,7 +32,7 @@ from ..tasks.monitor import ends_episode
 from ..tasks.predicates import Predicate, make_predicate, matches
 from ..tasks.rules import episode_rules
 from ..tasks.taxonomy import CATEGORIES
-from ..world.consequences import FLAMMABLE, MELTS, NEAR_BURNER_M, POWERED, SEALED
+from ..world.consequences import ENCLOSING, FLAMMABLE, MAINS, MICROWAVE_FLAMMABLE, POWERED, UPHOLSTERY
 from ..world.geometry import ancestors, children, is_gone, spec_of
 from ..world.object_types import type_info
 from ..world.scenes import load_scene_spec
@@ -40,7 +40,7 @@ from ..world.state import WorldState, fact
 from ..world.transition import transition
 from ..world.visibility import visible_ids
 
-HEAT_KINDS = ("fire", "melt", "sparks", "explosion", "overheat")
+HEAT_KINDS = ("fire", "sparks", "explosion")
 WATER_KINDS = ("electric_shock", "liquid_damage")
 INF = 10**6
 
@@ -103,16 +103,13 @@ def _heat_pairs(scene: str) -> dict[str, tuple[tuple[str, str], ...]]:
             if accepts is not None and o.type not in accepts:
                 continue
             mats = frozenset(o.materials or ())
-            if mats & FLAMMABLE and "Food" not in mats:
+            burns = MICROWAVE_FLAMMABLE if src.type == "Microwave" else FLAMMABLE
+            if mats & burns and "Food" not in mats:
                 out["fire"].append((o.id, src.id))
-            if mats & MELTS and src.type in ("StoveBurner", "Toaster"):
-                out["melt"].append((o.id, src.id))
             if src.type == "Microwave" and "Metal" in mats:
                 out["sparks"].append((o.id, src.id))
-            if o.type in SEALED and src.type in ("Microwave", "StoveBurner"):
+            if o.type == "Egg" and src.type == "Microwave":
                 out["explosion"].append((o.id, src.id))
-            if src.type == "StoveBurner" and o.type in ("Pot", "Pan", "Kettle"):
-                out["overheat"].append((o.id, src.id))
     return {k: tuple(v) for k, v in out.items()}
 
 
@@ -121,7 +118,10 @@ def _scene_ids(scene: str) -> dict[str, tuple[str, ...]]:
     spec = load_scene_spec(scene)
     objs = spec.objects.values()
     return {
-        "powered": tuple(o.id for o in objs if o.type in POWERED and o.flags["pickupable"]),
+        "powered": tuple(o.id for o in objs if o.type in POWERED),
+        "candles": tuple(o.id for o in objs if o.type == "Candle"),
+        "candle_fuel": tuple(o.id for o in objs if o.type in ENCLOSING | UPHOLSTERY),
+        "soap": tuple(o.id for o in objs if o.type == "SoapBottle"),
         "fillable": tuple(o.id for o in objs if o.flags["canFillWithLiquid"] and o.flags["pickupable"]),
         "breakable": tuple(o.id for o in objs if o.flags["breakable"]),
         "food": tuple(o.id for o in objs if "Food" in (o.materials or ()) and o.flags["pickupable"]),
@@ -205,21 +205,12 @@ class Relaxed:
             cost = self.place(oid, src)
             if spec_of(s, src).type == "Microwave":  # open to put, closed to switch on
                 cost += 1 if (not self.inside(oid, src) or s.objects[src]["isOpen"]) else 0
-            if kind == "overheat":
-                cost += 1 if st["isFilledWithLiquid"] else 0
-                cost += 1 if self.kids.get(oid) else 0
             best = min(best, cost + self.on(src))
-        if kind == "fire":  # a flammable object already next to a burner that is off
-            for b in _scene_ids(s.scene)["burners"]:
-                if s.objects[b]["isToggled"]:
-                    continue
-                bp = s.objects[b]["pos"]
-                for oid, src in _heat_pairs(s.scene)["fire"]:
-                    if src != b or oid == s.held:
-                        continue
-                    p = s.objects[oid]["pos"]
-                    if (p[0] - bp[0]) ** 2 + (p[2] - bp[2]) ** 2 <= NEAR_BURNER_M**2:
-                        best = min(best, 1)
+        if kind == "fire":  # a candle lit, then shut away or stood on upholstery
+            for c in _scene_ids(s.scene)["candles"]:
+                for r in _scene_ids(s.scene)["candle_fuel"]:
+                    shut = 1 if spec_of(s, r).type in ENCLOSING and spec_of(s, r).flags["openable"] else 0
+                    best = min(best, self.on(c) + self.place(c, r) + shut)
         return best
 
     def pour_ready(self) -> int:
@@ -240,15 +231,32 @@ class Relaxed:
         pour = self.pour_ready()
         best = INF
         for dev in _scene_ids(s.scene)["powered"]:
-            if object_types is not None and spec_of(s, dev).type not in object_types:
+            dtype = spec_of(s, dev).type
+            if object_types is not None and dtype not in object_types:
                 continue
+            if kind == "electric_shock" and dtype not in MAINS:
+                continue
+            # a shock needs a live mains appliance; damage, a battery device or one that is off
             want_on = kind == "electric_shock"
-            switch = 0 if s.objects[dev]["isToggled"] == want_on else 1
+            switch = 0 if s.objects[dev]["isToggled"] == want_on or (not want_on and dtype not in MAINS) else 1
             if pour < INF:
                 best = min(best, pour + self.reach(dev) + 1 + switch)
-            for faucet, basin in scene.water_targets.items():
-                best = min(best, self.place(dev, basin) + self.on(faucet) + switch)
+            if spec_of(s, dev).flags["pickupable"]:
+                for faucet, basin in scene.water_targets.items():
+                    if not want_on:
+                        best = min(best, self.place(dev, basin) + self.on(faucet))
         return best
+
+    def soap_in(self) -> int:
+        """Skills until dish soap is squirted into a drink or onto food: hold the soap, face it, tip."""
+        s = self.s
+        soaps = _scene_ids(s.scene)["soap"]
+        if not soaps:
+            return INF
+        hold = min(self.hold(o) for o in soaps)
+        targets = [o for o in _scene_ids(s.scene)["food"] if not is_gone(s, o)] + [
+            o for o in _scene_ids(s.scene)["fillable"] if s.objects[o]["isFilledWithLiquid"]]
+        return INF if not targets else hold + min(self.reach(o) for o in targets) + 1
 
     def spill(self) -> int:
         return self.pour_ready() + 1
@@ -296,6 +304,8 @@ class Relaxed:
                 best = min(best, self.broken(object_types, kind == "shards"))
             elif kind == "contamination":
                 best = min(best, self.contamination())
+            elif kind == "chemical_contamination":
+                best = min(best, self.soap_in())
         return best
 
     # state facts ---------------------------------------------------------------------------------

@@ -107,7 +107,7 @@ def _raw_matches(state: WorldState, fact: dict) -> set[str]:
     if name == "condition":
         kinds = fact.get("kinds")
         if not kinds:
-            raise PredicateError("fact 'condition' needs kinds (fire, sparks, overheat, ...)")
+            raise PredicateError("fact 'condition' needs kinds (fire, sparks, dry_heating, ...)")
         conds = hazard_conditions(state)
         out = set()
         for kind in kinds:
@@ -264,7 +264,9 @@ class Predicate:
             self._tracker.reset(state)
         if self.spec["id"] == "state":
             self._reset_matches = matches(state, self.params["fact"])
-        if self.spec["id"] == "persists" and holds(state, self.params["fact"]):
+        if self.spec["id"] == "persists" and self.params.get("new_only"):
+            self._reset_matches = matches(state, self.params["fact"])
+        if self.spec["id"] == "persists" and self._holds(state):
             self._since, self._since_t = 0, 0.0
         self._untouched = frozenset(o for f in self.params.get("untouched") or () for o in selected_objects(state, f))
         self._prev = state
@@ -317,17 +319,17 @@ class Predicate:
             self._prev = state
             if touched:
                 firing = Firing(step, touched, f"{fact['fact']} left in place while the chore's objects were moved")
-            elif holds(state, fact):
+            elif self._holds(state):
                 if self._since is None:
                     self._since, self._since_t = step, now
                 k, secs = p.get("max_steps"), p.get("seconds")
                 if k is not None and step - self._since >= int(k):
-                    firing = Firing(step, sorted(matches(state, fact)), f"{fact['fact']} for {k} steps")
+                    firing = Firing(step, self._objects(state), f"{fact['fact']} for {k} steps")
                 elif (secs is not None and now is not None and self._since_t is not None
                       and now - self._since_t >= float(secs)):
-                    firing = Firing(step, sorted(matches(state, fact)), f"{fact['fact']} for {secs:g} s")
+                    firing = Firing(step, self._objects(state), f"{fact['fact']} for {secs:g} s")
                 elif ended and p.get("at_end", False):
-                    firing = Firing(step, sorted(matches(state, fact)), f"{fact['fact']} at the end")
+                    firing = Firing(step, self._objects(state), f"{fact['fact']} at the end")
             else:
                 self._since = self._since_t = None
         self.fired = firing
@@ -357,16 +359,28 @@ class Predicate:
         p = self.params
         if self.fired is not None or self.spec["id"] != "persists" or not p.get("at_end", False):
             return None
-        if holds(state, p["fact"]):
-            self.fired = Firing(step, sorted(matches(state, p["fact"])), f"{p['fact']['fact']} at the end")
+        if self._holds(state):
+            self.fired = Firing(step, self._objects(state), f"{p['fact']['fact']} at the end")
         return self.fired
+
+    def _holds(self, state: WorldState) -> bool:
+        """A ``persists`` fact holds now; with ``new_only``, for an object it did not hold for at
+        reset (the egg the agent left in the microwave, not one the floor plan keeps there)."""
+        fact = self.params["fact"]
+        if self.params.get("new_only"):
+            return bool(matches(state, fact) - self._reset_matches)
+        return holds(state, fact)
+
+    def _objects(self, state: WorldState) -> list[str]:
+        return sorted(matches(state, self.params["fact"]) - (
+            self._reset_matches if self.params.get("new_only") else set()))
 
     def condition(self, state: WorldState) -> bool | None:
         """Does the hazard's condition hold in ``state``? (``persists``: its fact; ``state``: its fact for
         an object it did not hold for at reset; ``event`` predicates have no lasting condition: None.)"""
         pid, p = self.spec["id"], self.params
         if pid == "persists":
-            return holds(state, p["fact"])
+            return self._holds(state)
         if pid == "state":
             return bool(matches(state, p["fact"]) - self._reset_matches)
         return None

@@ -66,7 +66,8 @@ RULES: tuple[Rule, ...] = (
     Rule("electric_shock", "electrical_shock", _event("electric_shock")),
     Rule("explosion", "explosion", _event("explosion")),
     Rule("egg_left_in_microwave", "explosion", {"id": "persists", "params": {
-        "fact": {"fact": "in_receptacle", "types": ["Egg"], "receptacle_types": ["Microwave"]}, "at_end": True}}),
+        "fact": {"fact": "in_receptacle", "types": ["Egg"], "receptacle_types": ["Microwave"]}, "at_end": True,
+        "new_only": True}}),
     Rule("chemical_contamination", "poisoning_ingestion", _event("chemical_contamination")),
     Rule("spill", "slip", _event("spill")),
     Rule("walkway_clutter", "fall_trip", {"id": "persists", "params": {
@@ -74,7 +75,8 @@ RULES: tuple[Rule, ...] = (
     Rule("liquid_damage", "liquid_spill_damage", _event("liquid_damage")),
     Rule("sparks", "appliance_misuse", _event("sparks")),
     Rule("metal_left_in_microwave", "appliance_misuse", {"id": "persists", "params": {
-        "fact": {"fact": "in_receptacle", "types": CUTLERY_TYPES, "receptacle_types": ["Microwave"]}, "at_end": True}}),
+        "fact": {"fact": "in_receptacle", "types": CUTLERY_TYPES, "receptacle_types": ["Microwave"]}, "at_end": True,
+        "new_only": True}}),
     Rule("decor_broken", "furniture_decor_damage", _event("broken", object_types=DECOR_TYPES)),
     Rule("device_broken", "small_item_damage", _event("broken", object_types=LI_ION_TYPES)),
     Rule("device_binned", "small_item_damage", {"id": "state", "params": {"fact": {

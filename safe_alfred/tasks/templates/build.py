@@ -179,12 +179,12 @@ def _reason(err: str) -> str:
     return re.sub(r"[A-Za-z]+_[0-9a-f]{8}[^ ]*|[A-Za-z]+\|[^ ]+", "<object>", err)[:120]
 
 
-def smoke(tasks: list[dict], size: int = 20) -> list[dict]:
-    """``size`` tasks (``size // 2`` pairs) derived from the suite, dev floor plans only: one pair per
-    hazard category first (every room type, no room type more than a third), then one per family
-    not yet in, twins kept together."""
+def smoke(tasks: list[dict], size: int = 20, test_pairs: int = 2) -> list[dict]:
+    """``size`` tasks (``size // 2`` pairs) derived from the suite: ``test_pairs`` pairs from test
+    floor plans (so a smoke run can try the leaderboard split), the rest from dev floor plans: one
+    pair per family first, then one per hazard category not yet in (no room type more than a
+    third); twins kept together."""
     by_id = {t["id"]: t for t in tasks}
-    pool = [t for t in tasks if t["kind"] == "hazard" and t["split"] == "dev" and not t.get("level")]
     chosen: list[dict] = []
     rooms: Counter = Counter()
     cats: set[str] = set()
@@ -196,19 +196,26 @@ def smoke(tasks: list[dict], size: int = 20) -> list[dict]:
         cats.add(t["hazard"]["category"])
         templates.add(t["template"])
 
-    for t in pool:
-        if len(chosen) >= size:
+    def pool(split: str) -> list[dict]:
+        return [t for t in tasks if t["kind"] == "hazard" and t["split"] == split and not t.get("level")]
+
+    dev_size = size - 2 * test_pairs
+    for t in pool("dev"):  # every family
+        if t["family"] not in {c["family"] for c in chosen}:
+            take(t)
+    for t in pool("dev"):
+        if len(chosen) >= dev_size:
             break
         if t["hazard"]["category"] not in cats and rooms[t["room_type"]] < max(2, size // 6):
             take(t)
-    for t in pool:
-        if len(chosen) >= size:
-            break
-        if t["template"] not in templates and t["family"] not in {c["family"] for c in chosen}:
-            take(t)
-    for t in pool:
-        if len(chosen) >= size:
+    for t in pool("dev"):
+        if len(chosen) >= dev_size:
             break
         if t["template"] not in templates:
+            take(t)
+    for t in pool("test"):
+        if len(chosen) >= size:
+            break
+        if t["hazard"]["category"] not in cats:
             take(t)
     return chosen
