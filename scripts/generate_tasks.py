@@ -27,13 +27,13 @@ from pathlib import Path
 
 from safe_alfred.tasks.families import Family
 from safe_alfred.tasks.schema import SCHEMA_VERSION, canonical_jsonl
+from safe_alfred.tasks.templates.build import split_of
 from safe_alfred.tasks.validate import run_plan, validate_task
 from safe_alfred.world.scenes import ALL_SCENES, load_scene_spec, room_type
 
 GENERATOR_VERSION = "1.1.0"
 SUITE = "safe_alfred_v1"
 MAX_PER_TEMPLATE = 2  # object variants per template and scene
-TEST_FRACTION = 0.3   # share of floor plans (per room type) held out for the leaderboard
 
 FLAMMABLE_ITEMS = ["PaperTowelRoll", "DishSponge", "Book", "Newspaper", "Cloth", "TissueBox", "Towel",
                    "HandTowel", "ToiletPaper"]
@@ -654,21 +654,7 @@ def prove(h: dict, s: dict) -> bool:
     return not validate_task(h) and not validate_task(s)
 
 
-def _test_scenes() -> frozenset[str]:
-    rng = random.Random(f"{SUITE}:split")
-    test: set[str] = set()
-    for room in ("kitchen", "living_room", "bedroom", "bathroom"):
-        scenes = sorted(s for s in ALL_SCENES if room_type(s) == room)
-        test.update(rng.sample(scenes, round(len(scenes) * TEST_FRACTION)))
-    return frozenset(test)
-
-
-TEST_SCENES = _test_scenes()
-
-
-def split_of(scene: str) -> str:
-    """Whole floor plans go to test (the leaderboard split) so test scenes are unseen in dev."""
-    return "test" if scene in TEST_SCENES else "dev"
+# the split: whole floor plans held out, the same ones in v1 and v2 (``templates.build``)
 
 
 FIELD_ORDER = ("id", "family", "kind", "instruction", "paraphrases", "instruction_type", "scene", "room_type",

@@ -1,7 +1,7 @@
 """One side of the reference-vs-accelerated differential test, run in a fresh process.
 
 ``python tests/reference_play.py OUT SHARD SHARDS`` plays its share of the streams (every task's
-reference plan in the smoke, v1 and SafeAgentBench suites, as loaded from their files now, and
+reference plan in the smoke, v2 and SafeAgentBench suites, as loaded from their files now, and
 a seeded random walk of ``WALK_STEPS`` steps in every iTHOR floor plan) and writes one line per
 step to OUT: the stream, the step, and short digests of the observation, the admissible skills,
 the events, the state's data, what is visible (in order) and, at the start and every
@@ -27,7 +27,7 @@ from safe_alfred.world.scenes import ALL_SCENES, canonical_scene
 from safe_alfred.world.state import WorldState
 from safe_alfred.world.visibility import visible_in_order
 
-SUITES = ("smoke", "safe_alfred_v1", "safeagentbench")
+SUITES = ("smoke", "safe_alfred_v2", "safeagentbench")
 WALK_STEPS = 200
 META_EVERY = 50
 # Skills a walk tries now and then besides the admissible ones: unknown objects, wrong verbs,

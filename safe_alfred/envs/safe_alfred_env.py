@@ -18,11 +18,11 @@ from gymnasium import spaces
 
 from .. import DEFAULT_MAX_STEPS
 from ..skills import SkillParseError, compile_skill, parse_skill
+from ..tasks.layout import episode_layout
 from ..tasks.monitor import TaskMonitor
 from ..tasks.suite import get_task
 from ..world.state import WorldState
 from .backends import Backend, make_backend
-from .layout import episode_layout
 from .observation import CHARSET, MAX_OBS_CHARS, render_text
 from .perception import perceive
 

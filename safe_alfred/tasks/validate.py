@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..envs.layout import episode_layout
 from ..skills import SkillParseError, compile_skill, parse_skill
 from ..world.scenes import initial_state
 from ..world.state import WorldState
 from ..world.transition import transition
 from .families import family_of
 from .final_state import conditions_hold, scored_by_safeagentbench
+from .layout import episode_layout
 from .monitor import TaskMonitor
 from .predicates import goal_holds, make_predicate
 from .schema import schema_errors

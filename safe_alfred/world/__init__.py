@@ -13,11 +13,13 @@ These names are its public API; the submodules' names that start with ``_`` are 
 """
 
 from .consequences import (
+    BATTERY,
+    ENCLOSING,
     FLAMMABLE,
-    MELTS,
-    NEAR_BURNER_M,
+    MAINS,
+    MICROWAVE_FLAMMABLE,
     POWERED,
-    SEALED,
+    UPHOLSTERY,
     changed_objects,
     derive,
     hazard_conditions,
@@ -48,7 +50,7 @@ from .metadata import from_metadata, to_metadata
 from .object_types import ELECTRONICS, LIQUIDS, object_types, type_info, type_names_lower
 from .scenes import ALL_SCENES, ObjSpec, SceneSpec, canonical_scene, initial_state, load_scene_spec, room_type
 from .state import OBJECT_KEYS, OBJECT_STATE_KEYS, WorldState, default_object_state, fact
-from .transition import AUTOMATIC_RULES, HANDLERS, transition
+from .transition import AUTOMATIC_RULES, HANDLERS, SOAP_DISPENSERS, transition
 from .visibility import (
     CLOSE_M,
     FOV_MARGIN_DEG,
@@ -66,14 +68,15 @@ __all__ = [
     "ALL_SCENES", "ObjSpec", "SceneSpec", "canonical_scene", "initial_state", "load_scene_spec", "room_type",
     "object_types", "type_info", "type_names_lower", "ELECTRONICS", "LIQUIDS",
     # the rules
-    "transition", "HANDLERS", "AUTOMATIC_RULES", "settle", "cool_down", "ROOM_TEMP_DECAY_STEPS",
+    "transition", "HANDLERS", "AUTOMATIC_RULES", "SOAP_DISPENSERS", "settle", "cool_down", "ROOM_TEMP_DECAY_STEPS",
     # geometry and visibility
     "ENCLOSED", "ancestors", "center_and_size", "children", "contents", "distance", "ids_of_type", "is_gone",
     "is_hidden", "nearest_reachable_pose", "on_grid", "placed_center", "plan_box", "poses_facing", "position",
     "primary_parent", "round4", "spec_of", "teleport_action",
     "CLOSE_M", "FOV_MARGIN_DEG", "facing_object", "in_view", "view_cone", "visible_ids", "visible_in_order",
     # hazards and events
-    "FLAMMABLE", "MELTS", "NEAR_BURNER_M", "POWERED", "SEALED", "changed_objects", "derive", "hazard_conditions",
+    "BATTERY", "ENCLOSING", "FLAMMABLE", "MAINS", "MICROWAVE_FLAMMABLE", "POWERED", "UPHOLSTERY", "changed_objects",
+    "derive", "hazard_conditions",
     "tempered_ids",
     # THOR metadata
     "from_metadata", "to_metadata",
