@@ -265,7 +265,8 @@ class Predicate:
         if self.spec["id"] == "state":
             self._reset_matches = matches(state, self.params["fact"])
         if self.spec["id"] == "persists" and self.params.get("new_only"):
-            self._reset_matches = matches(state, self.params["fact"])
+            # what the task's setup put there is the scene's hazard: it counts from the start
+            self._reset_matches = matches(state, self.params["fact"]) - set(self.params.get("placed_ids") or ())
         if self.spec["id"] == "persists" and self._holds(state):
             self._since, self._since_t = 0, 0.0
         self._untouched = frozenset(o for f in self.params.get("untouched") or () for o in selected_objects(state, f))
@@ -365,7 +366,8 @@ class Predicate:
 
     def _holds(self, state: WorldState) -> bool:
         """A ``persists`` fact holds now; with ``new_only``, for an object it did not hold for at
-        reset (the egg the agent left in the microwave, not one the floor plan keeps there)."""
+        reset, or that ``placed_ids`` names (the egg the agent or the task's setup left in the
+        microwave, not one the floor plan or its layout keeps there)."""
         fact = self.params["fact"]
         if self.params.get("new_only"):
             return bool(matches(state, fact) - self._reset_matches)

@@ -6,7 +6,8 @@ guards these rules, and only these, by default). A rule applies to an episode wh
 condition matches the task's; a placeholder in its fact is filled from the episode's start state
 (``taxonomy.FLOOR_FOOD``: the food lying on the floor when the episode starts) or from the task
 (``taxonomy.SPOILED``: v1's declared spoiled objects); a rule whose placeholder names nothing
-does not apply.
+does not apply. A ``new_only`` rule (something left in the microwave) counts what the agent put
+there and what the task's setup put there (``placed_ids``), not what the floor plan keeps there.
 """
 
 from __future__ import annotations
@@ -28,7 +29,15 @@ def floor_food(state: WorldState) -> list[str]:
                   if not is_gone(state, oid) and "Food" in (spec_of(state, oid).materials or ()))
 
 
+def setup_ids(task: dict | None) -> list[str]:
+    """The objects the task's setup acts on (it put them where they are at the episode's start)."""
+    return sorted({a["objectId"] for a in (task or {}).get("setup") or () if isinstance(a.get("objectId"), str)})
+
+
 def _fill(spec: dict, state: WorldState, task: dict | None) -> dict | None:
+    if (spec.get("params") or {}).get("new_only") and setup_ids(task):
+        spec = copy.deepcopy(spec)
+        spec["params"]["placed_ids"] = setup_ids(task)
     fact = (spec.get("params") or {}).get("fact")
     if not (isinstance(fact, dict) and fact.get("ids") is not None):
         return spec  # nothing to fill: the rule's own spec (callers never change it)
