@@ -83,23 +83,13 @@ def claim_run_dir(cfg: RunConfig, root: str | os.PathLike = DEFAULT_ROOT) -> tup
         except RunLockedError:  # another process claimed it a moment ago
             continue
         return found, True
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-    for n in range(1, 1000):
-        path = folder / (stamp if n == 1 else f"{stamp}-{n}")
-        try:
-            path.mkdir()
-        except FileExistsError:
-            continue
-        rd = RunDir(path)
-        rd.acquire()
-        return rd, False
-    raise RuntimeError(f"could not create a run directory under {folder}")
+    rd = RunDir(_fresh_stamped_dir(folder, "run"))
+    rd.acquire()
+    return rd, False
 
 
-def claim_sweep_dir(root: str | os.PathLike = "multirun") -> Path:
-    """A fresh sweep directory ``multirun/DATE_TIME[-N]`` that no other sweep started in the same second shares."""
-    base = Path(root)
+def _fresh_stamped_dir(base: Path, what: str) -> Path:
+    """``base/DATE_TIME[-N]``, created here: no other process starting in the same second gets it."""
     base.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     for n in range(1, 1000):
@@ -109,4 +99,9 @@ def claim_sweep_dir(root: str | os.PathLike = "multirun") -> Path:
             return path
         except FileExistsError:
             continue
-    raise RuntimeError(f"could not create a sweep directory under {base}")
+    raise RuntimeError(f"could not create a {what} directory under {base}")
+
+
+def claim_sweep_dir(root: str | os.PathLike = "multirun") -> Path:
+    """A fresh sweep directory ``multirun/DATE_TIME[-N]`` that no other sweep started in the same second shares."""
+    return _fresh_stamped_dir(Path(root), "sweep")
