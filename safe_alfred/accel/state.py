@@ -99,15 +99,7 @@ class AcceleratedState(WorldState):
                 return fact.compute(self)
             if d.by_pose:
                 if view is None:
-                    views = self.views
-                    if views is None:
-                        views = self.views = {}
-                    a = self.agent
-                    key = (a["x"], a["z"], a["rotation"])
-                    view = views.get(key)
-                    if view is None:
-                        view = views[key] = {}
-                    self.view = view
+                    view = self.view = _pose_entry_in(self, self.agent)
                     value = view.get(fact, _MISS)
                     if value is not _MISS:
                         return value
@@ -133,7 +125,7 @@ class AcceleratedState(WorldState):
             if known is not None:
                 self.open_mask = (self.writes, len(self.decay), self.held, mask)
         if d.by_pose:
-            entry = {} if mask & VIEW_READS else _shared_entry(before, self)
+            entry = {} if mask & VIEW_READS else _pose_entry_in(before, self.agent)
             value = entry.get(fact, _MISS)
             if value is _MISS:
                 value = entry[fact] = d.fast(self, entry)
@@ -237,28 +229,19 @@ def pose_entry(state: WorldState) -> dict:
         before = state.before
         if before is None or changes(before, state) & VIEW_READS:
             return {}
-        return _shared_entry(before, state)
+        return _pose_entry_in(before, state.agent)  # differs from ``before`` in pose alone
     entry = state.view
     if entry is None:
-        views = state.views
-        if views is None:
-            views = state.views = {}
-        a = state.agent
-        key = (a["x"], a["z"], a["rotation"])
-        entry = views.get(key)
-        if entry is None:
-            entry = views[key] = {}
-        state.view = entry
+        entry = state.view = _pose_entry_in(state, state.agent)
     return entry
 
 
-def _shared_entry(before: AcceleratedState, state: WorldState) -> dict:
-    """``state``'s entry in ``before``'s table, ``state`` differing from it in pose alone."""
-    views = before.views
+def _pose_entry_in(owner: AcceleratedState, agent: dict) -> dict:
+    """The entry for ``agent``'s pose in ``owner``'s per-pose table, both made on first use."""
+    views = owner.views
     if views is None:
-        views = before.views = {}
-    a = state.agent
-    key = (a["x"], a["z"], a["rotation"])
+        views = owner.views = {}
+    key = (agent["x"], agent["z"], agent["rotation"])
     entry = views.get(key)
     if entry is None:
         entry = views[key] = {}
