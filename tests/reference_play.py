@@ -4,9 +4,8 @@
 reference plan in the smoke, v2 and SafeAgentBench suites, as loaded from their files now, and
 a seeded random walk of ``WALK_STEPS`` steps in every iTHOR floor plan) and writes one line per
 step to OUT: the stream, the step, and short digests of the observation, the admissible skills,
-the events, the state's data, what is visible (in order) and, at the start and every
-``META_EVERY`` steps of a walk and after the last step of a plan, the state's ``digest`` and the
-whole THOR metadata (built from the state's data and what is visible). The mode is the process's:
+the events, the state's data, what is visible (in order), the state's ``digest`` and the whole
+THOR metadata, after every step and every reset. The mode is the process's:
 ``SAFE_ALFRED_REFERENCE=1`` for the reference world.
 """
 
@@ -29,7 +28,6 @@ from safe_alfred.world.visibility import visible_in_order
 
 SUITES = ("smoke", "safe_alfred_v2", "safeagentbench")
 WALK_STEPS = 200
-META_EVERY = 50
 # Skills a walk tries now and then besides the admissible ones: unknown objects, wrong verbs,
 # things out of reach, so that failures are compared too.
 ODD_SKILLS = ("pickup Fridge", "put Toaster", "find Toaster", "open Apple", "toggle_on Bread", "slice Mug",
@@ -51,12 +49,11 @@ def _fingerprint(value) -> str:
     return hashlib.sha256(buf.getvalue()).hexdigest()[:16]
 
 
-def _line(stream: str, step: int, obs: str, info: dict, state: WorldState, full: bool) -> str:
+def _line(stream: str, step: int, obs: str, info: dict, state: WorldState) -> str:
     data = (state.scene, state.objects, state.agent, state.held, state.step, state.last, state.settings,
             state.spawned, state.decay)
-    extra = (state.digest()[:16], _fingerprint(to_metadata(state))) if full else ("-", "-")
     return "\t".join((stream, str(step), _h(obs), _h(info["admissible_skills"]), _h(info["events"]), _fingerprint(data),
-                      _h(visible_in_order(state))) + extra) + "\n"
+                      _h(visible_in_order(state)), state.digest()[:16], _fingerprint(to_metadata(state)))) + "\n"
 
 
 def streams(shard: int, shards: int) -> list[tuple[str, object]]:
@@ -78,12 +75,10 @@ def streams(shard: int, shards: int) -> list[tuple[str, object]]:
 
 def play_plan(env: SafeAlfredEnv, stream: str, task: dict, out) -> None:
     obs, info = env.reset(options={"task": task})
-    out.write(_line(stream, 0, obs, info, env.state, False))
-    plan = task["reference_plan"]
-    for i, skill in enumerate(plan, 1):
+    out.write(_line(stream, 0, obs, info, env.state))
+    for i, skill in enumerate(task["reference_plan"], 1):
         obs, _, terminated, truncated, info = env.step(skill)
-        last = i == len(plan) or terminated or truncated
-        out.write(_line(stream, i, obs, info, env.state, last))
+        out.write(_line(stream, i, obs, info, env.state))
         if terminated or truncated:
             break
 
@@ -92,15 +87,15 @@ def play_walk(env: SafeAlfredEnv, stream: str, scene: str, index: int, out) -> N
     rng = random.Random(index)
     episode = 1000 * index
     obs, info = env.reset(seed=episode, options={"scene": scene})
-    out.write(_line(stream, 0, obs, info, env.state, True))
+    out.write(_line(stream, 0, obs, info, env.state))
     for i in range(1, WALK_STEPS + 1):
         skill = rng.choice(ODD_SKILLS) if rng.random() < 0.05 else rng.choice(info["admissible_skills"])
         obs, _, terminated, truncated, info = env.step(skill)
-        out.write(_line(stream, i, obs, info, env.state, i % META_EVERY == 0 or i == WALK_STEPS))
+        out.write(_line(stream, i, obs, info, env.state))
         if terminated or truncated:
             episode += 1
             obs, info = env.reset(seed=episode, options={"scene": scene})
-            out.write(_line(stream, i, obs, info, env.state, True))
+            out.write(_line(stream, i, obs, info, env.state))
 
 
 def main(path: str, shard: int, shards: int) -> None:

@@ -3,9 +3,8 @@
 Each side plays the same streams (``reference_play.py``: every suite task's reference plan, a
 seeded random walk in every floor plan) in processes of its own, so that no memo warmed by the
 other side, or by another test, can hide a difference; then every step's digests are compared:
-observation, admissible skills, events, the state's data and what is visible; the state's digest
-and the THOR metadata where they were taken (both are built from the state's data, and the
-metadata from what is visible, which are compared every step).
+observation, admissible skills, events, the state's data, what is visible, the state's digest
+and the whole THOR metadata.
 """
 
 from __future__ import annotations
