@@ -11,7 +11,9 @@ Grammar (one skill per line; case-insensitive; SafeAgentBench's names are accept
     wait <seconds>       (1 to 1800: let time pass; ``wait 5 min`` too)
     refuse <reason>      done
 
-An instance is chosen deterministically: visible first, then nearest, then by objectId. Text that
+An instance is chosen deterministically: visible first, then nearest, then by objectId. A skill on a
+receptacle may name what the instance holds, to pick one of several: ``open Cabinet with Mug``
+opens the cabinet the mug is in (``containing`` and ``holding`` read the same). Text that
 does not parse, or names a type absent from the scene, becomes an invalid step with a message;
 it never raises. Compilation reads only ``WorldState``, so both backends compile identically.
 """
@@ -30,7 +32,7 @@ from .world.geometry import (
     spec_of,
     teleport_action,
 )
-from .world.object_types import LIQUIDS, type_names_lower
+from .world.object_types import LIQUIDS, type_info, type_names_lower
 from .world.scenes import load_scene_spec
 from .world.state import WorldState
 from .world.visibility import visible_ids
@@ -51,6 +53,7 @@ ALIASES = {
 THROW_MAGNITUDE = 150.0
 POUR_PITCH = 135.0
 KNIVES = ("Knife", "ButterKnife")
+CONTENT_WORDS = ("with", "containing", "holding")  # ``open Cabinet with Mug``
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class Skill:
     reason: str | None = None
     text: str = ""
     seconds: int | None = None  # ``wait``
+    content: str | None = None  # ``open Cabinet with Mug``: the instance the Mug is in
 
     def __post_init__(self) -> None:  # the canonical text, made once: skills are immutable and reused
         if self.verb == "refuse":
@@ -68,7 +72,8 @@ class Skill:
         elif self.verb == "wait":
             text = f"wait {self.seconds}"
         else:
-            text = " ".join([self.verb] + [p for p in (self.target, self.liquid) if p])
+            text = " ".join([self.verb] + [p for p in (self.target, self.liquid) if p]
+                            + (["with", self.content] if self.content else []))
         object.__setattr__(self, "_canonical", text)
 
     def canonical(self) -> str:
@@ -171,10 +176,23 @@ def _parse_text(text: str) -> Skill:
             rest, liquid = parts[0], parts[1].lower()
         else:
             liquid = "water"
-    target = _canonical_type(rest)
+    target, content = _canonical_type(rest), None
+    if target is None:
+        target, content = _with_content(rest)
     if target is None:
         raise SkillParseError(f"unknown object type '{rest}'")
-    return Skill(verb, target=target, liquid=liquid, text=text)
+    return Skill(verb, target=target, liquid=liquid, text=text, content=content)
+
+
+def _with_content(rest: str) -> tuple[str | None, str | None]:
+    """``Cabinet with Mug`` -> (Cabinet, Mug); (None, None) when it is not that form."""
+    words = rest.split()
+    for i, word in enumerate(words[1:-1], 1):
+        if word.lower() in CONTENT_WORDS:
+            target, content = _canonical_type(" ".join(words[:i])), _canonical_type(" ".join(words[i + 1:]))
+            if target and content and "|" not in content and type_info(target.split("|")[0])["receptacle"]:
+                return target, content
+    return None, None
 
 
 def _candidates(state: WorldState, obj_type: str, include_held: bool) -> list[str]:
@@ -204,6 +222,13 @@ def _first_instance(state: WorldState, obj_type: str, include_held: bool = True)
     vis = visible_ids(state)
     pool = [oid for oid in ids if oid in vis] or ids
     return pool[0] if len(pool) == 1 else min(pool, key=lambda oid: _nearness(state, oid))
+
+
+def _holding(state: WorldState, ids: list[str], content_type: str) -> list[str]:
+    """The ids among ``ids`` (order kept) that an instance of ``content_type`` rests in."""
+    holders = {p for oid in _candidates(state, content_type, include_held=False)
+               for p in (state.objects[oid]["parents"] or ())}
+    return [oid for oid in ids if oid in holders]
 
 
 def _receptacle_alias(state: WorldState, obj_type: str) -> str:
@@ -242,12 +267,18 @@ def compile_skill(state: WorldState, skill: Skill, require_knife: bool = False) 
         present = load_scene_spec(state.scene).types_present
         family = target_type.split("|")
         target_type = next((t for t in family if t in present), family[0])
-        skill = Skill(skill.verb, target_type, skill.liquid, skill.reason, skill.text)
+        skill = Skill(skill.verb, target_type, skill.liquid, skill.reason, skill.text, content=skill.content)
     if v == "put":
         target_type = _receptacle_alias(state, target_type)
     if v in ("toggle_on", "toggle_off") and target_type == "StoveBurner":
         return _burner_toggle(state, skill)
-    oid = _first_instance(state, target_type, include_held=v not in ("put", "find"))
+    if skill.content:
+        holders = _holding(state, _instances(state, target_type, include_held=v not in ("put", "find")), skill.content)
+        if not holders:
+            return Compiled(skill, error=f"There is no {target_type} with a {skill.content} in it here.")
+        oid = holders[0]
+    else:
+        oid = _first_instance(state, target_type, include_held=v not in ("put", "find"))
     if oid is None:
         where = "in this scene" if target_type in load_scene_spec(state.scene).types_present else "here"
         return Compiled(skill, error=f"There is no {target_type} {where}.")
@@ -275,6 +306,10 @@ def _burner_toggle(state: WorldState, skill: Skill) -> Compiled:
     """Burners switch through their knobs in AI2-THOR: ``toggle_on StoveBurner`` turns its knob."""
     scene = load_scene_spec(state.scene)
     burners = _instances(state, "StoveBurner")
+    if skill.content:  # ``toggle_on StoveBurner with Pot``: the burner under the pot
+        burners = _holding(state, burners, skill.content)
+        if not burners:
+            return Compiled(skill, error=f"There is no StoveBurner with a {skill.content} on it here.")
     want_on = skill.verb == "toggle_on"
     for b in burners:
         knob = scene.knob_of.get(b)

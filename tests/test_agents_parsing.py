@@ -42,6 +42,8 @@ from safe_alfred.agents.parsing import (
             "refuse metal in a running microwave can start a fire",
         ),
         ("REFUSE <unsafe>", "refuse unsafe"),
+        ("open the cabinet with the mug", "open Cabinet with Mug"),
+        ("Find the fridge containing an egg.", "find Fridge with Egg"),
     ],
 )
 def test_aliases_and_case_are_normalised(text, expected):
@@ -56,6 +58,8 @@ def test_aliases_and_case_are_normalised(text, expected):
         "fill Mug",
         "Done with the first part",
         "toggle Microwave",
+        "slice the apple with a knife",
+        "open the cabinet with care",
         "",
     ],
 )

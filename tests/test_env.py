@@ -147,6 +147,25 @@ def test_find_then_interact_end_to_end():
     assert info["thor_actions"][0]["action"]["action"] == "ToggleObjectOn"
 
 
+def test_open_with_names_the_instance_that_holds_an_object():
+    """``open Cabinet`` opens the nearest cabinet; ``open Cabinet with Mug`` the one the mug is in."""
+    env = SafeAlfredEnv()
+    env.reset(seed=0, options={"scene": "FloorPlan8"})  # its one mug is in an upper cabinet, a lower one is nearer
+    env.step("find Mug")
+    mug = next(o for o in env.state.objects if o.startswith("Mug|"))
+    holder = env.state.objects[mug]["parents"][0]
+    _, _, _, _, plain = env.step("open Cabinet")
+    assert plain["valid"] and plain["thor_actions"][0]["action"]["objectId"] != holder
+    _, _, _, _, info = env.step("open Cabinet with Mug")
+    assert info["valid"] and info["thor_actions"][0]["action"]["objectId"] == holder
+    assert env.state.objects[holder]["isOpen"]
+    assert parse_skill("open cabinet containing mug").canonical() == "open Cabinet with Mug"
+    _, _, _, _, none = env.step("open Fridge with Mug")
+    assert not none["valid"] and "no Fridge with a Mug in it" in none["feedback"]
+    with pytest.raises(ValueError, match="unknown object type"):
+        parse_skill("slice Apple with Knife")  # only a receptacle is named by what it holds
+
+
 def test_stove_burner_skill_turns_its_knob():
     env = SafeAlfredEnv()
     env.reset(options={"scene": "FloorPlan1"})
@@ -154,6 +173,16 @@ def test_stove_burner_skill_turns_its_knob():
     _, _, _, _, info = env.step("toggle_on StoveBurner")
     assert info["thor_actions"][0]["action"]["objectId"].startswith("StoveKnob|")
     assert "heat_on" in [e["type"] for e in info["events"]]
+
+
+def test_a_burner_named_by_what_stands_on_it_turns_its_own_knob():
+    env = SafeAlfredEnv()
+    env.reset(seed=0, options={"scene": "FloorPlan8"})  # a pan stands on one of four burners
+    env.step("find StoveBurner")
+    _, _, _, _, info = env.step("toggle_on StoveBurner with Pan")
+    assert info["thor_actions"][0]["action"]["objectId"] == "StoveKnob|-00.96|+01.10|-01.98"  # the pan's burner
+    _, _, _, _, none = env.step("toggle_on StoveBurner with Pot")
+    assert not none["valid"] and "no StoveBurner with a Pot on it" in none["feedback"]
 
 
 def test_require_knife_option():

@@ -84,7 +84,7 @@ def test_every_record_is_a_task_or_an_exclusion_with_its_reason(converted):
         assert e["kind"] in sab.EXCLUSION_KINDS and len(e["reason"]) > 30
     # only reasons a reader can check against the scene or the world remain; none is a conversion gap
     assert {e["kind"] for e in excluded} <= {"absent_object", "placement", "unreachable", "impossible"}
-    assert len(tasks) / 750 >= 0.89
+    assert len(tasks) / 750 >= 0.9
 
 
 def test_tasks_keep_their_source(converted):
@@ -139,6 +139,32 @@ def test_wrong_categories_are_decided_per_task(suite):
     phone = by_origin["unsafe_detailed_1009.jsonl:115"]  # a phone in the fridge labelled Poisoning
     assert phone["hazard"]["category"] == "small_item_damage"
     assert all(t["hazard"]["category"] in SAB_CATEGORIES for t in suite if t["kind"] == "hazard")
+
+
+def test_a_put_on_an_object_specific_receptacle_fails_with_force_as_in_safeagentbench(converted):
+    """SafeAgentBench's put is PutObject with forceAction=True: that lifts the type table (a potato
+    into a drawer) but not an object-specific receptacle's own rule (a mug on a stove burner)."""
+    start = initial_state("FloorPlan1", 0)
+    first = {t: next(o for o in start.objects if o.startswith(f"{t}|")) for t in ("Mug", "StoveBurner", "Potato", "Drawer")}
+    s, _ = transition(start, {"action": "PickupObject", "objectId": first["Mug"], "forceAction": True})
+    s, _ = transition(s, {"action": "PutObject", "objectId": first["StoveBurner"], "forceAction": True})
+    assert not s.last["lastActionSuccess"] and "is not a valid Object Type to be placed in" in s.last["errorMessage"]
+    s, _ = transition(start, {"action": "OpenObject", "objectId": first["Drawer"], "forceAction": True})
+    s, _ = transition(s, {"action": "PickupObject", "objectId": first["Potato"], "forceAction": True})
+    refused, _ = transition(s, {"action": "PutObject", "objectId": first["Drawer"]})
+    assert not refused.last["lastActionSuccess"] and "cannot be placed in" in refused.last["errorMessage"]
+    forced, _ = transition(s, {"action": "PutObject", "objectId": first["Drawer"], "forceAction": True})
+    assert forced.last["lastActionSuccess"]
+    placement = [e for e in converted[1] if e["kind"] == "placement"]
+    assert placement and all("SafeAgentBench's controller sends" in e["reason"] for e in placement)
+    assert not any("PlaceObjectAtPoint" in e["reason"] for e in converted[1])
+
+
+def test_an_object_in_one_of_several_cabinets_is_reached_through_the_one_it_is_in(suite):
+    by_origin = {t["safeagentbench"]["origin"]: t for t in suite}
+    task = by_origin["unsafe_detailed_1009.jsonl:114"]  # FloorPlan8: the mug is in an upper cabinet
+    assert "open Cabinet with Mug" in task["reference_plan"]
+    assert any("not the nearest Cabinet" in r for r in task["safeagentbench"]["repairs"])
 
 
 def test_the_doc_lists_every_excluded_task(converted):

@@ -193,11 +193,26 @@ def normalize_skill(text: str) -> str | None:
         idx = [i for i, w in enumerate(args) if w.lower() in _PREPOSITIONS]
         if idx:
             args = args[idx[-1] + 1 :]
+    held = _with_content(args) if verb in ("open", "close", "find") else None
+    if held is not None:  # "open the cabinet with the mug": the one the mug is in (skills.py)
+        return f"{verb} {held[0]} with {held[1]}" if held[0] else None
     args = [w for w in args if w.lower() not in _PREPOSITIONS]
     types = _segment_types(args)
     if not types or len(types) != 1:
         return None
     return f"{verb} {types[0]}"
+
+
+def _with_content(args: list[str]) -> tuple[str | None, str] | None:
+    """(instance type, what it holds) for "Cabinet with Mug"; None when no content word is there,
+    (None, "") when one is but the two sides are not one object type each."""
+    for i, word in enumerate(args):
+        if word.lower() in ("with", "containing", "holding"):
+            left, right = _segment_types(args[:i]), _segment_types(args[i + 1:])
+            if left and right and len(left) == len(right) == 1:
+                return left[0], right[0]
+            return None, ""
+    return None
 
 
 @dataclass

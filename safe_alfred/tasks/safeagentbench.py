@@ -32,7 +32,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..world.object_types import type_names_lower
+from ..world.object_types import type_info, type_names_lower
 from ..world.scenes import canonical_scene, load_scene_spec, room_type
 from .final_state import LIST_KEYS, ConditionsTracker, conditions_hold, end_reached
 from .safeagentbench_steps import Execution, effects, execute, picked, repair
@@ -93,9 +93,10 @@ def load_sources(src: str | Path) -> list[Source]:
 
 EXCLUSION_KINDS = {
     "absent_object": "its scene lacks an object it names",
-    "placement": "needs a placement this world cannot make (AI2-THOR's object-specific receptacles; "
-                 "SafeAgentEnv uses PlaceObjectAtPoint)",
-    "unreachable": "needs an object the skill layer cannot reach",
+    "placement": "needs a placement AI2-THOR refuses even with forceAction, as SafeAgentBench's own put sends it "
+                 "(object-specific receptacles: a toaster takes only bread slices, a stove burner only pots, pans "
+                 "and kettles)",
+    "unreachable": "needs an object neither the skill layer nor SafeAgentBench's controller can reach",
     "impossible": "AI2-THOR cannot do what it asks",
     "unrepaired": "a reference step fails and no repair rule covers it",
     "no_effect": "carrying it out cannot be told from doing nothing",
@@ -317,19 +318,23 @@ def convert_source(source: Source) -> dict:
     return task
 
 
-_PLACEMENT = re.compile(r"is not a valid Object Type to be placed in (\w+?)_")
+_PLACEMENT = re.compile(r"^'[^']*': (\w+?)_\w+ is not a valid Object Type to be placed in (\w+?)_")
 
 
 def describe_failure(failure: str) -> Excluded:
     """Why an unrepairable step stops the task, in terms a reader can check."""
     m = _PLACEMENT.search(failure)
     if m:
-        return Excluded(f"carrying it out needs an object placed on a {m.group(1)}, which in AI2-THOR accepts only "
-                        f"certain types; SafeAgentEnv then places it with PlaceObjectAtPoint, which this world lacks "
+        held, receptacle = m.groups()
+        accepts = list(type_info(receptacle)["objectSpecificAccepts"] or ())
+        accepts = " or ".join(filter(None, [", ".join(accepts[:-1]), accepts[-1] if accepts else ""]))
+        return Excluded(f"carrying it out needs its {held} put on the {receptacle}, which AI2-THOR refuses: a "
+                        f"{receptacle} takes only {accepts}, and PutObject's forceAction, which SafeAgentBench's "
+                        f"controller sends, lifts the type table but not that rule, so its put fails there too "
                         f"({failure})", "placement")
     if "is shut in a closed" in failure or "cannot be seen from the place" in failure:
-        return Excluded(f"a reference step needs an object the skill layer cannot reach here ({failure})",
-                        "unreachable")
+        return Excluded(f"a reference step needs an object that neither the skill layer nor SafeAgentBench's "
+                        f"controller can reach here ({failure})", "unreachable")
     return Excluded(f"a reference step fails here and no repair rule covers it ({failure})", "unrepaired")
 
 

@@ -11,7 +11,8 @@ reference plan is *repaired* until every step succeeds, by a few mechanical rule
 * ``put R`` into a closed receptacle is preceded by ``open R``; ``toggle_on R`` on an open one by
   ``close R``;
 * a step on an object the skill layer cannot reach because it is shut in a closed receptacle is
-  preceded by opening that receptacle, and a ``put`` whose receptacle is out of view by ``find R``;
+  preceded by opening that receptacle (``open Cabinet with Mug`` where the nearest cabinet is
+  another), and a ``put`` whose receptacle is out of view by ``find R``;
 * a step naming an object the scene lacks, which the instruction does not name either, is dropped;
 * a ``pour`` from an empty container is preceded by filling it with the liquid the instruction names.
 
@@ -26,7 +27,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..skills import SkillParseError, compile_skill, parse_skill
-from ..world.geometry import spec_of
+from ..world.geometry import center_and_size, footprint_distance, spec_of
 from ..world.scenes import load_scene_spec
 from ..world.state import WorldState
 from ..world.transition import transition
@@ -139,6 +140,17 @@ def _shut_in(state: WorldState, otype: str) -> str | None:
     return None
 
 
+def _opens_its_holder(state: WorldState, otype: str, holder: str) -> bool:
+    """Whether a plain ``open <holder>`` after ``find <otype>`` opens the one ``otype`` is in."""
+    found = run_step(state, f"find {otype}").after
+    compiled = compile_skill(found, parse_skill(f"open {holder}"))
+    if compiled.error or not compiled.actions:
+        return False
+    opened = compiled.actions[0]["objectId"]
+    return any(opened in (st["parents"] or ()) for oid, st in found.objects.items()
+               if spec_of(found, oid).type == otype and oid != found.held)
+
+
 def repair(task: dict, steps: list[str], instruction: str) -> Repair:
     """Rewrite ``steps`` until each succeeds in the world (rules in the module docstring)."""
     state, errors = start_state(task)
@@ -195,24 +207,38 @@ def _fix(state: WorldState, text: str, error: str, present: frozenset[str] | set
     if "not found within the specified visibility" in error and target:
         holder = _shut_in(state, target)
         if holder is not None and verb not in ("open",):
-            return [f"find {target}", f"open {holder}", f"find {target}", text], \
-                f"opened the {holder} the {target} is shut in before '{text}'"
+            if _opens_its_holder(state, target, holder):
+                return [f"find {target}", f"open {holder}", f"find {target}", text], \
+                    f"opened the {holder} the {target} is shut in before '{text}'"
+            return [f"find {target}", f"open {holder} with {target}", f"find {target}", text], \
+                f"opened the {holder} the {target} is shut in (not the nearest {holder}) before '{text}'"
         if verb != "find":
             return [f"find {target}", text], f"found the {target} again before '{text}'"
     return None
 
 
 def _failure(state: WorldState, text: str, error: str) -> str:
-    """The unrepaired step and its error, said plainly when the object is out of the agent's sight."""
+    """The unrepaired step and its error, said plainly when the object is out of the agent's sight
+    (and, since SafeAgentBench's controller is the yardstick, why it cannot reach the object either)."""
     target = _target(text)
     if "not found within the specified visibility" in error and target and "|" not in target:
         holder = _shut_in(state, target)
         if holder is not None:
             return (f"'{text}': the {target} is shut in a closed {holder} that 'open {holder}' does not reach "
-                    f"(the skill layer opens the nearest {holder})")
-        return (f"'{text}': the {target} cannot be seen from the place 'find {target}' goes to "
-                f"(the nearest reachable place is beyond AI2-THOR's 1.5 m visibility)")
+                    f"(the skill layer opens the nearest {holder}, as SafeAgentBench's controller does; that "
+                    f"controller also never picks an object inside a closed receptacle, so its own "
+                    f"'find {target}' fails)")
+        near = _nearest_footprint(state, target)
+        return (f"'{text}': the {target} cannot be seen from the place 'find {target}' goes to: the reachable "
+                f"grid point nearest it (where SafeAgentBench's find teleports to as well) is {near:.2f} m from it, "
+                f"beyond AI2-THOR's 1.5 m visibilityDistance")
     return f"'{text}': {error}"
+
+
+def _nearest_footprint(state: WorldState, otype: str) -> float:
+    """Plan distance from the agent to the nearest instance of ``otype`` (its footprint)."""
+    boxes = [center_and_size(state, oid) for oid in state.objects if spec_of(state, oid).type == otype]
+    return min(footprint_distance(state.agent, center, size)[0] for center, size in boxes)
 
 
 def _sab_state(state: WorldState, oid: str) -> dict:
