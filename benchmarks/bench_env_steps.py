@@ -35,6 +35,12 @@ Usage::
     python benchmarks/bench_env_steps.py --steps 20000 --tw-steps 2000 \
         --scenes FloorPlan1,FloorPlan201,FloorPlan301,FloorPlan401 --json bench.json
     python benchmarks/bench_env_steps.py --profile 5000   # also print cProfile hot spots
+    python benchmarks/bench_env_steps.py --baseline 0fd2aee   # and a git ref's package, same loop, every round
+
+``--baseline REF`` times the package of ``REF`` (checked out beside this tree, imported through
+``PYTHONPATH``) with this script's loop in every round, after this tree's own rounds, and prints
+this tree's speed as a multiple of it: a figure that other load on the machine, and the machine
+itself, move much less than steps/s or the ratio to TextWorld.
 
 TextWorld is the optional ``bench`` extra (``pip install -e ".[bench]"``); without it the
 baseline and the ratio are reported as unavailable.
@@ -43,6 +49,7 @@ baseline and the ratio are reported as unavailable.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
@@ -58,6 +65,9 @@ from pathlib import Path
 
 ENV_ID = "SafeAlfred-v0"
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from git_tree import checked_out, short_commit  # noqa: E402
 
 TARGET_STEPS_PER_S = 10_000.0
 TARGET_RATIO = 140.0
@@ -315,8 +325,11 @@ def bench_safealfred(scenes: list[str], steps: int, seed: int, unwrapped: bool) 
         env.close()
     total_steps = sum(r["steps"] for r in results)
     total_wall = sum(r["seconds"] for r in results)
+    import safe_alfred
+
     return {
         "mode": "unwrapped" if unwrapped else "gymnasium.make",
+        "package": str(Path(safe_alfred.__file__).resolve().parent),
         "max_episode_steps": max_steps,
         "steps": total_steps,
         "seconds": total_wall,
@@ -330,21 +343,28 @@ def bench_safealfred(scenes: list[str], steps: int, seed: int, unwrapped: bool) 
 
 
 def _bench_safealfred_fresh(scenes: list[str], steps: int, seed: int, unwrapped: bool,
-                            reference: bool = False) -> dict:
+                            reference: bool = False, tree: Path | None = None) -> dict:
     """``bench_safealfred`` in a fresh interpreter: the acceleration layer keeps process-wide
     tables (view candidates, poses, per-object descriptions), so a second run over the same seeds
     in the same process would replay warm and look faster than a first one. ``reference``: on
-    the reference world (``SAFE_ALFRED_REFERENCE=1``)."""
+    the reference world (``SAFE_ALFRED_REFERENCE=1``). ``tree``: the package of another checkout
+    (``--baseline``), driven by this script's loop."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--_speed-child", ",".join(scenes),
            "--steps", str(steps), "--seed", str(seed)] + (["--_unwrapped"] if unwrapped else [])
     env = dict(os.environ)
     env.pop("SAFE_ALFRED_REFERENCE", None)
     if reference:
         env["SAFE_ALFRED_REFERENCE"] = "1"
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env, cwd=tree)
     if proc.returncode != 0:
         raise RuntimeError((proc.stderr.strip().splitlines() or ["speed child failed"])[-1])
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    expected = (tree or REPO_ROOT).resolve() / "safe_alfred"
+    if Path(res["package"]) != expected:
+        raise RuntimeError(f"the speed child ran the package at {res['package']}, not {expected}")
+    return res
 
 
 def _scene_object_count(env) -> int | None:
@@ -540,6 +560,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="N",
         help="also profile N SafeAlfred steps with cProfile and print the top 15",
     )
+    p.add_argument("--baseline", metavar="REF",
+                   help="also time a git ref's package (checked out beside this one) through gymnasium.make in "
+                        "every round, with this script's loop, and print this tree's speed against it")
     p.add_argument("--json", metavar="OUT", help="write the figures as JSON to OUT")
     p.add_argument("--strict", action="store_true", help="exit with status 1 if a target fails")
     p.add_argument("--_mem-child", dest="mem_child", help=argparse.SUPPRESS)
@@ -653,6 +676,11 @@ def main(argv: list[str] | None = None) -> int:
         report["safealfred"] = {"error": sa_error}
         print(f"SafeAlfred: unavailable: {sa_error}")
     modes = () if sa_error else (("make", False), ("unwrapped", True))
+    trees = contextlib.ExitStack()
+    base_tree = None
+    if args.baseline and not sa_error:
+        report["baseline"] = {"ref": args.baseline, "commit": short_commit(args.baseline)}
+        base_tree = trees.enter_context(checked_out(args.baseline))
     rounds: list[dict] = []
     for n in range(1, args.rounds + 1):
         row: dict = {}
@@ -686,7 +714,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"  SafeAlfred ({res['mode']}): {_fmt_rate(res['steps_per_s'])} steps/s overall "
                 f"({res['steps']:,} steps in {res['seconds']:.2f} s, {res['episodes']} episodes{paired})"
             )
+        if base_tree is not None:
+            print(f"[round {n}/{args.rounds}] baseline {args.baseline} ({report['baseline']['commit']}): stepping "
+                  f"{args.steps:,} steps through gymnasium.make ...", flush=True)
+            row["baseline"] = res = _bench_safealfred_fresh(scenes, args.steps, args.seed, False, tree=base_tree)
+            against = f", this tree {row['make']['steps_per_s'] / res['steps_per_s']:.3f}x of it" if "make" in row else ""
+            print(f"  baseline: {_fmt_rate(res['steps_per_s'])} steps/s overall{against}")
         rounds.append(row)
+    trees.close()
     scratch.cleanup()
     report["rounds"] = rounds
     # each side's figure is its fastest round; the median of the rounds' own ratios is reported too
@@ -701,6 +736,12 @@ def main(argv: list[str] | None = None) -> int:
         report["safealfred"] = {}
         for key, _ in modes:
             sa[key] = report["safealfred"][key] = _best_run([r[key] for r in rounds])
+    base = None
+    if base_tree is not None:
+        base = report["baseline"]["speed"] = _best_run([r["baseline"] for r in rounds])
+        report["baseline"]["this_tree_vs_baseline"] = sa["make"]["steps_per_s"] / base["steps_per_s"]
+        report["baseline"]["median_of_rounds"] = statistics.median(r["make"]["steps_per_s"] / r["baseline"]["steps_per_s"]
+                                                                   for r in rounds)
     reference = None
     if not sa_error and args.ref_steps > 0:
         print(f"SafeAlfred on the reference world (SAFE_ALFRED_REFERENCE=1): stepping {args.ref_steps:,} steps "
@@ -811,6 +852,12 @@ def main(argv: list[str] | None = None) -> int:
             + (f"   {ratio:,.1f}x TextWorld (CPU time: {cpu_ratio:,.1f}x; median of the rounds' own ratios: "
                f"{paired_ratios[key]:,.1f}x)" if ratio is not None else "")
         )
+    if base is not None:
+        b = report["baseline"]
+        tw_part = f"{base['steps_per_s'] / tw['steps_per_s']:,.1f}x TextWorld; " if tw is not None else ""
+        print(f"{'baseline ' + b['commit'] + ' gymnasium.make':<34}{_fmt_rate(base['steps_per_s']):>12}"
+              f"{_fmt_rate(cpu_rate(base)):>13}   ({tw_part}this tree: {b['this_tree_vs_baseline']:.3f}x of it, "
+              f"median of the rounds' own ratios {b['median_of_rounds']:.3f}x)")
     if reference is not None:
         slower = f"   ({sa['make']['steps_per_s'] / reference['steps_per_s']:,.1f}x slower than accelerated)" \
             if sa["make"] is not None else ""

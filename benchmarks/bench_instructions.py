@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_env_steps import DEFAULT_SCENES, _make_env, _run_scene  # noqa: E402
+from git_tree import checked_out  # noqa: E402
 
 
 def _child(steps: int, scenes: list[str], seed: int) -> None:
@@ -84,14 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  working tree   {ours:>10,.0f} instructions/step")
     if args.baseline.lower() == "none":
         return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        base_dir = Path(tmp) / "baseline"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(base_dir), args.baseline],
-                       check=True)
-        try:
-            base = per_step(base_dir, args.steps, args.warmup, args.scenes, args.seed)
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base_dir)], check=False)
+    with checked_out(args.baseline) as base_dir:
+        base = per_step(base_dir, args.steps, args.warmup, args.scenes, args.seed)
     print(f"  {args.baseline:<14} {base:>10,.0f} instructions/step")
     print(f"  change         {(ours - base) / base * 100:>+10.1f}% instructions/step against {args.baseline}")
     return 0
