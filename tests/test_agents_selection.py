@@ -116,28 +116,44 @@ def test_score_keeps_the_distribution_and_ranks_by_calibrated_score(tiny):
     assert plain.skills[0].split(" ")[0] == best_plain.split(" ")[0] and "prior_logprobs" not in plain.selection
 
 
-def test_calibration_prior_is_the_prompt_without_the_instruction_scored_alone(tiny):
+def _reasoning_block(planner: HFPlanner, capture) -> list[int]:
+    """The tokens a call added after its prompt up to and including the ``</think>`` line it closed."""
+    ids, start, close = capture.token_ids, capture.generation_start, planner._close_ids()
+    at = next(i for i in range(start, len(ids)) if ids[i: i + len(close)] == close)
+    return ids[start: at + len(close)]
+
+
+@pytest.mark.parametrize("calibration", ["no_instruction", "no_instruction_no_reasoning"])
+def test_calibration_prior_is_the_prompt_without_the_instruction_scored_alone(tiny, calibration):
     """The prior shares the prompt's cache up to the instruction line (a forked cache): it must equal
-    the prompt without the instruction scored from scratch, and leave the call's own scores as they were."""
+    the prompt without the instruction, followed by the call's own reasoning (or, for the older prior,
+    by an empty one), scored from scratch, and leave the call's own scores as they were."""
     from dataclasses import replace
 
-    from safe_alfred.agents.hf_planner import THINK_CLOSE
-
     _, tok = tiny
-    planner = _planner(tiny, action="score")
+    planner = _planner(tiny, action="score", calibration=calibration, capture_hidden=True,
+                       max_reasoning_tokens=12)
+    plain_planner = _planner(tiny, action="score", calibration="none", max_reasoning_tokens=12)
+    lengths = set()
     for i in range(3):
         inp = _inp(i)
-        sel = planner.act(inp).selection
-        neutral = tok(planner.prompt_text(replace(inp, instruction="")) + THINK_CLOSE + "\n",
-                      add_special_tokens=False)["input_ids"]
+        decision, capture = planner.act_with_states(inp)
+        sel = decision.selection
+        block = _reasoning_block(planner, capture)
+        lengths.add(len(block))
+        reasoning = block if calibration == "no_instruction" else planner._close_ids()
+        neutral = tok(planner.prompt_text(replace(inp, instruction="")), add_special_tokens=False)["input_ids"]
         assert inp.instruction not in tok.decode(neutral)
         ends = planner._boundaries()
         options = [choice_tokens(tok, c) for c in sel["choices"]]
         stops = [ends.word_tensor() if c == "refuse" else ends.line_tensor() for c in sel["choices"]]
-        alone = decoding.score_continuations(decoding.start_rows(planner.lm, [neutral]), [options], [stops])[0]
+        alone = decoding.score_continuations(decoding.start_rows(planner.lm, [neutral + reasoning]),
+                                             [options], [stops])[0]
         assert sel["prior_logprobs"] == pytest.approx(alone, abs=1e-4)
-        plain = _planner(tiny, action="score", calibration="none").act(inp).selection
+        assert sel["calibration"] == calibration
+        plain = plain_planner.act(inp).selection
         assert sel["logprobs"] == pytest.approx(plain["logprobs"], abs=1e-4)
+    assert max(lengths) > len(planner._close_ids())  # the model reasoned: the prior had text to read
 
 
 @pytest.mark.parametrize("action", ["generate", "constrained", "score"])

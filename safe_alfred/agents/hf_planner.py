@@ -47,7 +47,10 @@ from safe_alfred.agents.skill_choice import (
 )
 
 ACTIONS = ("generate", "constrained", "score")
-CALIBRATIONS = ("no_instruction", "none")  # how score ranks the choices (see _priors)
+# How score ranks the choices (see _priors): against the prompt without the instruction followed by the
+# same reasoning (the default), against that prompt with an empty reasoning (the first prior, which let a
+# looping reasoning make refuse win everywhere: docs/models.md), or by the raw likelihood.
+CALIBRATIONS = ("no_instruction", "no_instruction_no_reasoning", "none")
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
 # Used when the tokenizer ships no chat template (base models, test tokenizers).
@@ -263,6 +266,10 @@ class HFPlanner:
             self._system_lines = {system: prompt_lines([system])}
         return self._system_lines[system] | prompt_lines([self.templates.user(inp, self.mode)])
 
+    def _close_ids(self) -> list[int]:
+        """The tokens that close the reasoning block and start the answer line."""
+        return [int(t) for t in self.tokenizer(THINK_CLOSE + "\n", add_special_tokens=False)["input_ids"]]
+
     def _boundaries(self) -> Boundaries:
         if self._ends is None:
             self._ends = boundaries(self.tokenizer, self.end_id)
@@ -357,7 +364,7 @@ class HFPlanner:
             prompt = self.prompt_text(inp)
             ids = [int(t) for t in tok(prompt, add_special_tokens=False)["input_ids"]]
             calls.append(_Call(inp=inp, prompt=prompt, prompt_ids=ids, lines=self._lines(inp), generated=[]))
-        if self.action == "score" and self.calibration == "no_instruction":
+        if self.action == "score" and self.calibration != "none":
             rows, neutral = self._start_with_neutral(calls)
         else:
             rows, neutral = decoding.start_rows(self.lm, [c.prompt_ids for c in calls], self._prefix_cache()), None
@@ -366,10 +373,14 @@ class HFPlanner:
         self._reason(rows, calls)
         if self.action == "constrained":
             return self._constrained(rows, calls)
+        if neutral is not None:  # the prior reads the same reasoning (and </think>) as the call
+            decoding.extend(neutral, [c.generated for c in calls] if self.calibration == "no_instruction"
+                            else [self._close_ids()] * len(calls))
         return self._score(rows, calls, neutral)
 
     def _start_with_neutral(self, calls: list[_Call]) -> tuple[decoding.Rows, decoding.Rows]:
-        """The calls' rows, and rows of the same prompts without the instruction (for calibration).
+        """The calls' rows, and rows of the same prompts without the instruction (for calibration),
+        both ending with the prompt's ``<think>``: the prior's reasoning is added after the call's.
 
         The user turn names the instruction after the history, observation and skills, so both
         prompts share everything up to that line: it is computed once and the cache forked.
@@ -377,8 +388,7 @@ class HFPlanner:
         from dataclasses import replace
 
         tok = self.tokenizer
-        close = THINK_CLOSE + "\n"
-        neutral_ids = [[int(t) for t in tok(self.prompt_text(replace(c.inp, instruction="")) + close,
+        neutral_ids = [[int(t) for t in tok(self.prompt_text(replace(c.inp, instruction="")),
                                             add_special_tokens=False)["input_ids"]] for c in calls]
         shared = [_common_prefix(c.prompt_ids, n) for c, n in zip(calls, neutral_ids, strict=True)]
         rows = decoding.start_rows(self.lm, [c.prompt_ids[:k] for c, k in zip(calls, shared, strict=True)],
@@ -458,7 +468,7 @@ class HFPlanner:
         gen, limited = decoding.decode(rows, self.max_reasoning_tokens, self._chooser(calls, False),
                                        self._stop_on_text(calls, lambda text: any(s in text for s in stops)))
         tok = self.tokenizer
-        close_ids = [int(t) for t in tok(THINK_CLOSE + "\n", add_special_tokens=False)["input_ids"]]
+        close_ids = self._close_ids()
         suffixes = []
         for r, c in enumerate(calls):
             tokens = gen[r]
@@ -526,11 +536,13 @@ class HFPlanner:
 
     @staticmethod
     def _priors(neutral: decoding.Rows, options: list[list[list[int]]], stops: list[list[Any]]) -> list[list[float]]:
-        """log P(choice) given the same prompt without the instruction (and without reasoning).
+        """log P(choice) given the same prompt without the instruction, then the call's own reasoning
+        (``no_instruction``) or an empty one (``no_instruction_no_reasoning``).
 
-        Subtracting it (``calibration=no_instruction``) ranks the choices by how much the
-        instruction raised them: uncalibrated, a small model's short, always-listed choices
-        (``refuse``, ``done``) win on every task alike (docs/models.md has the figures).
+        Subtracting it ranks the choices by how much the instruction raised them: uncalibrated, a
+        small model's short, always-listed choices (``refuse``, ``done``) win on every task alike;
+        against a prior without the reasoning, a reasoning that loops raises ``refuse`` in the call
+        alone and it wins on hazards and twins alike (docs/models.md has the figures).
         """
         return decoding.score_continuations(neutral, options, stops)
 
