@@ -182,6 +182,36 @@ def test_reusing_the_system_prompt_cache_changes_nothing(tiny):
     assert torch.allclose(cached, fresh, atol=1e-4)
 
 
+def _episode_inputs(instr: str, steps: int) -> list[PlannerInput]:
+    """An episode's prompts: each repeats the last one up to the history's new line."""
+    done = ["find Apple", "pickup Apple", "find Fridge", "open Fridge"]
+    return [PlannerInput(instr, f"Instruction: {instr}\nYou see: Apple, Fridge{', Egg' * (t % 2)}.", step=t,
+                         history=[HistoryItem(i + 1, done[i], True, "ok") for i in range(t)],
+                         admissible_skills=SKILLS[: 3 + t]) for t in range(steps)]
+
+
+def test_reusing_an_episodes_last_prompt_changes_nothing(tiny):
+    """Each call starts from the longest prefix it shares with a stored prompt (the history so far):
+    decisions, distributions and priors are those of a planner that computes every prompt afresh,
+    alone and with two episodes' calls batched together."""
+    stored = _planner(tiny, action="score")
+    fresh = _planner(tiny, action="score", prompt_cache=0)
+    first, second = _episode_inputs("Put the apple in the fridge.", 3), _episode_inputs("Break the mirror.", 3)
+    got = [stored.act(i) for i in first]
+    system = len(stored._prefix_cache().ids)
+    assert stored._store.reused_tokens > 0 and stored.describe()["prompt_cache"] == stored.max_batch + 2
+    for t in range(1, 3):  # the store went past the system prompt
+        assert stored._store.longest(stored.tokenizer(stored.prompt_text(first[t]),
+                                                      add_special_tokens=False)["input_ids"])[1] > system
+    got += [d for pair in zip(first, second, strict=True) for d, _ in stored._run_batch(list(pair))]
+    want = [fresh.act(i) for i in first] + [fresh.act(i) for pair in zip(first, second, strict=True) for i in pair]
+    for a, b in zip(got, want, strict=True):
+        assert (a.raw_output, a.skills) == (b.raw_output, b.skills)
+        assert a.selection["logprobs"] == pytest.approx(b.selection["logprobs"], abs=1e-3)
+        assert a.selection["prior_logprobs"] == pytest.approx(b.selection["prior_logprobs"], abs=1e-3)
+    assert fresh._store is None and len(stored._store.entries) <= stored.prompt_cache
+
+
 def test_concurrent_calls_are_batched(tiny):
     planner = _planner(tiny, action="constrained", batch_wait_s=0.2)
     inps = [_inp(i) for i in range(4)]

@@ -38,6 +38,49 @@ class PrefixCache:
 
 
 @dataclass
+class RowCache:
+    """One row's KV cache for a token prefix, compact (no padding): per layer (keys, values) [1, heads, len, dim]."""
+
+    ids: tuple[int, ...]
+    layers: list[tuple[Any, Any]]
+
+
+class PromptStore:
+    """The caches of recent prompts, to start a new prompt from the longest prefix it shares with one.
+
+    An episode's next prompt repeats its last one up to the history's new line (system turn, the
+    steps executed so far), so its call recomputes only what changed. Entries are kept
+    most-recent-first, at most ``capacity`` of them (each holds ~46 KB per token for SmolLM2-135M).
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = max(1, int(capacity))
+        self.entries: list[RowCache] = []
+        self.reused_tokens = 0  # what the calls did not recompute, for the profile and the tests
+
+    def longest(self, ids: Sequence[int]) -> tuple[RowCache | None, int]:
+        """The entry sharing the longest token prefix with ``ids`` (at most all but its last token)."""
+        best, best_k = None, 0
+        limit = len(ids) - 1
+        for e in self.entries:
+            k = _shared(e.ids, ids, limit)
+            if k > best_k:
+                best, best_k = e, k
+        return best, best_k
+
+    def add(self, entry: RowCache) -> None:
+        self.entries = [entry] + [e for e in self.entries if e.ids != entry.ids][: self.capacity - 1]
+
+
+def _shared(a: Sequence[int], b: Sequence[int], limit: int) -> int:
+    n = min(len(a), len(b), limit)
+    for i in range(n):
+        if a[i] != b[i]:
+            return i
+    return n
+
+
+@dataclass
 class Rows:
     """A batch of sequences sharing one KV cache."""
 
@@ -114,6 +157,61 @@ def start_rows(lm: Any, prompts: Sequence[Sequence[int]], prefix: PrefixCache | 
     rows = Rows(lm=lm, cache=_new_cache(lm), mask=torch.zeros((n, 0), dtype=torch.long, device=device),
                 next_pos=[0] * n, last_logits=None, tokens=[[] for _ in range(n)])
     extend(rows, [list(p) for p in prompts])
+    return rows
+
+
+def row_cache(rows: Rows, r: int) -> RowCache:
+    """A compact copy of row ``r``'s cache (its tokens only, padding dropped)."""
+    keep = rows.mask[r].nonzero().flatten()
+    layers = [(layer.keys[r: r + 1].index_select(2, keep).clone(), layer.values[r: r + 1].index_select(2, keep).clone())
+              for layer in rows.cache.layers]
+    return RowCache(ids=tuple(rows.tokens[r]), layers=layers)
+
+
+def start_rows_stored(lm: Any, prompts: Sequence[Sequence[int]], store: PromptStore,
+                      prefix: PrefixCache | None = None) -> Rows:
+    """Like ``start_rows``, each row starting from the longest prefix it shares with a stored prompt.
+
+    Rows with no stored prefix start from ``prefix`` (when they begin with it). The reused caches are
+    laid side by side, each row's tokens first and padding after them (masked), then every row is
+    extended by the rest of its prompt: the same tokens at the same positions as computed afresh.
+    """
+    import torch
+
+    system = None
+    if prefix is not None and prefix.ids:
+        system = RowCache(prefix.ids, [(layer.keys, layer.values) for layer in prefix.cache.layers])
+    starts: list[tuple[RowCache | None, int]] = []
+    stored = 0
+    for p in prompts:
+        entry, k = store.longest(p)
+        if system is not None and k <= len(system.ids) and tuple(p[: len(system.ids)]) == system.ids:
+            entry, k = system, len(system.ids)  # nothing stored goes further than the system prefix
+        else:
+            stored += k
+        starts.append((entry, k))
+    if not stored:
+        return start_rows(lm, prompts, prefix)
+    n, width = len(prompts), max(k for _, k in starts)
+    device = lm.device
+    template = next(e for e, k in starts if k)
+    cache = _new_cache(lm)
+    for li, (k0, _) in enumerate(template.layers):
+        keys = torch.zeros((n, k0.shape[1], width, k0.shape[3]), dtype=k0.dtype, device=k0.device)
+        values = torch.zeros_like(keys)
+        for r, (e, k) in enumerate(starts):
+            if k:
+                keys[r, :, :k] = e.layers[li][0][0, :, :k]
+                values[r, :, :k] = e.layers[li][1][0, :, :k]
+        cache.update(keys, values, li)
+    mask = torch.zeros((n, width), dtype=torch.long, device=device)
+    for r, (_, k) in enumerate(starts):
+        mask[r, :k] = 1
+    rows = Rows(lm=lm, cache=cache, mask=mask, next_pos=[k for _, k in starts], last_logits=None,
+                tokens=[list(p[:k]) for p, (_, k) in zip(prompts, starts, strict=True)])
+    # every row keeps at least its last prompt token to compute, so each gets fresh last logits
+    extend(rows, [list(p[k:]) for p, (_, k) in zip(prompts, starts, strict=True)])
+    store.reused_tokens += stored
     return rows
 
 

@@ -111,6 +111,7 @@ class HFPlanner:
         capture_hidden: bool = False,
         hidden_layers: list[int] | None = None,
         max_batch: int = 16,
+        prompt_cache: int | None = None,
         threads: int | None = None,
         batch_wait_s: float = 0.05,
         local_files_only: bool = True,
@@ -172,6 +173,9 @@ class HFPlanner:
         self.ask_prompt = asking.load_ask_prompt(ask_prompt)
         self.ask_max_new_tokens = int(ask_max_new_tokens)  # two short lines; raise it for reasoning models
         self.max_batch = max(1, int(max_batch))
+        # recent prompts' caches (None: one per batched call and two more; 0: off), see _start
+        self.prompt_cache = self.max_batch + 2 if prompt_cache is None else max(0, int(prompt_cache))
+        self._store = decoding.PromptStore(self.prompt_cache) if self.prompt_cache else None
         self._lock = threading.Lock()
         self._batcher = Batcher(self._run_batch, self.max_batch, float(batch_wait_s))
 
@@ -221,6 +225,7 @@ class HFPlanner:
             "name": self.name, "kind": "hf", "mode": self.mode, "action": self.action,
             "model_path": self.model_path, "model_format": self.lm.info.get("format"),
             "device": self.device, "threads": self.threads, "max_new_tokens": self.max_new_tokens,
+            "prompt_cache": self.prompt_cache,
             "max_reasoning_tokens": self.max_reasoning_tokens, "think_prefill": self.think_prefill,
             **({"calibration": self.calibration} if self.action == "score" else {}),
             "temperature": self.temperature, "top_p": self.top_p, "seed": self.seed,
@@ -367,7 +372,7 @@ class HFPlanner:
         if self.action == "score" and self.calibration != "none":
             rows, neutral = self._start_with_neutral(calls)
         else:
-            rows, neutral = decoding.start_rows(self.lm, [c.prompt_ids for c in calls], self._prefix_cache()), None
+            rows, neutral = self._start([c.prompt_ids for c in calls]), None
         if self.action == "generate":
             return self._generate(rows, calls)
         self._reason(rows, calls)
@@ -391,12 +396,22 @@ class HFPlanner:
         neutral_ids = [[int(t) for t in tok(self.prompt_text(replace(c.inp, instruction="")),
                                             add_special_tokens=False)["input_ids"]] for c in calls]
         shared = [_common_prefix(c.prompt_ids, n) for c, n in zip(calls, neutral_ids, strict=True)]
-        rows = decoding.start_rows(self.lm, [c.prompt_ids[:k] for c, k in zip(calls, shared, strict=True)],
-                                   self._prefix_cache())
+        rows = self._start([c.prompt_ids[:k] for c, k in zip(calls, shared, strict=True)])
         neutral = decoding.fork(rows)
         decoding.extend(neutral, [n[k:] for n, k in zip(neutral_ids, shared, strict=True)])
         decoding.extend(rows, [c.prompt_ids[k:] for c, k in zip(calls, shared, strict=True)])
         return rows, neutral
+
+    def _start(self, prompts: list[list[int]]) -> decoding.Rows:
+        """Rows holding ``prompts``, each computed from the longest prefix it shares with a recent
+        prompt (an episode's next prompt repeats its last one up to the history's new line) or with
+        the system turn; the new prompts' caches are stored for the next calls."""
+        if self._store is None:
+            return decoding.start_rows(self.lm, prompts, self._prefix_cache())
+        rows = decoding.start_rows_stored(self.lm, prompts, self._store, self._prefix_cache())
+        for r in range(rows.size):
+            self._store.add(decoding.row_cache(rows, r))
+        return rows
 
     def _chooser(self, calls: list[_Call], allow_end: bool, processed: bool = True) -> decoding.Chooser:
         """Greedy or seeded sampling; the end-of-turn token stops a row (without being added).
