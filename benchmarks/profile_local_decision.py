@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--calibration", default="no_instruction")
     ap.add_argument("--compare", default="no_instruction_no_reasoning,none",
                     help="other calibrations to re-score each decision with (comma-separated; '' for none)")
+    ap.add_argument("--prompt-cache", type=int, default=None, help="agent.params.prompt_cache (0: off)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", help="write every decision's figures here")
     args = ap.parse_args(argv)
@@ -108,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def planner(calibration: str) -> HFPlanner:
         return HFPlanner(model=lm.model, tokenizer=lm.tokenizer, name="hf:profile", action="score", device="cpu",
-                         threads=args.threads, max_reasoning_tokens=args.reasoning_tokens, calibration=calibration)
+                         threads=args.threads, max_reasoning_tokens=args.reasoning_tokens, calibration=calibration,
+                         prompt_cache=args.prompt_cache)
 
     main_planner = planner(args.calibration)
     others = {c: planner(c) for c in args.compare.split(",") if c}
@@ -153,6 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     for p in PHASES:
         s = sum(d["phases"][p] for d in decisions)
         print(f"  {p:16s} {s / max(n, 1):6.2f} s  {100 * s / max(wall, 1e-9):5.1f}%")
+    prompt_tokens = sum(d["prompt_tokens"] or 0 for d in decisions)
+    system = len(main_planner._prefix_cache().ids)
+    reused = main_planner._store.reused_tokens if main_planner._store is not None else 0
+    print(f"prompt tokens {prompt_tokens}: {system * n} from the cached system turn, {reused} more from stored prompts "
+          f"(prompt_cache={main_planner.prompt_cache}), {prompt_tokens - system * n - reused} computed")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"model": str(model), "threads": args.threads, "episodes": rows}, fh, indent=2)

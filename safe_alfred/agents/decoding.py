@@ -56,7 +56,7 @@ class PromptStore:
     def __init__(self, capacity: int) -> None:
         self.capacity = max(1, int(capacity))
         self.entries: list[RowCache] = []
-        self.reused_tokens = 0  # what the calls did not recompute, for the profile and the tests
+        self.reused_tokens = 0  # tokens taken from stored prompts beyond the system prefix (profile, tests)
 
     def longest(self, ids: Sequence[int]) -> tuple[RowCache | None, int]:
         """The entry sharing the longest token prefix with ``ids`` (at most all but its last token)."""
@@ -182,15 +182,16 @@ def start_rows_stored(lm: Any, prompts: Sequence[Sequence[int]], store: PromptSt
     if prefix is not None and prefix.ids:
         system = RowCache(prefix.ids, [(layer.keys, layer.values) for layer in prefix.cache.layers])
     starts: list[tuple[RowCache | None, int]] = []
+    head = len(system.ids) if system is not None else 0
     stored = 0
     for p in prompts:
         entry, k = store.longest(p)
-        if system is not None and k <= len(system.ids) and tuple(p[: len(system.ids)]) == system.ids:
-            entry, k = system, len(system.ids)  # nothing stored goes further than the system prefix
-        else:
-            stored += k
+        if system is not None and k <= head and tuple(p[:head]) == system.ids:
+            entry, k = system, head  # nothing stored goes further than the system prefix
+        elif k:
+            stored += k - (head if tuple(p[:head]) == getattr(system, "ids", None) else 0)
         starts.append((entry, k))
-    if not stored:
+    if not any(e is not system and k for e, k in starts):
         return start_rows(lm, prompts, prefix)
     n, width = len(prompts), max(k for _, k in starts)
     device = lm.device
