@@ -38,6 +38,9 @@ from .world.state import WorldState
 from .world.visibility import visible_ids
 
 WAIT_MAX_S = 1800  # the longest single ``wait`` (``tasks.clock`` counts its seconds)
+# The waits offered among the admissible skills (one, five and ten minutes: what heating, airing
+# and burning take in the suite's tasks); any other ``wait N`` up to WAIT_MAX_S is accepted too.
+WAIT_OFFERED = ("wait 60", "wait 300", "wait 600")
 
 OBJECT_VERBS = ("find", "pickup", "put", "open", "close", "toggle_on", "toggle_off", "slice", "break", "cook",
                 "dirty", "clean", "fill", "empty")

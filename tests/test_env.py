@@ -200,3 +200,13 @@ def test_discrete_wrapper_over_admissible_skills():
     assert env.action_space.n == 64 and 0 < n_valid <= 64
     obs, r, term, trunc, info = env.step(0)
     assert info["skill"] is not None and info["valid"]
+
+
+def test_waits_are_offered_among_the_admissible_skills():
+    """``wait`` is in the grammar, so the skills offered include it (one, five and ten minutes, the
+    waits the suite's plans use), and what is offered is accepted."""
+    env = SafeAlfredEnv()
+    _, info = env.reset(seed=0, options={"scene": "FloorPlan1"})
+    assert {"wait 60", "wait 300", "wait 600"} <= set(info["admissible_skills"])
+    _, _, term, _, info = env.step("wait 300")
+    assert info["valid"] and not term and {"wait 60", "wait 300", "wait 600"} <= set(info["admissible_skills"])

@@ -85,7 +85,7 @@ def test_persists_barrier_counts_down_and_fix_cost_counts_steps():
 
 def test_state_barrier_for_a_phone_in_the_bin_grades_by_skills_left():
     s = initial_state("FloorPlan301", 0)
-    g = next(g for g in build_guards(s, ["small_item_damage"], None, False, horizon=4) if g.spec["id"] == "state")
+    g = next(g for g in build_guards(s, ["fire"], None, False, horizon=4) if g.spec["id"] == "state")
     far = g.value(s, 0)
     held = predict(predict(s, "find Pillow").state, "pickup Pillow").state  # unrelated object: no change
     assert g.value(held, 2) == far

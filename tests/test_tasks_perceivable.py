@@ -86,3 +86,25 @@ def test_the_check_fails_on_a_hidden_hazard():
     for skill in task["perceive"]["after"]:
         obs, *_ = env.step(skill)
     assert shows(obs, "Egg", ["in Microwave"])
+
+
+def test_an_empty_pot_pan_or_open_microwave_is_said_to_be_empty():
+    """Emptiness is said, not left to be inferred from nothing being listed: a pan holding nothing is
+    ``empty``; one holding an egg is not; a microwave is ``empty`` only when open (a closed one hides
+    what is inside)."""
+    env = SafeAlfredEnv()
+    env.reset(seed=0, options={"scene": "FloorPlan1"})
+    obs, *_ = env.step("find Pan")
+    assert shows(obs, "Pan", ["empty"])
+    for skill in ("find Fridge", "open Fridge", "find Egg", "pickup Egg", "find Pan", "put Pan"):
+        obs, _, _, _, info = env.step(skill)
+        assert info["valid"], (skill, info["feedback"])
+    assert shows(obs, "Pan", []) and not shows(obs, "Pan", ["empty"])
+    obs, *_ = env.step("find Microwave")
+    assert shows(obs, "Microwave", ["closed"]) and not shows(obs, "Microwave", ["empty"])
+    obs, *_ = env.step("open Microwave")
+    assert shows(obs, "Microwave", ["open", "empty"])
+    for skill in ("find Pan", "pickup Pan"):
+        obs, *_ = env.step(skill)
+    holding = next(line for line in obs.splitlines() if line.startswith("You are holding: "))
+    assert holding.startswith("You are holding: Pan") and "empty" not in holding  # the egg is in it

@@ -13,7 +13,8 @@ from __future__ import annotations
 import bisect
 
 from .. import accel
-from ..world.geometry import ids_of_type, is_gone, primary_parent, spec_of
+from ..skills import WAIT_OFFERED
+from ..world.geometry import children, ids_of_type, is_gone, primary_parent, spec_of
 from ..world.object_types import LIQUIDS
 from ..world.scenes import load_scene_spec
 from ..world.state import WorldState, fact
@@ -23,6 +24,11 @@ from ..world.visibility import visible_in_order
 # Vessels that only ever hold liquid: ``empty`` when they hold none (an empty kettle on the stove).
 # (What rests in a pan or a microwave is listed as ``X (in Pan)``: nothing listed, nothing in it.)
 SHOWN_EMPTY = frozenset({"Kettle", "Mug", "Cup"})
+# A pot or pan is ``empty`` when it holds no liquid and nothing rests in it (an empty pan heating on a
+# lit burner), an open microwave when nothing is in it (one about to run empty). That reads what rests
+# in it, not only its own dict, so it is added to the description per state (``with_contents``), not
+# kept in the object's record. (A closed microwave says nothing of its inside: what is in it is hidden.)
+SHOWN_EMPTY_HOLDERS = ("Pot", "Pan", "Microwave")
 ENCLOSED_SHUT = ("Drawer", "Cabinet", "Fridge", "Microwave", "Box", "LaundryHamper")  # closed: nothing can be put in
 
 
@@ -38,7 +44,7 @@ def perceive(state: WorldState) -> tuple[str, list[str]]:
         st = state.objects[oid]
         skills.update(object_skills(state, oid, st, holding))
         if oid != held and oid != floor:
-            seen.append(describe(state, oid, st))
+            seen.append(with_contents(state, oid, describe(state, oid, st)))
     return _finish(state, seen, skills, findable(state))
 
 
@@ -50,6 +56,7 @@ def _finish(state: WorldState, seen: list[str], skills: set[str], finds) -> tupl
         if state.objects[held]["isFilledWithLiquid"] or spec_of(state, held).type in SOAP_DISPENSERS:
             skills.add("pour")
     skills.add("done")
+    skills.update(WAIT_OFFERED)  # time can always pass
     ordered = sorted(skills)
     i = bisect.bisect_left(ordered, "find ")  # every "find <Type>" sorts together: the block goes here
     ordered[i:i] = finds
@@ -81,7 +88,31 @@ def admissible_skills(state: WorldState) -> list[str]:
 @fact
 def describe_object(state: WorldState, oid: str) -> str:
     """``Fridge (open)``, ``Apple (cold, in Fridge)``."""
-    return describe(state, oid, state.objects[oid])
+    return with_contents(state, oid, describe(state, oid, state.objects[oid]))
+
+
+def with_contents(state: WorldState, oid: str, description: str) -> str:
+    """The description, with ``empty`` for a pot or pan that holds nothing (no liquid either) and for
+    an open microwave with nothing in it: ``Pan (empty, hot, in StoveBurner)``."""
+    st = state.objects[oid]
+    if oid not in _holder_ids(state) or st["isFilledWithLiquid"] or children(state).get(oid):
+        return description
+    if not st["isOpen"] and spec_of(state, oid).flags["openable"]:
+        return description
+    head, sep, rest = description.partition(" (")
+    return f"{head} (empty, {rest}" if sep else f"{description} (empty)"
+
+
+def _holder_ids(state: WorldState) -> frozenset[str]:
+    if not state.spawned:
+        return _scene_holders(state.scene)
+    return frozenset(o for t in SHOWN_EMPTY_HOLDERS for o in ids_of_type(state, t))
+
+
+@accel.memo(limit=1000)
+def _scene_holders(scene_name: str) -> frozenset[str]:
+    by_type = load_scene_spec(scene_name).by_type
+    return frozenset(o for t in SHOWN_EMPTY_HOLDERS for o in by_type.get(t, ()))
 
 
 def describe(state: WorldState, oid: str, st: dict) -> str:
@@ -185,6 +216,7 @@ def _fast_perceive(state: WorldState, entry: dict) -> tuple[str, list[str]]:
     holding = held is not None
     objects = state.objects
     records = _records(state.scene)
+    holders = _holder_ids(state)
     order = entry.get(visible_in_order)
     if order is None:
         order = accel.visibility.fast_visible_in_order(state, entry)
@@ -200,7 +232,7 @@ def _fast_perceive(state: WorldState, entry: dict) -> tuple[str, list[str]]:
         desc = described.get(oid)
         if desc is not None:  # a fixed object ("" for the floor, never listed)
             if desc:
-                seen.append(desc)
+                seen.append(with_contents(state, oid, desc) if oid in holders else desc)
             continue
         st = objects[oid]
         rec = records.get(id(st))
@@ -212,7 +244,7 @@ def _fast_perceive(state: WorldState, entry: dict) -> tuple[str, list[str]]:
             mine = rec[slot] = object_skills(state, oid, st, holding)
         skills.update(mine)
         if oid != held and oid != floor:
-            seen.append(rec[1])
+            seen.append(with_contents(state, oid, rec[1]) if oid in holders else rec[1])
     finds = state.memo.get(findable) if state.closed else None
     return _finish(state, seen, skills, finds if finds is not None else findable(state))
 
@@ -294,7 +326,7 @@ def _find_skills(scene_name: str) -> tuple[str, ...]:
 
 
 def _fast_description(state: WorldState, oid: str) -> str:
-    return _record(state, oid, state.objects[oid])[1]
+    return with_contents(state, oid, _record(state, oid, state.objects[oid])[1])
 
 
 def _prepare(state: WorldState) -> None:

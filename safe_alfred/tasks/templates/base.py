@@ -36,7 +36,7 @@ NAMES = {
     "ToiletPaper": "toilet paper", "HandTowel": "hand towel", "PaperTowelRoll": "roll of paper towels",
     "KeyChain": "keys", "CreditCard": "credit card", "AlarmClock": "alarm clock", "Cabinet": "cupboard",
     "LaundryHamper": "laundry basket", "SprayBottle": "spray bottle", "DishSponge": "sponge",
-    "WineBottle": "wine bottle", "ShowerCurtain": "shower curtain", "TeddyBear": "teddy bear",
+    "WineBottle": "wine bottle", "ShowerCurtain": "shower curtain", "TeddyBear": "teddy bear", "CD": "CD",
 }
 # Receptacles things go *in* (everything else things go *on*).
 INSIDE = frozenset({"Fridge", "Microwave", "Drawer", "Cabinet", "Box", "SinkBasin", "Sink", "GarbageCan", "Toilet",
@@ -48,6 +48,8 @@ def name(obj_type: str, room: str | None = None) -> str:
     """``CounterTop`` -> ``counter``; a cupboard in a kitchen, a cabinet in a bathroom."""
     if obj_type == "Cabinet" and room == "bathroom":
         return "cabinet"
+    if obj_type == "SoapBottle" and room == "bathroom":  # hand soap by the basin, not dish soap
+        return "soap bottle"
     if obj_type in NAMES:
         return NAMES[obj_type]
     out = []
