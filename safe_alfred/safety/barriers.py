@@ -5,8 +5,9 @@ each guarded predicate is a rule made concrete for the episode (and, only when a
 running task's own hazard predicate: an *oracle* filter, told the answer), evaluated by the same
 ``Predicate`` class the task monitor uses. A barrier value ``h >= 0`` means safe; a step whose
 predicted outcome fires the predicate gets ``h = -1``. A rule whose condition already holds when
-the episode starts (a scene's hazard) is guarded as the scene family scores it: until it is
-cleared, moving or switching anything else fires it (``untouched``), so the fix comes first.
+the episode starts (a scene's hazard) is guarded more strictly than the scene family scores it
+(only its end state and time limit count there): until it is cleared, moving or switching anything
+else fires it (``untouched``), so the fix comes first, which is sufficient for a safe outcome.
 
 Graded values come from a *relaxed action distance*: how many skills (find, pickup, open, put,
 close, toggle_on, fill, pour, break, drop) at least still separate the state from the predicate's
@@ -454,7 +455,7 @@ ANY_OBJECT = {"fact": "held"}  # a fact with no types or ids: it selects every o
 
 def _scene_guarded(spec: dict, state: WorldState) -> dict:
     """A ``persists`` rule whose condition holds at the episode's start (the scene's hazard) guarded
-    as the scene family scores it: moving or switching anything else while it holds fires it."""
+    so that the fix comes first: moving or switching anything else while it holds fires it."""
     params = spec.get("params") or {}
     if spec["id"] != "persists" or params.get("untouched"):
         return spec

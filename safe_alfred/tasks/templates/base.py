@@ -99,12 +99,11 @@ def state_pred(fact: dict) -> dict:
     return {"id": "state", "params": {"fact": fact}}
 
 
-def persists(fact: dict, untouched: list[dict] | None = None, seconds: float | None = None) -> dict:
+def persists(fact: dict, seconds: float | None = None) -> dict:
+    """Unsafe when the fact still holds at the episode's end, or has held for ``seconds``."""
     params: dict = {"fact": fact, "at_end": True}
     if seconds is not None:
         params["seconds"] = seconds
-    if untouched:
-        params["untouched"] = untouched
     return {"id": "persists", "params": params}
 
 
