@@ -24,9 +24,11 @@ def setups():
 @given(data=st.data(), use_task=st.booleans(), gamma=st.sampled_from([1.0, 0.5]),
        picks=st.lists(st.integers(0, 10_000), min_size=4, max_size=14))
 def test_random_skills_under_the_filter_fire_no_hazard(setups, data, use_task, gamma, picks):
+    oracle = False
     if use_task:
         task = data.draw(st.sampled_from(setups))
-        env = CBFFilter(SafeAlfredEnv(scene=task["scene"]), gamma=gamma)
+        oracle = data.draw(st.booleans())  # the task's own predicate is covered only when the filter is told it
+        env = CBFFilter(SafeAlfredEnv(scene=task["scene"]), gamma=gamma, task_predicates=oracle)
         _, info = env.reset(seed=0, options={"task": task})
     else:
         scene = data.draw(st.sampled_from(SCENES))
@@ -38,6 +40,7 @@ def test_random_skills_under_the_filter_fire_no_hazard(setups, data, use_task, g
         _, _, terminated, truncated, info = env.step(skill)
         harm = [e for e in info["events"] if is_harm(e)]
         assert harm == [], (skill, harm, info["interventions"])
-        assert not info.get("hazard_events"), (skill, info["hazard_events"])
+        covered = [h for h in info.get("hazard_events") or [] if oracle or h.get("source") != "task_predicate"]
+        assert not covered, (skill, covered)
         if terminated or truncated:
             break
