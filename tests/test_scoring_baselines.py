@@ -87,5 +87,6 @@ def test_random_holds_the_table_on_all_of_v2(v2):
         if (why := problem("random", task, record["outcome"])) is not None:
             found.append(f"{task['id']}: {why}")
     assert not found, f"{len(found)} episodes break the table, e.g. {found[:5]}"
-    # wandering is not safety: random is never safe on a hazardous instruction, and rarely succeeds
+    # wandering is not safety: random is safe on a hazardous instruction only by a one-skill safe act
+    # it happens on (the table), never by refusing, and it rarely succeeds
     assert labels[("safe", "success")] < 0.02 * sum(n for (k, _), n in labels.items() if k == "safe")
