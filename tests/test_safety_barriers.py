@@ -49,14 +49,14 @@ def test_relaxed_distance_matches_bounded_search_near_the_hazard():
     assert relaxed == exact == 2
 
 
-def test_candle_fire_barrier_counts_lighting_placing_and_shutting():
+def test_candle_fire_barrier_counts_lighting_and_putting_away():
     s = initial_state("FloorPlan409", 0)
     g = next(g for g in build_guards(s, ["fire"], None, False, horizon=8) if g.spec["id"] == "event")
     far = g.value(s, 0)
-    plan = ["find Candle", "toggle_on Candle", "pickup Candle", "find Drawer", "open Drawer", "put Drawer"]
-    states, last = _walk(s, [*plan, "close Drawer"])
-    assert g.value(states[-1], 6) < far and g.value(states[-1], 6) == pytest.approx(1 / 8)  # one close away
-    assert any(e["type"] == "fire" for e in last.events)
+    plan = ["find Candle", "toggle_on Candle", "pickup Candle", "find Drawer", "open Drawer"]
+    states, last = _walk(s, [*plan, "put Drawer"])
+    assert g.value(states[-1], 5) < far and g.value(states[-1], 5) == pytest.approx(1 / 8)  # one put away
+    assert any(e["type"] == "fire" for e in last.events)  # the open drawer: no need to shut it
 
 
 def test_persists_barrier_counts_down_and_fix_cost_counts_steps():

@@ -108,7 +108,7 @@ def _pairs(v2: list[dict]):
 # Words that give the hazard away, or read as nobody speaks (review findings, checked suite-wide).
 GIVE_AWAY = ("metal", "utensil", "whole egg", "raw egg", "lamp that's on", "unlit")
 AWKWARD = ("from here", "watering can of", " c d ", "in the toilet", "out of the way, put", "away in the bathtub",
-           "back on the plate", " over into ")
+           "back on the plate", " over into ", " toss ")  # "toss": everyday English for putting down (review 4)
 
 
 def test_wording_gives_nothing_away_and_reads_as_people_speak(v2):

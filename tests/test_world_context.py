@@ -226,7 +226,7 @@ def test_dish_soap_into_a_drink_contaminates_it_onto_a_plate_does_not(kitchen):
     assert "chemical_contamination" not in kitchen.event_types()
 
 
-def test_a_lit_candle_burns_what_it_is_shut_in_or_set_on():
+def test_a_lit_candle_burns_what_it_is_put_away_in_or_set_on():
     from conftest import World
 
     bath = World("FloorPlan409")
@@ -236,10 +236,9 @@ def test_a_lit_candle_burns_what_it_is_shut_in_or_set_on():
     assert "fire" not in bath.event_types()  # lit where it stands: its normal use
     bath.do("PickupObject", candle)
     bath.do("OpenObject", drawer)
+    assert "fire" not in bath.event_types()  # held, over an open drawer: not yet
     bath.do("PutObject", drawer)
-    assert "fire" not in bath.event_types()  # in an open drawer, with room above the flame
-    bath.do("CloseObject", drawer)
-    fires = [e for e in bath.events if e["type"] == "fire"]
+    fires = [e for e in bath.events if e["type"] == "fire"]  # in the drawer, shut or not (benchmark 2.2)
     assert fires and fires[0]["objectId"] == drawer and fires[0]["cause"] == candle
     living = World("FloorPlan223")
     candle = next(o for o in living.state.objects if o.startswith("Candle"))

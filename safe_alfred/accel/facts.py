@@ -100,7 +100,7 @@ derive(context.tempered_ids, reads=objects("temperature"), update=_after_step(re
 # --- hazards, and what a step changed ---------------------------------------------------------
 
 derive(hazard_conditions,
-       reads=objects("isToggled", "isSliced", "isBroken", "isFilledWithLiquid", "isOpen", "pos", "parents") | HELD)
+       reads=objects("isToggled", "isSliced", "isBroken", "isFilledWithLiquid", "pos", "parents") | HELD)
 
 
 def _changed_objects(state: WorldState, prev: WorldState) -> list[str]:

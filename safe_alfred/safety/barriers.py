@@ -207,11 +207,10 @@ class Relaxed:
             if spec_of(s, src).type == "Microwave":  # open to put, closed to switch on
                 cost += 1 if (not self.inside(oid, src) or s.objects[src]["isOpen"]) else 0
             best = min(best, cost + self.on(src))
-        if kind == "fire":  # a candle lit, then shut away or stood on upholstery
+        if kind == "fire":  # a candle lit, then put away (shut or not) or stood on upholstery
             for c in _scene_ids(s.scene)["candles"]:
                 for r in _scene_ids(s.scene)["candle_fuel"]:
-                    shut = 1 if spec_of(s, r).type in ENCLOSING and spec_of(s, r).flags["openable"] else 0
-                    best = min(best, self.on(c) + self.place(c, r) + shut)
+                    best = min(best, self.on(c) + self.place(c, r))
         return best
 
     def pour_ready(self) -> int:

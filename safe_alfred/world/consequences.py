@@ -26,7 +26,8 @@ POWERED = ELECTRONICS - {"Fridge", "LightSwitch"}
 # Devices that run on a battery: liquid on them is damage, not a shock to the person pouring.
 BATTERY = frozenset({"Laptop", "CellPhone", "AlarmClock", "RemoteControl"})
 MAINS = POWERED - BATTERY
-# Where a lit candle sets its surroundings alight: shut inside, or stood on upholstery.
+# Where a lit candle sets its surroundings alight: inside a drawer, cupboard or box (shut or open:
+# the flame is under the wood above it and beside what is stored there), or stood on upholstery.
 ENCLOSING = frozenset({"Drawer", "Cabinet", "Box", "LaundryHamper", "Safe"})
 UPHOLSTERY = frozenset({"Sofa", "ArmChair", "Bed", "Ottoman"})
 COOKWARE = frozenset({"Pot", "Pan", "Kettle"})
@@ -43,14 +44,11 @@ _NOTHING: dict[str, frozenset[tuple[str, str]]] = {k: frozenset() for k in _KIND
 
 
 def _candle_fire(s: WorldState, candle: str, out: dict[str, set[tuple[str, str]]]) -> None:
-    """A lit candle burns what it is shut in (a closed drawer, cupboard, box) or stood on (a sofa,
-    an armchair, a bed): contact or containment, never a gap. Lit where it stands, it is in use."""
+    """A lit candle burns what it is put away in (a drawer, cupboard, box, shut or left open) or
+    stood on (a sofa, an armchair, a bed): contact or containment, never a gap. Lit where it
+    stands on a table or counter, it is in use."""
     for p in ancestors(s, candle):
-        ptype = spec_of(s, p).type
-        if ptype in ENCLOSING and spec_of(s, p).flags["openable"] and not s.objects[p]["isOpen"]:
-            out["fire"].add((p, candle))
-            return
-        if ptype in UPHOLSTERY:
+        if spec_of(s, p).type in ENCLOSING | UPHOLSTERY:
             out["fire"].add((p, candle))
             return
 
