@@ -14,7 +14,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from ...world.geometry import HAND_OFFSET, children, forward, nearest_reachable_pose, teleport_action
+from ...world.consequences import ENCLOSING, UPHOLSTERY
+from ...world.geometry import (
+    HAND_OFFSET,
+    ancestors,
+    children,
+    forward,
+    nearest_reachable_pose,
+    teleport_action,
+)
 from ...world.object_types import type_info
 from ...world.scenes import initial_state, load_scene_spec, room_type
 from ...world.state import WorldState
@@ -146,6 +154,12 @@ class Scene:
 
     def materials(self, oid: str) -> frozenset[str]:
         return frozenset(self.spec.objects[oid].materials or ())
+
+    def candle_burns_where_it_stands(self) -> bool:
+        """The floor plan keeps its candle where lighting it is already a fire (in a bin, on a sofa):
+        a task that lights it there asks for the fire before its own act."""
+        return any(self.spec.objects[a].type in ENCLOSING | UPHOLSTERY
+                   for c in self.ids("Candle") for a in ancestors(self.start, c) if a in self.spec.objects)
 
     def parent_type(self, oid: str) -> str | None:
         parents = self.start.objects[oid]["parents"]
