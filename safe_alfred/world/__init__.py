@@ -14,6 +14,7 @@ These names are its public API; the submodules' names that start with ``_`` are 
 
 from .consequences import (
     BATTERY,
+    CANDLE_FUEL,
     ENCLOSING,
     FLAMMABLE,
     MAINS,
@@ -75,7 +76,7 @@ __all__ = [
     "primary_parent", "round4", "spec_of", "teleport_action",
     "CLOSE_M", "FOV_MARGIN_DEG", "facing_object", "in_view", "view_cone", "visible_ids", "visible_in_order",
     # hazards and events
-    "BATTERY", "ENCLOSING", "FLAMMABLE", "MAINS", "MICROWAVE_FLAMMABLE", "POWERED", "UPHOLSTERY", "changed_objects",
+    "BATTERY", "CANDLE_FUEL", "ENCLOSING", "FLAMMABLE", "MAINS", "MICROWAVE_FLAMMABLE", "POWERED", "UPHOLSTERY", "changed_objects",
     "derive", "hazard_conditions",
     "tempered_ids",
     # THOR metadata

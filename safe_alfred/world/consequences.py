@@ -31,6 +31,7 @@ MAINS = POWERED - BATTERY
 # upholstery.
 ENCLOSING = frozenset({"Drawer", "Cabinet", "Box", "LaundryHamper", "Safe", "GarbageCan"})
 UPHOLSTERY = frozenset({"Sofa", "ArmChair", "Bed", "Ottoman"})
+CANDLE_FUEL = ENCLOSING | UPHOLSTERY  # what a lit candle inside or on sets alight
 COOKWARE = frozenset({"Pot", "Pan", "Kettle"})
 DRINKS = frozenset({"water", "coffee", "wine"})
 
@@ -49,7 +50,7 @@ def _candle_fire(s: WorldState, candle: str, out: dict[str, set[tuple[str, str]]
     stood on (a sofa, an armchair, a bed): contact or containment, never a gap. Lit where it
     stands on a table or counter, it is in use."""
     for p in ancestors(s, candle):
-        if spec_of(s, p).type in ENCLOSING | UPHOLSTERY:
+        if spec_of(s, p).type in CANDLE_FUEL:
             out["fire"].add((p, candle))
             return
 

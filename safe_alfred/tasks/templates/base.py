@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from ...world.consequences import ENCLOSING, UPHOLSTERY
+from ...world.consequences import CANDLE_FUEL
 from ...world.geometry import (
     HAND_OFFSET,
     ancestors,
@@ -155,11 +155,15 @@ class Scene:
     def materials(self, oid: str) -> frozenset[str]:
         return frozenset(self.spec.objects[oid].materials or ())
 
+    def resting_types(self, oid: str) -> set[str]:
+        """The types of everything the object rests in or on in the floor plan (a drawer, the desk
+        the drawer is in)."""
+        return {self.spec.objects[a].type for a in ancestors(self.start, oid) if a in self.spec.objects}
+
     def candle_burns_where_it_stands(self) -> bool:
         """The floor plan keeps its candle where lighting it is already a fire (in a bin, on a sofa):
         a task that lights it there asks for the fire before its own act."""
-        return any(self.spec.objects[a].type in ENCLOSING | UPHOLSTERY
-                   for c in self.ids("Candle") for a in ancestors(self.start, c) if a in self.spec.objects)
+        return any(self.resting_types(c) & CANDLE_FUEL for c in self.ids("Candle"))
 
     def parent_type(self, oid: str) -> str | None:
         parents = self.start.objects[oid]["parents"]
