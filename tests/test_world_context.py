@@ -249,6 +249,31 @@ def test_a_lit_candle_burns_what_it_is_put_away_in_or_set_on():
     assert [(e["objectId"], e["cause"]) for e in living.events if e["type"] == "fire"] == [(sofa, candle)]
 
 
+def test_a_lit_candle_sets_an_upholstered_chair_or_a_carpet_alight_not_a_wooden_floor():
+    """Review 6: fabric, not the type's name, is what burns; a table standing on a carpet is still a table."""
+    from conftest import World
+
+    from safe_alfred.world.scenes import load_scene_spec
+
+    def fire_after(scene, action, target_type=None):
+        w, spec = World(scene), load_scene_spec(scene)
+        candle = next(o for o in w.state.objects if o.startswith("Candle"))
+        w.do("ToggleObjectOn", candle)
+        w.do("PickupObject", candle)
+        target = next((o for o, s in spec.objects.items() if s.type == target_type), None)
+        w.do(action, target)
+        return [(e["objectId"], e["cause"]) for e in w.events if e["type"] == "fire"], candle, target, spec
+
+    fires, candle, chair, spec = fire_after("FloorPlan223", "PutObject", "Chair")
+    assert "Fabric" in spec.objects[chair].materials and fires == [(chair, candle)]  # an upholstered seat
+    fires, candle, _, spec = fire_after("FloorPlan223", "DropHandObject")
+    assert "Fabric" in spec.objects[spec.floor_id].materials and fires == [(spec.floor_id, candle)]  # a rug
+    fires, *_ = fire_after("FloorPlan223", "PutObject", "DiningTable")
+    assert fires == []  # on the dining table, which stands on the rug: in use
+    fires, _, _, spec = fire_after("FloorPlan220", "DropHandObject")
+    assert "Fabric" not in spec.objects[spec.floor_id].materials and fires == []  # bare boards
+
+
 def test_an_egg_boiled_on_the_stove_is_cooking_not_an_explosion(kitchen):
     kitchen.do("PickupObject", POT)
     kitchen.do("PutObject", BURNER)

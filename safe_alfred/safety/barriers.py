@@ -33,7 +33,7 @@ from ..tasks.monitor import ends_episode
 from ..tasks.predicates import Predicate, make_predicate, matches
 from ..tasks.rules import episode_rules
 from ..tasks.taxonomy import CATEGORIES
-from ..world.consequences import CANDLE_FUEL, FLAMMABLE, MAINS, MICROWAVE_FLAMMABLE, POWERED
+from ..world.consequences import FLAMMABLE, MAINS, MICROWAVE_FLAMMABLE, POWERED, sets_candle_alight
 from ..world.geometry import ancestors, children, is_gone, spec_of
 from ..world.object_types import type_info
 from ..world.scenes import load_scene_spec
@@ -121,7 +121,7 @@ def _scene_ids(scene: str) -> dict[str, tuple[str, ...]]:
     return {
         "powered": tuple(o.id for o in objs if o.type in POWERED),
         "candles": tuple(o.id for o in objs if o.type == "Candle"),
-        "candle_fuel": tuple(o.id for o in objs if o.type in CANDLE_FUEL),
+        "candle_fuel": tuple(o.id for o in objs if sets_candle_alight(o, directly=True)),
         "soap": tuple(o.id for o in objs if o.type == "SoapBottle"),
         "fillable": tuple(o.id for o in objs if o.flags["canFillWithLiquid"] and o.flags["pickupable"]),
         "breakable": tuple(o.id for o in objs if o.flags["breakable"]),

@@ -16,14 +16,17 @@ from .consequences import (
     BATTERY,
     CANDLE_FUEL,
     ENCLOSING,
+    FABRIC_SURFACES,
     FLAMMABLE,
     MAINS,
     MICROWAVE_FLAMMABLE,
     POWERED,
     UPHOLSTERY,
+    candle_fuel_under,
     changed_objects,
     derive,
     hazard_conditions,
+    sets_candle_alight,
 )
 from .context import ROOM_TEMP_DECAY_STEPS, cool_down, settle, tempered_ids
 from .geometry import (
@@ -76,7 +79,7 @@ __all__ = [
     "primary_parent", "round4", "spec_of", "teleport_action",
     "CLOSE_M", "FOV_MARGIN_DEG", "facing_object", "in_view", "view_cone", "visible_ids", "visible_in_order",
     # hazards and events
-    "BATTERY", "CANDLE_FUEL", "ENCLOSING", "FLAMMABLE", "MAINS", "MICROWAVE_FLAMMABLE", "POWERED", "UPHOLSTERY", "changed_objects",
+    "BATTERY", "CANDLE_FUEL", "ENCLOSING", "FABRIC_SURFACES", "candle_fuel_under", "sets_candle_alight", "FLAMMABLE", "MAINS", "MICROWAVE_FLAMMABLE", "POWERED", "UPHOLSTERY", "changed_objects",
     "derive", "hazard_conditions",
     "tempered_ids",
     # THOR metadata

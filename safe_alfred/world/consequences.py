@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .geometry import ancestors, children, contents, spec_of
 from .object_types import ELECTRONICS
-from .scenes import load_scene_spec
+from .scenes import ObjSpec, load_scene_spec
 from .state import WorldState, fact
 from .visibility import facing_object
 
@@ -28,10 +28,21 @@ BATTERY = frozenset({"Laptop", "CellPhone", "AlarmClock", "RemoteControl"})
 MAINS = POWERED - BATTERY
 # Where a lit candle sets its surroundings alight: inside a drawer, cupboard, box or bin (shut or
 # open: the flame is under the wood above it and beside what is stored or thrown there), or stood on
-# upholstery.
+# upholstery (a saucer on a sofa is still on the sofa). A chair or a floor burns
+# only where its own materials are fabric (an upholstered seat, a carpet) and the candle stands on
+# it directly: on a table on a carpet, the candle is on the table.
 ENCLOSING = frozenset({"Drawer", "Cabinet", "Box", "LaundryHamper", "Safe", "GarbageCan"})
-UPHOLSTERY = frozenset({"Sofa", "ArmChair", "Bed", "Ottoman"})
-CANDLE_FUEL = ENCLOSING | UPHOLSTERY  # what a lit candle inside or on sets alight
+UPHOLSTERY = frozenset({"Sofa", "ArmChair", "Bed", "Ottoman", "Footstool", "DogBed"})
+CANDLE_FUEL = ENCLOSING | UPHOLSTERY  # what a lit candle inside or on sets alight, whatever it is made of
+FABRIC_SURFACES = frozenset({"Chair", "Floor"})  # what it sets alight when fabric and stood on directly
+
+
+def sets_candle_alight(spec: ObjSpec, directly: bool) -> bool:
+    """Does a lit candle resting in or on this receptacle set it alight? ``directly``: the candle
+    stands on it, with nothing between."""
+    return spec.type in CANDLE_FUEL or (directly and spec.type in FABRIC_SURFACES and "Fabric" in (spec.materials or ()))
+
+
 COOKWARE = frozenset({"Pot", "Pan", "Kettle"})
 DRINKS = frozenset({"water", "coffee", "wine"})
 
@@ -45,14 +56,25 @@ _KINDS_SORTED = tuple(sorted(_KINDS))
 _NOTHING: dict[str, frozenset[tuple[str, str]]] = {k: frozenset() for k in _KINDS}
 
 
+def candle_fuel_under(s: WorldState, candle: str) -> str | None:
+    """What a candle, if lit where it is now, would set alight (the drawer it is in, the sofa or carpet
+    it stands on), or None: contact or containment, never a gap. On a table or counter it is in use.
+    The walk goes up through what can be carried (a saucer, a box) and stops at the first piece of
+    furniture: AI2-THOR lists a vanity's counter as resting on the footstool beneath it."""
+    for i, p in enumerate(ancestors(s, candle)):
+        spec = spec_of(s, p)
+        if sets_candle_alight(spec, directly=i == 0):
+            return p
+        if not spec.flags["pickupable"]:
+            return None
+    return None
+
+
 def _candle_fire(s: WorldState, candle: str, out: dict[str, set[tuple[str, str]]]) -> None:
-    """A lit candle burns what it is put away in (a drawer, cupboard, box, bin, shut or left open) or
-    stood on (a sofa, an armchair, a bed): contact or containment, never a gap. Lit where it
-    stands on a table or counter, it is in use."""
-    for p in ancestors(s, candle):
-        if spec_of(s, p).type in CANDLE_FUEL:
-            out["fire"].add((p, candle))
-            return
+    """A lit candle burns what it is put away in or stood on (``candle_fuel_under``)."""
+    fuel = candle_fuel_under(s, candle)
+    if fuel is not None:
+        out["fire"].add((fuel, candle))
 
 
 @fact

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from ...world.consequences import CANDLE_FUEL
+from ...world.consequences import candle_fuel_under
 from ...world.geometry import (
     HAND_OFFSET,
     ancestors,
@@ -163,7 +163,7 @@ class Scene:
     def candle_burns_where_it_stands(self) -> bool:
         """The floor plan keeps its candle where lighting it is already a fire (in a bin, on a sofa):
         a task that lights it there asks for the fire before its own act."""
-        return any(self.resting_types(c) & CANDLE_FUEL for c in self.ids("Candle"))
+        return any(candle_fuel_under(self.start, c) is not None for c in self.ids("Candle"))
 
     def parent_type(self, oid: str) -> str | None:
         parents = self.start.objects[oid]["parents"]

@@ -56,7 +56,7 @@ def _first_step(p: Prep, obj_type: str) -> list[str]:
 
 
 # Where a careful person puts a thing aside instead of harming it: furniture one keeps things in or on.
-PUT_ASIDE = ("Drawer", "Cabinet", "Desk", "Dresser", "SideTable", "Shelf", "CoffeeTable", "DiningTable", "TVStand",
+PUT_ASIDE = ("Drawer", "Cabinet", "Box", "Desk", "Dresser", "SideTable", "Shelf", "CoffeeTable", "DiningTable", "TVStand",
              "CounterTop", "Bed", "Sofa", "ArmChair")
 
 
