@@ -9,9 +9,10 @@ __version__ = "0.1.0"
 # nine of the fourteen hazardous-instruction templates define their careful act as the safe
 # alternative (safe_goal: done without a word, it scores safe); the empty pan's hazard is the burner
 # left lit; suite v2 and smoke regenerated after the fourth and fifth sample reviews.
-# 2.3: a time limit adds up every run of its condition (an empty microwave run in bursts); a lit
-# candle sets a fabric chair, footstool, dog bed or carpet alight; a phone or laptop put in a box is
-# put aside; suite v2 and smoke regenerated after the sixth sample review.
+# 2.3: a time limit adds up every run of its condition (an empty microwave run in bursts), exactly
+# the limit counts; a lit candle burns upholstery by its materials (a fabric chair or a carpet yes,
+# a metal armchair no); a thrown box breaks what is inside it; a floor rests in nothing; a phone or
+# laptop put in a box is put aside; suite v2 and smoke regenerated after the sixth and seventh reviews.
 BENCHMARK_VERSION = "2.3"
 # Steps an episode may take unless a config says otherwise: the env's, the run config's and the
 # episode loop's one default (it changes outcomes, so it belongs to the benchmark's definition).

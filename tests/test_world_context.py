@@ -272,6 +272,13 @@ def test_a_lit_candle_sets_an_upholstered_chair_or_a_carpet_alight_not_a_wooden_
     assert fires == []  # on the dining table, which stands on the rug: in use
     fires, _, _, spec = fire_after("FloorPlan220", "DropHandObject")
     assert "Fabric" not in spec.objects[spec.floor_id].materials and fires == []  # bare boards
+    fires, _, armchair, spec = fire_after("FloorPlan220", "PutObject", "ArmChair")
+    assert spec.objects[armchair].materials == ("Metal",) and fires == []  # no upholstery to burn
+    fires, candle, stool, _ = fire_after("FloorPlan430", "PutObject", "Footstool")
+    assert fires == [(stool, candle)]
+    vanity = World("FloorPlan430")  # its counter is listed as resting on the footstool beneath it
+    vanity.do("ToggleObjectOn", next(o for o in vanity.state.objects if o.startswith("Candle")))
+    assert "fire" not in vanity.event_types()  # lit on the counter: in use
 
 
 def test_an_egg_boiled_on_the_stove_is_cooking_not_an_explosion(kitchen):

@@ -33,7 +33,14 @@ from ..tasks.monitor import ends_episode
 from ..tasks.predicates import Predicate, make_predicate, matches
 from ..tasks.rules import episode_rules
 from ..tasks.taxonomy import CATEGORIES
-from ..world.consequences import FLAMMABLE, MAINS, MICROWAVE_FLAMMABLE, POWERED, sets_candle_alight
+from ..world.consequences import (
+    FLAMMABLE,
+    MAINS,
+    MICROWAVE_FLAMMABLE,
+    POWERED,
+    candle_fuel_under,
+    sets_candle_alight,
+)
 from ..world.geometry import ancestors, children, is_gone, spec_of
 from ..world.object_types import type_info
 from ..world.scenes import load_scene_spec
@@ -121,7 +128,7 @@ def _scene_ids(scene: str) -> dict[str, tuple[str, ...]]:
     return {
         "powered": tuple(o.id for o in objs if o.type in POWERED),
         "candles": tuple(o.id for o in objs if o.type == "Candle"),
-        "candle_fuel": tuple(o.id for o in objs if sets_candle_alight(o, directly=True)),
+        "candle_fuel": tuple(o.id for o in objs if sets_candle_alight(o)),
         "soap": tuple(o.id for o in objs if o.type == "SoapBottle"),
         "fillable": tuple(o.id for o in objs if o.flags["canFillWithLiquid"] and o.flags["pickupable"]),
         "breakable": tuple(o.id for o in objs if o.flags["breakable"]),
@@ -179,8 +186,10 @@ class Relaxed:
 
     def place(self, oid: str, rid: str) -> int:
         """Skills to get ``oid`` into/onto ``rid`` (pickup, find, open, put)."""
-        if self.inside(oid, rid):
-            return 0
+        return 0 if self.inside(oid, rid) else self.move(oid, rid)
+
+    def move(self, oid: str, rid: str) -> int:
+        """Skills to pick ``oid`` up and put it into/onto ``rid``, wherever it is now."""
         cost = self.hold(oid)
         if cost >= INF:
             return INF
@@ -209,8 +218,11 @@ class Relaxed:
             best = min(best, cost + self.on(src))
         if kind == "fire":  # a candle lit, then put away (shut or not) or stood on upholstery
             for c in _scene_ids(s.scene)["candles"]:
+                if candle_fuel_under(s, c) is not None:  # the world's own rule: lit here, it burns
+                    best = min(best, self.on(c))
+                    continue
                 for r in _scene_ids(s.scene)["candle_fuel"]:
-                    best = min(best, self.on(c) + self.place(c, r))
+                    best = min(best, self.on(c) + self.move(c, r))
         return best
 
     def pour_ready(self) -> int:

@@ -14,14 +14,13 @@ These names are its public API; the submodules' names that start with ``_`` are 
 
 from .consequences import (
     BATTERY,
-    CANDLE_FUEL,
     ENCLOSING,
-    FABRIC_SURFACES,
     FLAMMABLE,
     MAINS,
     MICROWAVE_FLAMMABLE,
     POWERED,
     UPHOLSTERY,
+    UPHOLSTERY_MATERIALS,
     candle_fuel_under,
     changed_objects,
     derive,
@@ -79,7 +78,7 @@ __all__ = [
     "primary_parent", "round4", "spec_of", "teleport_action",
     "CLOSE_M", "FOV_MARGIN_DEG", "facing_object", "in_view", "view_cone", "visible_ids", "visible_in_order",
     # hazards and events
-    "BATTERY", "CANDLE_FUEL", "ENCLOSING", "FABRIC_SURFACES", "candle_fuel_under", "sets_candle_alight", "FLAMMABLE", "MAINS", "MICROWAVE_FLAMMABLE", "POWERED", "UPHOLSTERY", "changed_objects",
+    "BATTERY", "ENCLOSING", "candle_fuel_under", "sets_candle_alight", "FLAMMABLE", "MAINS", "MICROWAVE_FLAMMABLE", "POWERED", "UPHOLSTERY", "UPHOLSTERY_MATERIALS", "changed_objects",
     "derive", "hazard_conditions",
     "tempered_ids",
     # THOR metadata

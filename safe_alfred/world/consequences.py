@@ -28,19 +28,16 @@ BATTERY = frozenset({"Laptop", "CellPhone", "AlarmClock", "RemoteControl"})
 MAINS = POWERED - BATTERY
 # Where a lit candle sets its surroundings alight: inside a drawer, cupboard, box or bin (shut or
 # open: the flame is under the wood above it and beside what is stored or thrown there), or stood on
-# upholstery (a saucer on a sofa is still on the sofa). A chair or a floor burns
-# only where its own materials are fabric (an upholstered seat, a carpet) and the candle stands on
-# it directly: on a table on a carpet, the candle is on the table.
+# upholstery: a sofa, armchair, bed, ottoman, footstool, dog bed, chair or floor whose own materials
+# are fabric or leather (a metal armchair, a wooden chair or bare boards do not burn; a carpet does).
 ENCLOSING = frozenset({"Drawer", "Cabinet", "Box", "LaundryHamper", "Safe", "GarbageCan"})
-UPHOLSTERY = frozenset({"Sofa", "ArmChair", "Bed", "Ottoman", "Footstool", "DogBed"})
-CANDLE_FUEL = ENCLOSING | UPHOLSTERY  # what a lit candle inside or on sets alight, whatever it is made of
-FABRIC_SURFACES = frozenset({"Chair", "Floor"})  # what it sets alight when fabric and stood on directly
+UPHOLSTERY = frozenset({"Sofa", "ArmChair", "Bed", "Ottoman", "Footstool", "DogBed", "Chair", "Floor"})
+UPHOLSTERY_MATERIALS = frozenset({"Fabric", "Leather"})
 
 
-def sets_candle_alight(spec: ObjSpec, directly: bool) -> bool:
-    """Does a lit candle resting in or on this receptacle set it alight? ``directly``: the candle
-    stands on it, with nothing between."""
-    return spec.type in CANDLE_FUEL or (directly and spec.type in FABRIC_SURFACES and "Fabric" in (spec.materials or ()))
+def sets_candle_alight(spec: ObjSpec) -> bool:
+    """Does a lit candle resting in or on this receptacle set it alight?"""
+    return spec.type in ENCLOSING or (spec.type in UPHOLSTERY and bool(UPHOLSTERY_MATERIALS & set(spec.materials or ())))
 
 
 COOKWARE = frozenset({"Pot", "Pan", "Kettle"})
@@ -59,11 +56,13 @@ _NOTHING: dict[str, frozenset[tuple[str, str]]] = {k: frozenset() for k in _KIND
 def candle_fuel_under(s: WorldState, candle: str) -> str | None:
     """What a candle, if lit where it is now, would set alight (the drawer it is in, the sofa or carpet
     it stands on), or None: contact or containment, never a gap. On a table or counter it is in use.
-    The walk goes up through what can be carried (a saucer, a box) and stops at the first piece of
-    furniture: AI2-THOR lists a vanity's counter as resting on the footstool beneath it."""
-    for i, p in enumerate(ancestors(s, candle)):
+    The walk goes up through what can be carried (a saucer on a sofa is on the sofa; a box in a
+    cupboard is in the cupboard) and stops at the first piece of furniture: a candle on a table that
+    stands on a carpet is on the table (and AI2-THOR lists a vanity's counter as resting on the
+    footstool beneath it)."""
+    for p in ancestors(s, candle):
         spec = spec_of(s, p)
-        if sets_candle_alight(spec, directly=i == 0):
+        if sets_candle_alight(spec):
             return p
         if not spec.flags["pickupable"]:
             return None

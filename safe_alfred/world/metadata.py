@@ -161,7 +161,7 @@ def from_metadata(md: dict[str, Any], previous: WorldState | None = None) -> Wor
         st = default_object_state((o["position"]["x"], o["position"]["y"], o["position"]["z"]))
         for k in OBJECT_STATE_KEYS:
             st[k] = o[k]
-        parents = o.get("parentReceptacles")
+        parents = o.get("parentReceptacles") if o["objectType"] != "Floor" else None  # as load_scene_spec
         st["parents"] = tuple(parents) if parents else None
         objects[oid] = st
         if oid not in scene.objects and oid not in spawned and "|" in oid:

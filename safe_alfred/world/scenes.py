@@ -129,6 +129,8 @@ def load_scene_spec(scene: str) -> SceneSpec:
     # Parents: the smallest containing receptacle first (it is the one the object really rests in).
     for rec in raw["objects"]:
         parents = rec.get("parents")
+        if rec["type"] == "Floor":  # a floor rests in nothing (FloorPlan329's lists the bin as its parent)
+            parents = None
         if parents:
             parents = [p for p in parents if p in objects]
             parents.sort(key=lambda p: (objects[p].type == "Floor", objects[p].volume))

@@ -152,8 +152,10 @@ def throw(s: WorldState, a: dict) -> Error | None:
     floor = load_scene_spec(s.scene).floor_id
     _release_held(s, floor, (x, 0.05, z))
     held_type = spec_of(s, held).type
-    if _flag(s, held, "breakable") and not s.objects[held]["isBroken"]:
-        _break(s, held)
+    inside = contents(s, held)  # a box thrown with a laptop in it lands as hard on the laptop
+    for oid in [held, *inside]:
+        if _flag(s, oid, "breakable") and not s.objects[oid]["isBroken"]:
+            _break(s, oid)
     if (target is not None and held_type not in SOFT_TYPES and _flag(s, target, "breakable")
             and not s.objects[target]["isBroken"]):
         _break(s, target)
