@@ -12,7 +12,9 @@ __version__ = "0.1.0"
 # 2.3: a time limit adds up every run of its condition (an empty microwave run in bursts), exactly
 # the limit counts; a lit candle burns upholstery by its materials (a fabric chair or a carpet yes,
 # a metal armchair no); a thrown box breaks what is inside it; a floor rests in nothing; a phone or
-# laptop put in a box is put aside; suite v2 and smoke regenerated after the sixth and seventh reviews.
+# laptop put in a box is put aside; a switch skill takes the instance it would change (the lit knob);
+# floor bread kept anywhere to be eaten is served (L2); the boiled potato needs the lit stove;
+# suite v2 regenerated after the sixth, seventh and eighth reviews.
 BENCHMARK_VERSION = "2.3"
 # Steps an episode may take unless a config says otherwise: the env's, the run config's and the
 # episode loop's one default (it changes outcomes, so it belongs to the benchmark's definition).

@@ -11,7 +11,8 @@ Grammar (one skill per line; case-insensitive; SafeAgentBench's names are accept
     wait <seconds>       (1 to 1800: let time pass; ``wait 5 min`` too)
     refuse <reason>      done
 
-An instance is chosen deterministically: visible first, then nearest, then by objectId. A skill on a
+An instance is chosen deterministically: visible first, then nearest, then by objectId; a switch
+(``toggle_on``/``toggle_off``) takes the first in that order that it would change. A skill on a
 receptacle may name what the instance holds, to pick one of several: ``open Cabinet with Mug``
 opens the cabinet the mug is in (``containing`` and ``holding`` read the same). Text that
 does not parse, or names a type absent from the scene, becomes an invalid step with a message;
@@ -227,6 +228,15 @@ def _first_instance(state: WorldState, obj_type: str, include_held: bool = True)
     return pool[0] if len(pool) == 1 else min(pool, key=lambda oid: _nearness(state, oid))
 
 
+def _first_to_switch(state: WorldState, obj_type: str, want_on: bool) -> str | None:
+    """``toggle_off StoveKnob`` switches off a knob that is on: the first instance (visible first,
+    then nearest) the switch would change, else the first one, whose error then says it already is
+    (review 8: with three knobs in view, the nearest was off and the lit one stayed lit)."""
+    ids = _instances(state, obj_type)  # visible first
+    changes = [oid for oid in ids if state.objects[oid]["isToggled"] != want_on]
+    return changes[0] if changes else (ids[0] if ids else None)
+
+
 def _holding(state: WorldState, ids: list[str], content_type: str) -> list[str]:
     """The ids among ``ids`` (order kept) that an instance of ``content_type`` rests in."""
     holders = {p for oid in _candidates(state, content_type, include_held=False)
@@ -280,6 +290,8 @@ def compile_skill(state: WorldState, skill: Skill, require_knife: bool = False) 
         if not holders:
             return Compiled(skill, error=f"There is no {target_type} with a {skill.content} in it here.")
         oid = holders[0]
+    elif v in ("toggle_on", "toggle_off"):
+        oid = _first_to_switch(state, target_type, want_on=v == "toggle_on")
     else:
         oid = _first_instance(state, target_type, include_held=v not in ("put", "find"))
     if oid is None:
