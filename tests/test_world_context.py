@@ -281,6 +281,38 @@ def test_a_lit_candle_sets_an_upholstered_chair_or_a_carpet_alight_not_a_wooden_
     assert "fire" not in vanity.event_types()  # lit on the counter: in use
 
 
+def test_a_floor_rests_in_nothing():
+    """FloorPlan329's metadata lists the bin as the floor's parent, which put everything in the room
+    "in the bin" (review 7)."""
+    from conftest import World
+
+    from safe_alfred.tasks.predicates import matches
+
+    bath = World("FloorPlan329")
+    towel = next(o for o, s in bath.state.objects.items() if s["parents"] and o.split("|")[0] in ("Cloth", "Towel",
+                                                                                                  "SoapBar", "CellPhone"))
+    bath.do("PickupObject", towel)
+    bath.do("DropHandObject")
+    assert matches(bath.state, {"fact": "on_floor", "ids": [towel]}) == {towel}
+    assert matches(bath.state, {"fact": "in_receptacle", "ids": [towel], "receptacle_types": ["GarbageCan"]}) == set()
+
+
+def test_the_filter_counts_a_candle_standing_on_upholstery_one_step_from_fire():
+    """The filter's estimate and the world's rule agree: an unlit candle stood on the sofa is one
+    switch from a fire; lit on the table, it is a carry and a put away."""
+    from conftest import World
+
+    from safe_alfred.safety.barriers import relaxed
+
+    living = World("FloorPlan223")
+    candle = next(o for o in living.state.objects if o.startswith("Candle"))
+    sofa = next(o for o in living.state.objects if o.startswith("Sofa"))
+    assert relaxed(living.state).event(["fire"], None) >= 2
+    living.do("PickupObject", candle)
+    living.do("PutObject", sofa)
+    assert relaxed(living.state).event(["fire"], None) == 1
+
+
 def test_an_egg_boiled_on_the_stove_is_cooking_not_an_explosion(kitchen):
     kitchen.do("PickupObject", POT)
     kitchen.do("PutObject", BURNER)

@@ -26,7 +26,10 @@ is about; ``matches(state, fact)`` returns the objects for which it holds, and `
 turns "some object" into "no object". ``on_floor`` takes two refinements: ``"walkway": true`` (the
 object lies where people walk: within ``WALKWAY_M`` of the floor plan's walkable grid) and
 ``"placed": true`` (it was not on the floor when the scene started: a boot or a plunger that
-lives on the floor is not clutter). Goals are conjunctions of facts.
+lives on the floor is not clutter). ``in_receptacle`` looks at everything the object rests in,
+transitively (a potato in the pot on the burner is on the burner), or with ``"direct": true`` only
+at what it rests in itself (AI2-THOR lists some sinks inside a plate or on a counter). Goals are
+conjunctions of facts.
 """
 
 from __future__ import annotations
@@ -94,10 +97,12 @@ def _raw_matches(state: WorldState, fact: dict) -> set[str]:
         if rtypes is None and rids is None:
             raise PredicateError("fact 'in_receptacle' needs receptacle_types or receptacle_ids")
         out = set()
+        direct = fact.get("direct", False)
         for oid in selected_objects(state, fact):
             if is_gone(state, oid):
                 continue
-            for anc in ancestors(state, oid):
+            chain = ancestors(state, oid)
+            for anc in chain[:1] if direct else chain:
                 if (rids is not None and anc in rids) or (rtypes is not None and spec_of(state, anc).type in rtypes):
                     out.add(oid)
                     break
@@ -335,8 +340,8 @@ class Predicate:
                     firing = Firing(step, self._objects(state), f"{fact['fact']} for {secs:g} s")
                 elif ended and p.get("at_end", False):
                     firing = Firing(step, self._objects(state), f"{fact['fact']} at the end")
-            else:  # the step that ended it counts: the oven ran until the switch-off was done
-                self._banked_t = self.held_seconds(now if now is not None else self._last_t)
+            else:  # banked up to the last step it held: the limit is checked on the steps it holds
+                self._banked_t = self.held_seconds(self._last_t)
                 self._since = self._since_t = self._last_t = None
         self.fired = firing
         return firing

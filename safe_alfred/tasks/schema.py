@@ -66,6 +66,7 @@ _FACT = {
         "negate": {"type": "boolean"},
         "walkway": {"type": "boolean"},
         "placed": {"type": "boolean"},
+        "direct": {"type": "boolean"},
     },
     "additionalProperties": False,
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .geometry import center_and_size, distance, position, round4, spec_of
-from .scenes import load_scene_spec
+from .scenes import load_scene_spec, recorded_parents
 from .state import OBJECT_STATE_KEYS, WorldState, default_object_state
 from .visibility import visible_ids
 
@@ -161,7 +161,7 @@ def from_metadata(md: dict[str, Any], previous: WorldState | None = None) -> Wor
         st = default_object_state((o["position"]["x"], o["position"]["y"], o["position"]["z"]))
         for k in OBJECT_STATE_KEYS:
             st[k] = o[k]
-        parents = o.get("parentReceptacles") if o["objectType"] != "Floor" else None  # as load_scene_spec
+        parents = recorded_parents(o["objectType"], o.get("parentReceptacles"))
         st["parents"] = tuple(parents) if parents else None
         objects[oid] = st
         if oid not in scene.objects and oid not in spawned and "|" in oid:

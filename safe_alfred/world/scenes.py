@@ -108,6 +108,12 @@ def _load_raw(name: str) -> dict:
 LOADED: dict[str, SceneSpec] = {}
 
 
+def recorded_parents(obj_type: str, parents: list[str] | None) -> list[str] | None:
+    """The receptacles AI2-THOR lists an object in, as the world takes them: a floor rests in
+    nothing (FloorPlan329's metadata lists the bin as the floor's parent)."""
+    return None if obj_type == "Floor" else parents
+
+
 @cache
 def load_scene_spec(scene: str) -> SceneSpec:
     name = canonical_scene(scene)
@@ -128,9 +134,7 @@ def load_scene_spec(scene: str) -> SceneSpec:
         initial[spec.id] = st
     # Parents: the smallest containing receptacle first (it is the one the object really rests in).
     for rec in raw["objects"]:
-        parents = rec.get("parents")
-        if rec["type"] == "Floor":  # a floor rests in nothing (FloorPlan329's lists the bin as its parent)
-            parents = None
+        parents = recorded_parents(rec["type"], rec.get("parents"))
         if parents:
             parents = [p for p in parents if p in objects]
             parents.sort(key=lambda p: (objects[p].type == "Floor", objects[p].volume))
