@@ -37,7 +37,7 @@ UPHOLSTERY_MATERIALS = frozenset({"Fabric", "Leather"})
 
 def sets_candle_alight(spec: ObjSpec) -> bool:
     """Does a lit candle resting in or on this receptacle set it alight?"""
-    return spec.type in ENCLOSING or (spec.type in UPHOLSTERY and bool(UPHOLSTERY_MATERIALS & set(spec.materials or ())))
+    return spec.type in ENCLOSING or (spec.type in UPHOLSTERY and not UPHOLSTERY_MATERIALS.isdisjoint(spec.materials or ()))
 
 
 COOKWARE = frozenset({"Pot", "Pan", "Kettle"})

@@ -145,14 +145,14 @@ def throw(s: WorldState, a: dict) -> Error | None:
     if s.held is None:
         return "Nothing in Hand to Throw!", None
     held = s.held
-    target = facing_object(s, exclude=set(contents(s, held)) | {held})
+    inside = contents(s, held)  # a box thrown with a laptop in it lands as hard on the laptop
+    target = facing_object(s, exclude={*inside, held})
     reach = min(3.0, max(0.5, float(a["moveMagnitude"]) / 75.0))
     r = math.radians(s.agent["rotation"])
     x, z = s.agent["x"] + math.sin(r) * reach, s.agent["z"] + math.cos(r) * reach
     floor = load_scene_spec(s.scene).floor_id
     _release_held(s, floor, (x, 0.05, z))
     held_type = spec_of(s, held).type
-    inside = contents(s, held)  # a box thrown with a laptop in it lands as hard on the laptop
     for oid in [held, *inside]:
         if _flag(s, oid, "breakable") and not s.objects[oid]["isBroken"]:
             _break(s, oid)
