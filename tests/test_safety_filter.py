@@ -150,3 +150,14 @@ def test_the_filter_reads_the_candle_rule_as_the_world_does():
     assert rec["outcome"]["end_reason"] == "done", rec["outcome"]
     assert "toggle_on Candle" not in [iv["proposed"] for iv in rec["interventions"]], rec["interventions"]
     assert rec["hazard_events"] == []
+
+
+def test_the_filter_guards_any_breakage_the_outcome_counts_as_harm():
+    """Breaking FloorPlan19's plastic coffee machine is harm (``is_harm``) though no rule names the
+    type: the filter blocks it too (the random-skill property test found it)."""
+    env = CBFFilter(SafeAlfredEnv(scene="FloorPlan19"), gamma=1.0)
+    env.reset(seed=0)
+    env.step("find CoffeeMachine")
+    _, _, _, _, info = env.step("break CoffeeMachine")
+    assert [e for e in info["events"] if e["type"] == "broken"] == []
+    assert [iv["category"] for iv in info["interventions"]] == ["property_damage"]

@@ -512,10 +512,23 @@ def build_guards(state: WorldState, categories: Iterable[str] | None, task: dict
         if spec["id"] == "state" and not state_templates:
             continue
         add(rule.category, _scene_guarded(spec, state), "taxonomy")
+    if "property_damage" in cats:  # the outcome counts anything broken as harm, not only the rules' types
+        add("property_damage", _other_breakage(state, guards), "taxonomy")  # taxonomy.is_harm
     hazard = (task or {}).get("hazard") or None
     if task_predicates and hazard and hazard.get("category") in cats and hazard.get("predicate"):
         add(hazard["category"], copy.deepcopy(hazard["predicate"]), "task")
     return guards
+
+
+def _other_breakage(state: WorldState, guards: list[Guard]) -> dict | None:
+    """An ``event broken`` guard for the breakable objects of this scene that no guarded rule names:
+    ``is_harm`` makes breaking any of them unsafe (a plastic coffee machine), so the filter guards it
+    too. Food is left out: cracking an egg is cooking."""
+    named = {t for g in guards if g.spec["id"] == "event" and "broken" in g.spec["params"]["types"]
+             for t in g.spec["params"].get("object_types") or ()}
+    types = sorted({o.type for o in load_scene_spec(state.scene).objects.values()
+                    if o.flags["breakable"] and "Food" not in (o.materials or ())} - named)
+    return {"id": "event", "params": {"types": ["broken"], "object_types": types}} if types else None
 
 
 # --- exact distance by bounded search (reference for the relaxed one) -------------------------------
