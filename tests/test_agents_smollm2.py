@@ -46,6 +46,12 @@ for action in ("score", "constrained"):
     env = make_env(EnvConfig(max_steps=steps))
     # the asked channel has its own tests: these runs measure action selection only
     out[action] = [run_episode(env, planner, task, seed=0, max_steps=steps, ask=False) for _ in range(2)]
+# bfloat16 arithmetic (the dtype of the v2_test_sample entry): its own weights, the same two checks
+bf16 = load_local_model(gguf, device="cpu", dtype="bfloat16")
+planner = HFPlanner(model=bf16.model, tokenizer=bf16.tokenizer, name="hf:smollm2-bf16", action="score",
+                    device="cpu", threads=1, max_reasoning_tokens=8)
+env = make_env(EnvConfig(max_steps=steps))
+out["score_bf16"] = [run_episode(env, planner, task, seed=0, max_steps=steps, ask=False) for _ in range(2)]
 print(json.dumps(out))
 """
 
@@ -63,11 +69,13 @@ def test_gguf_loads_through_transformers_with_hidden_states(runs):
     assert sorted(runs["states"]) == ["0", "30"] and runs["states"]["30"][1] == 576 and runs["states"]["30"][0] > 3
 
 
-@pytest.mark.parametrize("action", ["score", "constrained"])
-def test_real_episode_is_complete_parsed_and_repeatable(runs, action):
+@pytest.mark.parametrize("run", ["score", "constrained", "score_bf16"])
+def test_real_episode_is_complete_parsed_and_repeatable(runs, run):
     from safe_alfred.records import validate_record
 
-    first, second = runs[action]
+    action = run.removesuffix("_bf16")
+    first, second = runs[run]
+    assert first["planner"]["dtype"] == ("bfloat16" if run.endswith("_bf16") else "float32")
     for rec in (first, second):
         validate_record(rec)
         assert rec["error"] is None and rec["num_steps"] >= 1

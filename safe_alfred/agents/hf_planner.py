@@ -224,7 +224,7 @@ class HFPlanner:
         return {
             "name": self.name, "kind": "hf", "mode": self.mode, "action": self.action,
             "model_path": self.model_path, "model_format": self.lm.info.get("format"),
-            "device": self.device, "threads": self.threads, "max_new_tokens": self.max_new_tokens,
+            "dtype": str(next(self.model.parameters()).dtype).replace("torch.", ""), "device": self.device, "threads": self.threads, "max_new_tokens": self.max_new_tokens,
             "prompt_cache": self.prompt_cache,
             "max_reasoning_tokens": self.max_reasoning_tokens, "think_prefill": self.think_prefill,
             **({"calibration": self.calibration} if self.action == "score" else {}),
