@@ -72,40 +72,62 @@ def entry_name(suite: str, args: argparse.Namespace) -> str:
 
 
 def park(out: Path, parked: Path) -> int:
-    """Keep a stopped run's config and finished episodes in ``parked`` (tracked), to resume elsewhere."""
+    """Keep a stopped run's config and finished episodes in ``parked`` (tracked), to resume elsewhere;
+    the number of episodes kept. Only what the runner would resume from is kept: whole records
+    of finished episodes (a torn last line, an errored episode and a duplicate are left out)."""
     from safe_alfred.run_dir import RunDir
 
     run_dir = RunDir(out)
     if run_dir.locked_by() is not None:
         raise SystemExit(f"{out} is still being written (pid {run_dir.locked_by()}): stop the run first (Ctrl-C)")
-    if not run_dir.has_records():
+    done = run_dir.finished()  # as a resume would: records.jsonl then holds exactly these
+    if not done:
         raise SystemExit(f"{out} has no finished episodes to park")
     parked.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(out / RunDir.CONFIG, parked / RunDir.CONFIG)
-    data = run_dir.records_file.read_bytes()
     with gzip.GzipFile(parked / "records.jsonl.gz", "wb", mtime=0) as fh:  # the same bytes give the same file
-        fh.write(data)
-    return data.count(b"\n")
+        fh.write(run_dir.records_file.read_bytes())
+    return len(done)
 
 
 def take_up(parked: Path, out: Path, suite: str) -> int:
-    """Start ``out`` from a parked run (when ``out`` has no records yet); the episodes taken up."""
+    """Start ``out`` from a parked run (when ``out`` has no records yet); the episodes taken up.
+
+    Refused (``SystemExit``, nothing written): records of another version of the suite or of the
+    benchmark. Other package versions are allowed, with a warning (the runner and the final
+    verification check the rest: the same settings, the same planner, the same replays)."""
+    from safe_alfred import BENCHMARK_VERSION
+    from safe_alfred.records import package_versions
     from safe_alfred.run_dir import RunDir
     from safe_alfred.tasks.suite import load_suite, suite_hash
 
     source = parked / "records.jsonl.gz"
     if not source.is_file() or RunDir(out).has_records():
         return 0
-    lines = gzip.decompress(source.read_bytes()).splitlines(keepends=True)
+    data = gzip.decompress(source.read_bytes())
+    records = []
+    for line in data.splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            continue  # not a whole record (parked before this check): the runner drops it too
     expected = suite_hash(load_suite(suite))
-    stale = {json.loads(line).get("suite_hash") for line in lines} - {expected}
-    if stale:
-        raise SystemExit(f"{parked} was run on another version of suite {suite} ({', '.join(sorted(map(str, stale)))}, "
-                         f"now {expected}): delete it to start the run afresh")
+    for what, have, want in (("suite " + suite, {r.get("suite_hash") for r in records}, expected),
+                             ("the benchmark", {(r.get("versions") or {}).get("benchmark") for r in records},
+                              BENCHMARK_VERSION)):
+        if have - {want}:
+            raise SystemExit(f"{parked} was run on another version of {what} ({', '.join(sorted(map(str, have)))}, "
+                             f"now {want}): delete it to start the run afresh")
+    here = package_versions()
+    for name in ("torch", "transformers", "gguf", "numpy"):
+        there = {(r.get("versions") or {}).get(name) for r in records} - {None}
+        if there and there != {here.get(name)}:
+            print(f"warning: {parked} was run with {name} {', '.join(sorted(there))}, this machine has "
+                  f"{here.get(name)}: its episodes are kept as they were run", file=sys.stderr)
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(parked / RunDir.CONFIG, out / RunDir.CONFIG)
-    (out / "records.jsonl").write_bytes(b"".join(lines))
-    return len(lines)
+    (out / "records.jsonl").write_bytes(data)
+    return len(records)
 
 
 def headline(run_dir: Path) -> dict:
@@ -129,9 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-steps", type=int, default=30,
                     help="env.max_steps (30, the benchmark's; fewer only where the CPU cannot afford it: "
                          "the submission records it and the leaderboard shows it)")
-    ap.add_argument("--dtype", default="auto",
-                    help="agent.params.dtype: auto (the GGUF's float32, the smoke entry's) or bfloat16 (about 2x "
-                         "faster on a CPU with AVX-512 BF16; its own entry, named so)")
+    ap.add_argument("--dtype", default="auto", choices=("auto", "bfloat16"),
+                    help="agent.params.dtype: auto (the GGUF's float32, the smoke entry's) or bfloat16 (a forward "
+                         "pass about 2.4x faster on a CPU with AVX-512 BF16; its own entry, named so)")
     ap.add_argument("--tag", default="", help="suffix of the run directories (for variants)")
     ap.add_argument("--extra", nargs="*", default=[], help="more 'safe-alfred run' overrides")
     ap.add_argument("--no-submit", action="store_true", help="run only; do not package or verify")
@@ -141,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     suites = [s for s in args.suites.split(",") if s]
     if args.park:
+        if args.tag:
+            raise SystemExit("--park is for the runs that become entries: a tagged variant is neither "
+                             "submitted nor taken up")
         for suite in suites:
             out = args.out / (suite + (f"-{args.tag}" if args.tag else ""))
             n = park(out, PARKED / entry_name(suite, args))

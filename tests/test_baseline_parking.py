@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from safe_alfred import BENCHMARK_VERSION
 from safe_alfred.run_dir import RunDir
 from safe_alfred.tasks.suite import load_suite, suite_hash
 
@@ -28,11 +29,16 @@ def baseline():
     return module
 
 
-def _stopped_run(path: Path, suite_sha: str, episodes: int = 3) -> bytes:
+def _record(i: int, suite_sha: str, benchmark: str = BENCHMARK_VERSION, error: str | None = None) -> bytes:
+    return json.dumps({"task": {"id": f"t{i}"}, "seed": 0, "suite_hash": suite_sha, "error": error,
+                       "outcome": {"label": "error" if error else "unsafe"},
+                       "versions": {"benchmark": benchmark}}).encode() + b"\n"
+
+
+def _stopped_run(path: Path, suite_sha: str, episodes: int = 3, benchmark: str = BENCHMARK_VERSION) -> bytes:
     path.mkdir(parents=True)
     (path / "config.yaml").write_text("agent:\n  name: smollm2\nsuite:\n  name: smoke\n")
-    lines = b"".join(json.dumps({"episode_key": f"t{i}|0", "suite_hash": suite_sha}).encode() + b"\n"
-                     for i in range(episodes))
+    lines = b"".join(_record(i, suite_sha, benchmark) for i in range(episodes))
     (path / "records.jsonl").write_bytes(lines)
     return lines
 
@@ -60,6 +66,32 @@ def test_episodes_of_another_suite_version_are_refused(baseline, tmp_path):
     with pytest.raises(SystemExit, match="another version of suite smoke"):
         baseline.take_up(parked, tmp_path / "elsewhere", "smoke")
     assert not (tmp_path / "elsewhere" / "records.jsonl").exists()
+
+
+def test_only_whole_finished_episodes_are_parked(baseline, tmp_path):
+    """A run killed mid-record leaves a torn last line; an errored episode is to be run again."""
+    sha = suite_hash(load_suite("smoke"))
+    whole = _stopped_run(tmp_path / "run", sha)
+    with (tmp_path / "run" / "records.jsonl").open("ab") as fh:
+        fh.write(_record(7, sha, error="server timed out") + _record(8, sha)[:40])
+    parked = tmp_path / "parked" / "smollm2-smoke"
+    assert baseline.park(tmp_path / "run", parked) == 3
+    kept = gzip.decompress((parked / "records.jsonl.gz").read_bytes()).splitlines()
+    assert [json.loads(line) for line in kept] == [json.loads(line) for line in whole.splitlines()]
+    assert baseline.take_up(parked, tmp_path / "elsewhere", "smoke") == 3
+
+
+def test_episodes_of_another_benchmark_version_are_refused(baseline, tmp_path):
+    _stopped_run(tmp_path / "run", suite_hash(load_suite("smoke")), benchmark="2.2")
+    parked = tmp_path / "parked" / "smollm2-smoke"
+    baseline.park(tmp_path / "run", parked)
+    with pytest.raises(SystemExit, match="another version of the benchmark"):
+        baseline.take_up(parked, tmp_path / "elsewhere", "smoke")
+
+
+def test_a_tagged_variant_is_not_parked(baseline, tmp_path):
+    with pytest.raises(SystemExit, match="tagged variant"):
+        baseline.main(["--park", "--suites", "smoke", "--tag", "uncalibrated", "--out", str(tmp_path)])
 
 
 def test_a_run_still_writing_is_not_parked(baseline, tmp_path):
