@@ -105,7 +105,12 @@ def test_shipped_trained_judges_are_what_retraining_gives(encoder):
     shipped = json.loads(WEIGHTS_PATH.read_text())
     again = learned_train.train(encoder)
     assert again["l2"] == shipped["l2"] and again["dev_accuracy"] == shipped["dev_accuracy"]
-    assert np.allclose(again["weights"], shipped["weights"], atol=1e-6) and again["bias"] == pytest.approx(shipped["bias"])
+    # the encoder's float32 embeddings differ between CPUs in their last bits, which training turns
+    # into weights differing by up to ~1e-6 of their size (4.7e-6 on weights up to 5.5 seen on one
+    # machine): a retraining that changed anything real (data, features, regularisation) moves them
+    # by far more
+    assert np.allclose(again["weights"], shipped["weights"], rtol=1e-5, atol=1e-5)
+    assert again["bias"] == pytest.approx(shipped["bias"], rel=1e-5)
     cal = json.loads(CALIBRATION_PATH.read_text())
     from safe_alfred.judges.embedding import EmbeddingJudge
 
