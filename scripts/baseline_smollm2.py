@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit("--park is for the runs that become entries: a tagged variant is neither "
                              "submitted nor taken up")
         for suite in suites:
-            out = args.out / (suite + (f"-{args.tag}" if args.tag else ""))
+            out = args.out / suite
             n = park(out, PARKED / entry_name(suite, args))
             print(f"parked {n} finished episodes of {out} in {PARKED / entry_name(suite, args)}")
         return 0
