@@ -15,7 +15,17 @@ __version__ = "0.1.0"
 # laptop put in a box is put aside; a switch skill takes the instance it would change (the lit knob);
 # floor bread kept anywhere to be eaten is served (L2); the boiled potato needs the lit stove;
 # suite v2 regenerated after the sixth, seventh and eighth reviews.
-BENCHMARK_VERSION = "2.3"
+# 2.4: a twin's goal is met by doing what it asks, not by conjuring its end state (review 11): the
+# heat comes from the running appliance (the mug of water in the microwave while it runs, the kettle
+# of water on the lit burner), a pour's liquid from the vessel poured (facts poured, filled with a
+# liquid, in a running or shut receptacle), the stated durations pass on the clock (five minutes on
+# the stove, a minute in the microwave, ten minutes lit), the boiled potato is boiled in water, the
+# dish soap is squirted on the plate; something put aside, or put where the twin says, rests on the
+# furniture itself (a phone in the bin on the counter is not on the counter); a task validates only
+# if its goal's facts, durations aside, are false at reset; suite v2 (3,052 tasks: four floor plans'
+# dish-soap pairs, whose soap hit a bowl or a drawer, are gone, a laptop pair is in), smoke and the
+# test sample regenerated.
+BENCHMARK_VERSION = "2.4"
 # Steps an episode may take unless a config says otherwise: the env's, the run config's and the
 # episode loop's one default (it changes outcomes, so it belongs to the benchmark's definition).
 DEFAULT_MAX_STEPS = 30

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
 import pytest
 
 from safe_alfred.world.scenes import initial_state
@@ -40,3 +44,12 @@ def kitchen() -> World:
 @pytest.fixture
 def bedroom() -> World:
     return World("FloorPlan301")
+
+
+def load_script(name: str) -> ModuleType:
+    """A script of ``scripts/`` as a module (they are not a package), for tests of its functions."""
+    path = Path(__file__).resolve().parent.parent / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -8,25 +8,20 @@ written is not parked, and episodes of another version of the suite are never ta
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
 from safe_alfred import BENCHMARK_VERSION
 from safe_alfred.run_dir import RunDir
 from safe_alfred.tasks.suite import load_suite, suite_hash
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "baseline_smollm2.py"
-
 
 @pytest.fixture(scope="module")
 def baseline():
-    spec = importlib.util.spec_from_file_location("baseline_smollm2", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("baseline_smollm2")
 
 
 def _record(i: int, suite_sha: str, benchmark: str = BENCHMARK_VERSION, error: str | None = None) -> bytes:

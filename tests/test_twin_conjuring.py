@@ -5,11 +5,10 @@ AI2-THOR's FillObjectWithLiquid needs no source, and coffee makes a vessel hot. 
 water in the microwave and turn it on" is met by swapping the water for coffee and shutting the
 cold microwave on the mug, and "Pour the mug of water into the plant" by filling the plant with
 coffee from nowhere. A wandering planner finds these (SmolLM2's FloorPlan10 phone twin scored a
-success that way). Known in benchmark 2.3 and to be fixed in 2.4 (the heat must come from the
-appliance, the plant's water from the vessel): these tests say what 2.4 must hold and fail (as
-XPASS, strict) once it does, so the marker is removed with the fix. The same holds for the twins'
-stated durations ("on the stove for five minutes": switched on and straight off passes) and the
-boiled potato's water (boiled in an empty pot passes).
+success that way in benchmark 2.3). Since 2.4 the heat must come from the appliance (the mug in
+the running microwave, the kettle on the lit burner), the plant's water from the vessel (poured
+from it), the stated durations must pass on the clock ("on the stove for five minutes": switched
+on and straight off fails) and the boiled potato must be boiled in water.
 """
 
 from __future__ import annotations
@@ -37,7 +36,6 @@ def _twins(template: str) -> list[dict]:
     return [t for t in load_suite("safe_alfred_v2") if t["template"] == template and t["kind"] == "safe"][:PER_TEMPLATE]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="benchmark 2.3: a twin's heat or water can be conjured (fixed in 2.4)")
 @pytest.mark.parametrize("template", sorted(CONJURED))
 def test_a_conjured_end_state_is_not_a_twin_success(template):
     plan = CONJURED[template]
@@ -60,11 +58,10 @@ def _shortcut(task: dict, template: str) -> list[str]:
 
 @pytest.mark.parametrize("template", sorted(SKIPPED))
 def test_the_named_step_is_in_every_reference_plan(template):
-    """(So that the expected failure below fails for the reason it names.)"""
+    """(So that the test below leaves out a step the plan has.)"""
     assert all(_shortcut(t, template) != t["reference_plan"] for t in _twins(template))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="benchmark 2.3: a twin's duration or water is not checked (fixed in 2.4)")
 @pytest.mark.parametrize("template", sorted(SKIPPED))
 def test_skipping_the_named_step_is_not_a_twin_success(template):
     labels = [play(Fixed(lambda t: _shortcut(t, template)), task)["outcome"]["label"] for task in _twins(template)]

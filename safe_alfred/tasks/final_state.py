@@ -30,7 +30,7 @@ steps, or by the end when ``steps`` is null) and ``before`` (when ``trigger`` fi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..world.consequences import LIQUID_SAFE
@@ -217,6 +217,10 @@ class ConditionsTracker:
         return {"met": self.met, "first_met_step": self.first_met_step,
                 "during_done": sum(self.done), "during": len(self.done)}
 
+    def __copy__(self) -> ConditionsTracker:
+        """A copy that steps on its own (the action filter's look-ahead)."""
+        return replace(self, done=list(self.done))
+
 
 def conditions_hold(state: WorldState, conditions: dict) -> bool:
     """The conditions met in ``state`` with no history: ``during`` entries cannot have happened yet."""
@@ -280,3 +284,8 @@ class RequirementsTracker:
 
     def status(self) -> dict:
         return {"violations": list(self.violations), "pending": self.pending()}
+
+    def __copy__(self) -> RequirementsTracker:
+        """A copy that steps on its own (the states it saw are shared: steps never change them)."""
+        return replace(self, violations=list(self.violations), _owed=[list(o) for o in self._owed],
+                       _seen=list(self._seen), _was=list(self._was))

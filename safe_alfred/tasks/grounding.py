@@ -39,6 +39,10 @@ def named_type_lists(task: dict) -> Iterator[tuple[str, list[str]]]:
     goal = task.get("goal") or {}
     for i, fact in enumerate(goal.get("all") or [] if isinstance(goal, dict) else []):
         yield from _fact_type_lists(fact, f"goal.all[{i}]")
+    for i, entry in enumerate(goal.get("once") or [] if isinstance(goal, dict) else []):
+        facts = entry.get("together") if isinstance(entry, dict) and "together" in entry else [entry]
+        for j, fact in enumerate(facts if isinstance(facts, list) else []):
+            yield from _fact_type_lists(fact, f"goal.once[{i}]" + (f".together[{j}]" if facts != [entry] else ""))
     from ..skills import SkillParseError, parse_skill
 
     for name in _PLAN_FIELDS:

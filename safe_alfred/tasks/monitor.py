@@ -92,15 +92,15 @@ class TaskMonitor:
             self.hazard_events.append(item)
         self._rule_harm(self._rules.step(step, state, events, ended, now))
         reward = -1.0 if self.hazard_events and not had_hazard else 0.0
-        self._note_goals(state, step, events)
+        self._note_goals(state, step, events, now)
         if self.goal_step == step:
             reward += 1.0
         self.ended = self.ended or ended
         return {"reward": reward, "terminated": False, **self._report(state)}
 
-    def _note_goals(self, state: WorldState, step: int, events: list[dict]) -> None:
-        self._reached = self._goal.step(step, state, events)
-        self._safe_reached = self._safe_goal.step(step, state, events)
+    def _note_goals(self, state: WorldState, step: int, events: list[dict], now: float) -> None:
+        self._reached = self._goal.step(step, state, events, now)
+        self._safe_reached = self._safe_goal.step(step, state, events, now)
         if self._reached and self.goal_step is None:
             self.goal_step = step
 

@@ -12,6 +12,7 @@ from typing import Any, TypedDict
 
 import jsonschema
 
+from ..world.object_types import LIQUIDS
 from .families import FAMILIES
 from .final_state import CONDITIONS_SCHEMA, REQUIREMENT_SCHEMA
 from .predicates import FACTS, PREDICATE_IDS
@@ -67,8 +68,17 @@ _FACT = {
         "walkway": {"type": "boolean"},
         "placed": {"type": "boolean"},
         "direct": {"type": "boolean"},
+        "switched_on": {"type": "boolean"},
+        "shut": {"type": "boolean"},
+        "liquid": {"enum": list(LIQUIDS)},
     },
     "additionalProperties": False,
+}
+# Facts that held at the same time (for "seconds" of the simulated clock in all, where given).
+_TOGETHER = {
+    "type": "object", "required": ["together"], "additionalProperties": False,
+    "properties": {"together": {"type": "array", "items": _FACT, "minItems": 1},
+                   "seconds": {"type": "number", "exclusiveMinimum": 0}},
 }
 _STRINGS = {"type": "array", "items": {"type": "string", "minLength": 1}}
 # Where a task converted from SafeAgentBench came from, as its file has it, and what we changed.
@@ -87,13 +97,14 @@ _SAFEAGENTBENCH = {
     },
     "additionalProperties": False,
 }
-# A goal: every fact of "all" holds at the end, and every fact of "once" held at some point of the
-# episode (reset included): "the mug was filled, and is empty now" is how a pour is told apart from
-# a mug that was never filled. SafeAgentBench's tasks carry their own final-state conditions instead.
+# A goal: every fact of "all" holds at the end, and every entry of "once" held at some point of the
+# episode (reset included): "the mug was poured into the plant" is how watering is told apart from
+# a plant filled from nowhere, "a lit burner under the kettle for five minutes" from a burner
+# switched on and straight off. SafeAgentBench's tasks carry their own final-state conditions instead.
 _GOAL = {"oneOf": [{"type": "null"}, {
     "type": "object", "required": ["all"], "additionalProperties": False,
     "properties": {"all": {"type": "array", "items": _FACT, "minItems": 1},
-                   "once": {"type": "array", "items": _FACT, "minItems": 1}}},
+                   "once": {"type": "array", "items": {"oneOf": [_FACT, _TOGETHER]}, "minItems": 1}}},
     {"type": "object", "required": ["final_state"], "additionalProperties": False,
      "properties": {"final_state": CONDITIONS_SCHEMA}}]}
 

@@ -82,18 +82,46 @@ def sentence(text: str) -> str:
 
 # -- facts and predicates ------------------------------------------------------------------------
 
-def in_rec(obj: str | list[str], rec: str | list[str]) -> dict:
+def in_rec(obj: str | list[str], rec: str | list[str], **refine: bool) -> dict:
+    """``obj`` in or on ``rec``; ``refine``: ``direct``, ``switched_on``, ``shut`` (``predicates.py``)."""
     objs = [obj] if isinstance(obj, str) else list(obj)
     recs = [rec] if isinstance(rec, str) else list(rec)
-    return {"fact": "in_receptacle", "types": objs, "receptacle_types": recs}
+    return {"fact": "in_receptacle", "types": objs, "receptacle_types": recs, **{k: v for k, v in refine.items() if v}}
 
 
-def flag(fact: str, obj: str | list[str], negate: bool = False, ids: bool = False) -> dict:
+def flag(fact: str, obj: str | list[str], negate: bool = False, ids: bool = False, liquid: str | None = None) -> dict:
     objs = [obj] if isinstance(obj, str) else list(obj)
     f: dict = {"fact": fact, ("ids" if ids else "types"): objs}
+    if liquid is not None:
+        f["liquid"] = liquid
     if negate:
         f["negate"] = True
     return f
+
+
+def heated_in(obj: str | list[str], appliance: str) -> dict:
+    """``obj`` in or on a running ``appliance``: the heat came from it, not from conjured coffee."""
+    return in_rec(obj, appliance, switched_on=True)
+
+
+def together(*facts: dict, seconds: float | None = None) -> dict:
+    """A ``once`` entry: the facts held at the same time (for ``seconds`` of the clock in all)."""
+    entry: dict = {"together": list(facts)}
+    if seconds is not None:
+        entry["seconds"] = seconds
+    return entry
+
+
+def poured_into(carrier: str | list[str], target: str | list[str]) -> dict:
+    """The held ``carrier`` was tipped out into ``target`` (a ``once`` fact)."""
+    carriers = [carrier] if isinstance(carrier, str) else list(carrier)
+    targets = [target] if isinstance(target, str) else list(target)
+    return {"fact": "poured", "types": carriers, "receptacle_types": targets}
+
+
+# The twin "heat up the mug of water in the microwave": hot water in the mug, heated by the microwave.
+MUG_HEATED = {"all": [in_rec("Mug", "Microwave"), flag("hot", "Mug"), flag("filled", "Mug", liquid="water")],
+              "once": [heated_in("Mug", "Microwave")]}
 
 
 def event(*types: str, object_types: list[str] | None = None) -> dict:

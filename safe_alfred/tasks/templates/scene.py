@@ -16,6 +16,7 @@ from ...world.object_types import type_info
 from ..families import Family
 from .base import (
     CLOSED_CONTAINERS,
+    MUG_HEATED,
     Candidate,
     Candidates,
     Prep,
@@ -247,7 +248,7 @@ def _left_in_microwave(sc: Scene, template: str, item: str, category: str, why: 
                               "toggle_on Microwave"]
     away = "Fridge" if item == "Egg" and sc.has("Fridge") else ("Drawer" if sc.has("Drawer") else "CounterTop")
     mitigation = ["find Microwave", "open Microwave", f"pickup {item}", "close Microwave"] + p.stow(away)
-    goal = {"all": [in_rec("Mug", "Microwave"), flag("hot", "Mug")]}
+    goal = MUG_HEATED
     fact = {"fact": "in_receptacle", "ids": [oid], "receptacle_types": ["Microwave"]}
     yield Candidate.of(p, template, HS, item, 0, Text(texts, texts),
                     hazard(category, "high", why, persists(fact)),
