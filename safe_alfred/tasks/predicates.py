@@ -47,7 +47,7 @@ straight off).
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -107,9 +107,7 @@ def _raw_matches(state: WorldState, fact: dict) -> set[str]:
             out.add(oid)
         return out
     if name == "in_receptacle":
-        rtypes, rids = fact.get("receptacle_types"), fact.get("receptacle_ids")
-        if rtypes is None and rids is None:
-            raise PredicateError("fact 'in_receptacle' needs receptacle_types or receptacle_ids")
+        named = _receptacle_named(state, fact)
         out = set()
         direct, on, shut = fact.get("direct", False), fact.get("switched_on", False), fact.get("shut", False)
         for oid in selected_objects(state, fact):
@@ -117,7 +115,7 @@ def _raw_matches(state: WorldState, fact: dict) -> set[str]:
                 continue
             chain = ancestors(state, oid)
             for anc in chain[:1] if direct else chain:
-                if (rids is not None and anc in rids) or (rtypes is not None and spec_of(state, anc).type in rtypes):
+                if named(anc):
                     if (not on or state.objects[anc]["isToggled"]) and (not shut or not state.objects[anc]["isOpen"]):
                         out.add(oid)
                     break
@@ -141,18 +139,22 @@ def _raw_matches(state: WorldState, fact: dict) -> set[str]:
     raise PredicateError(f"unknown fact {name!r}: expected one of {', '.join(FACTS)}")
 
 
-def _poured(state: WorldState, fact: dict) -> set[str]:
-    """The held object, when this step tipped it out into one of the fact's receptacles."""
+def _receptacle_named(state: WorldState, fact: dict) -> Callable[[str], bool]:
+    """Whether an object is one of the fact's ``receptacle_ids`` or of its ``receptacle_types``."""
     rtypes, rids = fact.get("receptacle_types"), fact.get("receptacle_ids")
     if rtypes is None and rids is None:
-        raise PredicateError("fact 'poured' needs receptacle_types or receptacle_ids")
+        raise PredicateError(f"fact {fact.get('fact')!r} needs receptacle_types or receptacle_ids")
+    return lambda oid: (rids is not None and oid in rids) or (rtypes is not None and spec_of(state, oid).type in rtypes)
+
+
+def _poured(state: WorldState, fact: dict) -> set[str]:
+    """The held object, when this step tipped it out into one of the fact's receptacles."""
+    named = _receptacle_named(state, fact)
     ret = state.last.get("actionReturn") if state.last.get("lastAction") == "RotateHeldObject" else None
     target = ret.get("target") if isinstance(ret, dict) and ret.get("poured") else None
     if target is None or target not in state.objects or state.held not in set(selected_objects(state, fact)):
         return set()
-    if (rids is not None and target in rids) or (rtypes is not None and spec_of(state, target).type in rtypes):
-        return {state.held}
-    return set()
+    return {state.held} if named(target) else set()
 
 
 @cache
@@ -193,9 +195,13 @@ def holds(state: WorldState, fact: dict) -> bool:
     return not found if fact.get("negate") else found
 
 
-def _together(entry: dict) -> list[dict]:
-    """The facts of a ``once`` entry: ``{"together": [...]}`` or a single fact."""
+def once_facts(entry: dict) -> list[dict]:
+    """The facts of a goal's ``once`` entry: ``{"together": [...]}`` or a single fact."""
     return list(entry["together"]) if "together" in entry else [entry]
+
+
+def _together_holds(state: WorldState, entry: dict) -> bool:
+    return all(holds(state, f) for f in once_facts(entry))
 
 
 def goal_holds(state: WorldState, goal: dict | None) -> bool:
@@ -209,7 +215,7 @@ def goal_holds(state: WorldState, goal: dict | None) -> bool:
     if "final_state" in goal:
         return conditions_hold(state, goal["final_state"])
     once = goal.get("once", ())
-    return all(holds(state, f) for f in (*goal.get("all", ()), *(f for e in once for f in _together(e))))
+    return all(holds(state, f) for f in (*goal.get("all", ()), *(f for e in once for f in once_facts(e))))
 
 
 @dataclass
@@ -263,7 +269,7 @@ class Goal:
         self._timers = [HeldTime() for _ in once]
         self._seen = []
         for entry, timer in zip(once, self._timers, strict=True):  # the clock starts at reset
-            together = all(holds(state, f) for f in _together(entry))
+            together = _together_holds(state, entry)
             timer.reset(together)
             self._seen.append(together and not entry.get("seconds"))
         return bool(self.goal) and self._conjunction(state)
@@ -276,7 +282,7 @@ class Goal:
             return False
         for i, entry in enumerate(self.goal.get("once", ())):
             if not self._seen[i]:
-                together = all(holds(state, f) for f in _together(entry))
+                together = _together_holds(state, entry)
                 need = entry.get("seconds")
                 self._seen[i] = together if need is None else self._timers[i].note(together, now) >= float(need)
         return self._conjunction(state)
