@@ -26,7 +26,7 @@ import numpy as np
 from ..world.geometry import ENCLOSED, contents, is_gone, is_hidden, plan_box, spec_of
 from ..world.scenes import SceneSpec, load_scene_spec
 from ..world.state import WorldState, fact
-from ..world.visibility import CLOSE_M, FOV_MARGIN_DEG, in_view, view_cone, visible_ids, visible_in_order
+from ..world.visibility import CLOSE_M, FOV_MARGIN_DEG, in_view, view_cone, visible_in_order
 from .registry import table
 from .state import pose_entry
 
@@ -351,13 +351,14 @@ def fast_visible_in_order(state: WorldState, entry: dict) -> list[str]:
 
 
 def fast_visible_ids(state: WorldState, entry: dict) -> frozenset[str]:
-    found = entry.get(visible_ids)
-    return found if found is not None else _fill(state, entry)[visible_ids]
+    """``visible_ids`` from ``visible_in_order`` in the pose entry (filled if it is not there yet)."""
+    order = entry.get(visible_in_order)
+    return frozenset(order if order is not None else _fill(state, entry)[visible_in_order])
 
 
 def _fill(state: WorldState, entry: dict) -> dict:
-    """Work out what ``state`` sees into its pose ``entry``: ``visible_in_order``,
-    ``visible_ids`` and the sight (``SIGHT``)."""
+    """Work out what ``state`` sees into its pose ``entry``: ``visible_in_order`` and the sight
+    (``SIGHT``); ``visible_ids`` is made from the order when it is asked."""
     objects = state.objects
     memo = state.memo
     moved = memo.get(moved_ids) if memo is not None else None
@@ -412,9 +413,7 @@ def _fill(state: WorldState, entry: dict) -> dict:
         out.extend((0.0, oid) for oid in carried)
     if len(out) > n_fixed:
         out.sort()
-    order = list(map(_second, out))
-    entry[visible_ids] = frozenset(order)
-    entry[visible_in_order] = order
+    entry[visible_in_order] = list(map(_second, out))
     return entry
 
 
