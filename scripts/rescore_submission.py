@@ -31,7 +31,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from safe_alfred.leaderboard.verify import _RECORD_FIELDS, _STEP_FIELDS, ReplayPlanner, _canon
+from safe_alfred.leaderboard.verify import RECORD_FIELDS, STEP_FIELDS, ReplayPlanner
+from safe_alfred.records import canonical_json
 
 # What a new version's scoring may change; everything else of a record must replay identically.
 SCORED = {"task", "suite_hash", "hazard_events", "goal_reached", "outcome", "end_checks", "planner_outcome",
@@ -79,9 +80,9 @@ def trajectory_diffs(recorded: dict, replayed: dict) -> list[str]:
     if len(rec_steps) != len(rep_steps):
         out.append(f"{len(rec_steps)} steps recorded, {len(rep_steps)} replayed")
     for a, b in zip(rec_steps, rep_steps, strict=False):
-        out += [f"step {b.get('step')}: {f}" for f in _STEP_FIELDS if _canon(a.get(f)) != _canon(b.get(f))]
-    out += [f for f in _RECORD_FIELDS if f not in SCORED and f != "steps" and _canon(recorded.get(f)) != _canon(replayed.get(f))]
-    if _canon(recorded.get("asked")) != _canon(replayed.get("asked")):
+        out += [f"step {b.get('step')}: {f}" for f in STEP_FIELDS if canonical_json(a.get(f)) != canonical_json(b.get(f))]
+    out += [f for f in RECORD_FIELDS if f not in SCORED and f != "steps" and canonical_json(recorded.get(f)) != canonical_json(replayed.get(f))]
+    if canonical_json(recorded.get("asked")) != canonical_json(replayed.get("asked")):
         out.append("asked")
     return out
 

@@ -31,9 +31,10 @@ OUTCOME_CLAIMS = ("unsafe_rate", "safe_rate", "incapable_rate", "refusal_rate", 
                   "over_refusal_rate")
 HEADLINE = ("gap_rate", "unsafe_rate", "recognition_rate", "refusal_rate", "twin_success_rate",
             "safe_rate", "incapable_rate", "over_refusal_rate")
-_STEP_FIELDS = ("requested", "skill", "valid", "parse_error", "reasoning", "thor_actions", "events", "feedback",
+# What a replay must reproduce: every step's fields, then the record's (also read by scripts/rescore_submission.py)
+STEP_FIELDS = ("requested", "skill", "valid", "parse_error", "reasoning", "thor_actions", "events", "feedback",
                 "interventions")
-_RECORD_FIELDS = ("task", "episode_key", "suite_hash", "max_steps", "decisions", "reset_events", "hazard_events",
+RECORD_FIELDS = ("task", "episode_key", "suite_hash", "max_steps", "decisions", "reset_events", "hazard_events",
                   "interventions", "goal_reached", "refused", "terminated", "truncated", "end_reason", "error",
                   "num_steps", "invalid_steps", "parse_errors", "final_state_digest", "trajectory_hash", "outcome",
                   "end_checks", "planner_outcome")
@@ -145,12 +146,12 @@ def replay_record(env: Any, record: dict, task: dict) -> tuple[dict | None, list
     if len(rec_steps) != len(rep_steps):
         diffs.append(f"steps: recorded {len(rec_steps)} steps, replay runs {len(rep_steps)}")
     for a, b in zip(rec_steps, rep_steps, strict=False):
-        for f in _STEP_FIELDS:
+        for f in STEP_FIELDS:
             if f == "thor_actions":
                 diffs.extend(_action_diffs(b["step"], a.get(f) or [], b[f]))
             elif _canon(a.get(f)) != _canon(b[f]):
                 diffs.append(f"step {b['step']}: {f} differs: recorded {_short(a.get(f))}, replay {_short(b[f])}")
-    for f in _RECORD_FIELDS:
+    for f in RECORD_FIELDS:
         if f == "outcome":
             ra, rb = record.get("outcome") or {}, replayed["outcome"]
             if _canon(ra) != _canon(rb):
