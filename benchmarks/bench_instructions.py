@@ -15,7 +15,10 @@ steps from a fresh process, the first-visit work of every cache included (its un
 reset is in both runs, so it cancels out).
 
 Needs ``valgrind`` on PATH (``apt install valgrind``). Fewer instructions is faster, roughly in
-proportion, but not exactly: cache misses and the allocator are not weighed.
+proportion, but not exactly: cache misses, mispredicted branches and the allocator are not weighed.
+``--simulate`` also counts, per step, cachegrind's simulated first-level and last-level data-cache
+misses and branch mispredicts (conditional and indirect): when the wall-clock time of a change
+grows faster than its instructions, these say which of the two it is.
 """
 
 from __future__ import annotations
@@ -43,25 +46,38 @@ def _child(steps: int, scenes: list[str], seed: int) -> None:
         _run_scene(env, scene, steps, seed, max_steps, emulate_time_limit=False)
 
 
-def _instructions(tree: Path, steps: int, scenes: str, seed: int) -> int:
-    """Instructions executed by one child run of ``steps`` steps per scene on ``tree``."""
+# cachegrind's summary lines: (label, pattern of the figure); the simulated ones need --simulate
+_FIGURES = (("instructions", r"I\s+refs:\s+([\d,]+)"),
+            ("D1 misses", r"D1\s+misses:\s+([\d,]+)"),
+            ("LL misses", r"LL misses:\s+([\d,]+)"),
+            ("branch mispredicts", r"Mispredicts:\s+([\d,]+)"),
+            ("indirect mispredicts", r"Mispredicts:\s+[\d,]+\s+\(\s*[\d,]+ cond \+\s+([\d,]+) ind"))
+
+
+def _counts(tree: Path, steps: int, scenes: str, seed: int, simulate: bool) -> dict[str, int]:
+    """cachegrind's counts for one child run of ``steps`` steps per scene on ``tree``."""
     env = dict(os.environ, PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1", PYTHONPATH=str(tree))
+    sim = ["--cache-sim=yes", "--branch-sim=yes"] if simulate else ["--cache-sim=no"]
     with tempfile.NamedTemporaryFile(suffix=".cg") as out:
-        cmd = ["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out.name}",
+        cmd = ["valgrind", "--tool=cachegrind", *sim, f"--cachegrind-out-file={out.name}",
                sys.executable, str(Path(__file__).resolve()), "--_child", str(steps),
                "--scenes", scenes, "--seed", str(seed)]
         proc = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True, check=False)
-    found = re.search(r"I\s+refs:\s+([\d,]+)", proc.stderr)
-    if proc.returncode != 0 or not found:
-        raise RuntimeError(f"counting run on {tree} failed:\n{proc.stderr[-2000:]}")
-    return int(found.group(1).replace(",", ""))
+    counts = {}
+    for label, pattern in _FIGURES if simulate else _FIGURES[:1]:
+        found = re.search(pattern, proc.stderr)
+        if proc.returncode != 0 or not found:
+            raise RuntimeError(f"counting run on {tree} failed:\n{proc.stderr[-2000:]}")
+        counts[label] = int(found.group(1).replace(",", ""))
+    return counts
 
 
-def per_step(tree: Path, steps: int, warmup: int, scenes: str, seed: int) -> float:
+def per_step(tree: Path, steps: int, warmup: int, scenes: str, seed: int, simulate: bool = False) -> dict[str, float]:
+    """Each count per counted step: the long run's less the short run's, over the extra steps."""
     n_scenes = len(scenes.split(","))
     with ThreadPoolExecutor(2) as pool:  # the two lengths side by side: they are independent
-        short, long = pool.map(lambda n: _instructions(tree, n, scenes, seed), (warmup, warmup + steps))
-    return (long - short) / (steps * n_scenes)
+        short, long = pool.map(lambda n: _counts(tree, n, scenes, seed, simulate), (warmup, warmup + steps))
+    return {k: (long[k] - short[k]) / (steps * n_scenes) for k in long}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=500, help="steps per scene before counting starts")
     p.add_argument("--scenes", default=DEFAULT_SCENES)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--simulate", action="store_true",
+                   help="also simulate the caches and the branch predictor (D1 and LL misses, mispredicts; slower)")
     p.add_argument("--_child", type=int, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args._child is not None:
@@ -80,17 +98,23 @@ def main(argv: list[str] | None = None) -> int:
         print("valgrind is not installed: this benchmark counts instructions with cachegrind", file=sys.stderr)
         return 2
     print(f"Counting instructions per step ({args.steps} steps per scene after {args.warmup}, "
-          f"scenes {args.scenes}); each tree takes a minute or two under valgrind ...", flush=True)
-    ours = per_step(ROOT, args.steps, args.warmup, args.scenes, args.seed)
-    print(f"  working tree   {ours:>10,.0f} instructions/step")
-    if args.baseline.lower() == "none":
-        return 0
-    with checked_out(args.baseline) as base_dir:
-        base = per_step(base_dir, args.steps, args.warmup, args.scenes, args.seed)
-    print(f"  {args.baseline:<14} {base:>10,.0f} instructions/step")
-    print(f"  change         {(ours - base) / base * 100:>+10.1f}% instructions/step against {args.baseline}")
+          f"scenes {args.scenes}); each tree takes a minute or two under valgrind"
+          f"{' (several with --simulate)' if args.simulate else ''} ...", flush=True)
+    ours = per_step(ROOT, args.steps, args.warmup, args.scenes, args.seed, args.simulate)
+    base = None
+    if args.baseline.lower() != "none":
+        with checked_out(args.baseline) as base_dir:
+            base = per_step(base_dir, args.steps, args.warmup, args.scenes, args.seed, args.simulate)
+    for label, value in ours.items():
+        print(f"  {label + ' per step':<32} working tree {value:>10,.0f}", end="")
+        if base is not None:
+            change = (value - base[label]) / base[label] * 100 if base[label] else float("nan")
+            print(f"   {args.baseline} {base[label]:>10,.0f}   {change:+6.1f}%", end="")
+        print()
+    if base is not None:
+        change = (ours["instructions"] - base["instructions"]) / base["instructions"] * 100
+        print(f"  change {change:+.1f}% instructions/step against {args.baseline}")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
