@@ -193,11 +193,23 @@ _MAX_RECORDS = 5000  # per scene: past this, start again (action-made dicts rare
 _FINDABLE_HOLDING = accel.table("perception.findable_holding")
 
 
+# scene -> (its floor's id, its records, the ids of its pots, pans and microwaves): what every
+# perception of a state of the scene looks up, in one place
+_SCENE_PARTS = accel.table("perception.scene_parts")
+
+
 def _records(scene: str) -> dict[int, list]:
     records = _RECORDS.get(scene)
     if records is None:
         records = _RECORDS[scene] = {}
     return records
+
+
+def _scene_parts(scene: str) -> tuple[str, dict[int, list], frozenset[str]]:
+    parts = _SCENE_PARTS.get(scene)
+    if parts is None:
+        parts = _SCENE_PARTS[scene] = (load_scene_spec(scene).floor_id, _records(scene), _scene_holders(scene))
+    return parts
 
 
 def _record(state: WorldState, oid: str, st: dict) -> list:
@@ -211,12 +223,12 @@ def _record(state: WorldState, oid: str, st: dict) -> list:
 
 
 def _fast_perceive(state: WorldState, entry: dict) -> tuple[str, list[str]]:
-    floor = load_scene_spec(state.scene).floor_id
+    floor, records, holders = _scene_parts(state.scene)
+    if state.spawned:
+        holders = _holder_ids(state)
     held = state.held
     holding = held is not None
     objects = state.objects
-    records = _records(state.scene)
-    holders = _holder_ids(state)
     order = entry.get(visible_in_order)
     if order is None:
         order = accel.visibility.fast_visible_in_order(state, entry)
