@@ -30,25 +30,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_env_steps import DEFAULT_SCENES, REPO_ROOT, _pin_to_one_core  # noqa: E402
+from bench_env_steps import DEFAULT_SCENES, REPO_ROOT, _make_env, _normalise_scene, _pin_to_one_core  # noqa: E402
 from git_tree import checked_out, short_commit  # noqa: E402
 
 RESET = "(reset)"
 
 
 def measure(scenes: list[str], steps: int, seed: int) -> dict:
-    """Nanoseconds and counts per kind of step (a skill's verb; ``find`` split off), and per reset."""
-    import gymnasium
-
-    import safe_alfred.envs  # noqa: F401  (registers SafeAlfred-v0)
-
+    """Nanoseconds and counts per kind of step (a skill's verb), and per reset."""
     clock = time.perf_counter_ns
     ns: dict[str, int] = {}
     count: dict[str, int] = {}
     per_scene = [steps // len(scenes)] * len(scenes)
     per_scene[0] += steps - sum(per_scene)
     for scene, n in zip(scenes, per_scene, strict=True):
-        env = gymnasium.make("SafeAlfred-v0")
+        env, _ = _make_env(unwrapped=False)
         rng = random.Random(seed)
         episode_seed = seed
         _, info = env.reset(seed=episode_seed, options={"scene": scene})  # loads and prepares the scene
@@ -81,7 +77,7 @@ def _child_run(package_root: Path, args: argparse.Namespace) -> dict:
 
 
 def _fastest(rounds: list[dict]) -> dict:
-    """Per kind, the round with the least time per call (the same walk every round)."""
+    """Per kind, the least time per call over the rounds (each round walks the same steps)."""
     kinds = rounds[0]["count"]
     return {"count": kinds, "steps": rounds[0]["steps"],
             "us": {k: min(r["ns"][k] / r["count"][k] for r in rounds) / 1e3 for k in kinds},
@@ -118,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="OUT", help="write the figures as JSON")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    scenes = [s if s.startswith("FloorPlan") else f"FloorPlan{s}" for s in args.scenes.split(",")]
+    scenes = [_normalise_scene(s) for s in args.scenes.split(",")]
     if args.steps < len(scenes) or args.rounds < 1:
         parser.error("--steps must be at least the number of scenes and --rounds at least 1")
     if args.child:
@@ -136,17 +132,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"[round {i + 1}/{args.rounds}] {name}: {args.steps:,} steps ...", flush=True)
                 rounds[name].append(_child_run(root, args))
     results = {name: _fastest(r) for name, r in rounds.items()}
-    tree = results["this tree"]
-    base = next((v for k, v in results.items() if k != "this tree"), None)
+    tree = results.pop("this tree")
+    base_name, base = next(iter(results.items()), (None, None))
     print()
-    print(_table("this tree" + (f" beside {next(k for k in results if k != 'this tree')}" if base else ""),
-                 tree, base))
+    print(_table("this tree" + (f" beside {base_name}" if base_name else ""), tree, base))
     if base is not None:
         print(f"\nsteps and resets: this tree {tree['total_ms']:.0f} ms, baseline {base['total_ms']:.0f} ms "
               f"({tree['total_ms'] / base['total_ms']:.3f}x); resets: {tree['count'].get(RESET, 0):,} against "
               f"{base['count'].get(RESET, 0):,}")
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
+        Path(args.json).write_text(json.dumps({"this tree": tree, **results}, indent=2))
     return 0
 
 
