@@ -193,8 +193,7 @@ _MAX_RECORDS = 5000  # per scene: past this, start again (action-made dicts rare
 _FINDABLE_HOLDING = accel.table("perception.findable_holding")
 
 
-# scene -> (its floor's id, its records, the ids of its pots, pans and microwaves): what every
-# perception of a state of the scene looks up, in one place
+# scene -> (its floor's id, its records): what every perception of a state of the scene looks up
 _SCENE_PARTS = accel.table("perception.scene_parts")
 
 
@@ -205,10 +204,10 @@ def _records(scene: str) -> dict[int, list]:
     return records
 
 
-def _scene_parts(scene: str) -> tuple[str, dict[int, list], frozenset[str]]:
+def _scene_parts(scene: str) -> tuple[str, dict[int, list]]:
     parts = _SCENE_PARTS.get(scene)
     if parts is None:
-        parts = _SCENE_PARTS[scene] = (load_scene_spec(scene).floor_id, _records(scene), _scene_holders(scene))
+        parts = _SCENE_PARTS[scene] = (load_scene_spec(scene).floor_id, _records(scene))
     return parts
 
 
@@ -223,9 +222,8 @@ def _record(state: WorldState, oid: str, st: dict) -> list:
 
 
 def _fast_perceive(state: WorldState, entry: dict) -> tuple[str, list[str]]:
-    floor, records, holders = _scene_parts(state.scene)
-    if state.spawned:
-        holders = _holder_ids(state)
+    floor, records = _scene_parts(state.scene)
+    holders = _holder_ids(state)
     held = state.held
     holding = held is not None
     objects = state.objects
