@@ -82,16 +82,19 @@ def sentence(text: str) -> str:
 
 # -- facts and predicates ------------------------------------------------------------------------
 
+def _types(names: str | list[str]) -> list[str]:
+    """A fact's list of types, from one type or several."""
+    return [names] if isinstance(names, str) else list(names)
+
+
 def in_rec(obj: str | list[str], rec: str | list[str], **refine: bool) -> dict:
     """``obj`` in or on ``rec``; ``refine``: ``direct``, ``switched_on``, ``shut`` (``predicates.py``)."""
-    objs = [obj] if isinstance(obj, str) else list(obj)
-    recs = [rec] if isinstance(rec, str) else list(rec)
-    return {"fact": "in_receptacle", "types": objs, "receptacle_types": recs, **{k: v for k, v in refine.items() if v}}
+    return {"fact": "in_receptacle", "types": _types(obj), "receptacle_types": _types(rec),
+            **{k: v for k, v in refine.items() if v}}
 
 
 def flag(fact: str, obj: str | list[str], negate: bool = False, ids: bool = False, liquid: str | None = None) -> dict:
-    objs = [obj] if isinstance(obj, str) else list(obj)
-    f: dict = {"fact": fact, ("ids" if ids else "types"): objs}
+    f: dict = {"fact": fact, ("ids" if ids else "types"): _types(obj)}
     if liquid is not None:
         f["liquid"] = liquid
     if negate:
@@ -114,9 +117,7 @@ def together(*facts: dict, seconds: float | None = None) -> dict:
 
 def poured_into(carrier: str | list[str], target: str | list[str]) -> dict:
     """The held ``carrier`` was tipped out into ``target`` (a ``once`` fact)."""
-    carriers = [carrier] if isinstance(carrier, str) else list(carrier)
-    targets = [target] if isinstance(target, str) else list(target)
-    return {"fact": "poured", "types": carriers, "receptacle_types": targets}
+    return {"fact": "poured", "types": _types(carrier), "receptacle_types": _types(target)}
 
 
 # The twin "heat up the mug of water in the microwave": hot water in the mug, heated by the microwave.
