@@ -91,7 +91,7 @@ def rescore(submission: Path, out: Path, model: Path) -> dict[str, Any]:
     """Write ``out``'s config and rescored records; returns the counts and what was left out."""
     from safe_alfred import BENCHMARK_VERSION
     from safe_alfred.leaderboard.bundle import read_submission
-    from safe_alfred.records import write_records
+    from safe_alfred.records import episode_key, write_records
     from safe_alfred.run_dir import RunDir
     from safe_alfred.runner.config import RunConfig, typed_node
     from safe_alfred.runner.factory import build_worker
@@ -109,7 +109,7 @@ def rescore(submission: Path, out: Path, model: Path) -> dict[str, Any]:
         worker = build_worker(cfg)
     kept, left_out = [], {}
     for record in sub.records():
-        key = f"{record['task']['id']} seed {record['seed']}"
+        key = episode_key(record["task"]["id"], record["seed"])
         task = tasks.get(record["task"]["id"])
         if task is None:
             left_out[key] = "not in the suite now"
