@@ -3,11 +3,14 @@ a rule author can get a state change wrong, caught."""
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
 from safe_alfred import accel
 from safe_alfred.accel import registry
 from safe_alfred.accel.facts import gone_ids
+from safe_alfred.accel.reads import STEP
 from safe_alfred.accel.visibility import moved_ids
 from safe_alfred.envs import SafeAlfredEnv
 from safe_alfred.skills import compile_skill, parse_skill
@@ -19,6 +22,9 @@ from safe_alfred.world.scenes import initial_state
 from safe_alfred.world.state import WorldState
 from safe_alfred.world.transition import HANDLERS, transition
 from safe_alfred.world.visibility import visible_in_order
+
+# the module (its name in safe_alfred.world is the function)
+transition_module = importlib.import_module("safe_alfred.world.transition")
 
 # FloorPlan1: heat a potato in the microwave, then switch it off
 MICROWAVE_PLAN = ["find Potato", "pickup Potato", "find Microwave", "open Microwave", "put Microwave",
@@ -85,6 +91,46 @@ def test_every_change_a_step_makes_is_reported_in_what_it_wrote():
                 after, _ = transition(state, action)
                 assert reported_changes(state, after) == [], (task["id"], skill_text)
                 state = after
+
+
+APPLE, BREAD = "Apple|-00.47|+01.15|+00.48", "Bread|-00.52|+01.17|-00.03"
+
+
+def _bread_warms_with_the_apple(s: WorldState) -> None:
+    """Test rule: the bread takes the apple's temperature (reads temperatures)."""
+    if s.objects[BREAD]["temperature"] != s.objects[APPLE]["temperature"]:
+        s.write(BREAD)["temperature"] = s.objects[APPLE]["temperature"]
+
+
+def _apple_heats_at_step_three(s: WorldState) -> None:
+    """Test rule: at step 3 the apple turns hot (reads the step counter)."""
+    if s.step == 3 and s.objects[APPLE]["temperature"] != "Hot":
+        s.write(APPLE)["temperature"] = "Hot"
+
+
+def test_a_rule_that_a_later_rule_changes_the_inputs_of_runs_again_on_the_next_step(monkeypatch):
+    """A rule skipped (or run) as quiet, whose inputs a later rule then changes in the same step,
+    is not remembered as quiet: on the next step it runs, as on the reference world (the bread
+    warms at step 4, after the apple heated at step 3)."""
+    monkeypatch.setattr(transition_module, "AUTOMATIC_RULES", (_bread_warms_with_the_apple, _apple_heats_at_step_three))
+    for rule, reads in ((_bread_warms_with_the_apple, accel.objects("temperature")),
+                        (_apple_heats_at_step_three, accel.objects("temperature") | STEP)):
+        monkeypatch.setitem(registry.RULES, rule, registry.Rule(rule, reads))
+        monkeypatch.setitem(registry.READS, rule, reads)
+    temperatures = {}
+    for reference in (False, True):
+        accel.set_reference(reference)
+        try:
+            state = accel.start("FloorPlan1", 0)
+            seen = []
+            for _ in range(5):
+                state, _ = transition(state, {"action": "Pass"})
+                seen.append((state.objects[APPLE]["temperature"], state.objects[BREAD]["temperature"]))
+            temperatures[reference] = seen
+        finally:
+            accel.set_reference(False)
+    assert temperatures[True][3] == ("Hot", "Hot")  # the reference: the bread warms the step after
+    assert temperatures[False] == temperatures[True]
 
 
 def test_replacing_an_object_dict_instead_of_writing_it_is_caught(monkeypatch):

@@ -149,17 +149,19 @@ class AcceleratedState(WorldState):
             return
         mask = changes(before, self)
         known = before.memo
-        quiet = []
+        quiet = None  # rules that ran here and changed nothing, remembered as such on closing
         for rule in rules:
             r = RULES.get(rule)
             if r is None:
                 rule(self)
                 mask = changes(before, self)
+                quiet = _still_quiet(quiet, mask)
                 continue
             if r.idle_without is not None and not getattr(self, r.idle_without):
                 continue  # nothing to act on
-            if not mask & r.reads and known.get(rule):
-                quiet.append(rule)  # it changed nothing last time, and nothing it reads changed since
+            if not mask & r.reads and rule in known:
+                # it changed nothing last time, and nothing it reads changed since: skipped, and
+                # remembered as quiet by ``_close`` unless a later rule changes what it reads
                 continue
             writes, decay = self.writes, len(self.decay) and dict(self.decay)
             held, settings, agent = self.held, self.settings, tuple(self.agent.values())
@@ -171,9 +173,10 @@ class AcceleratedState(WorldState):
             if (self.writes == writes and (self.decay == decay if decay else not self.decay) and self.held == held
                     and self.settings is settings and tuple(self.agent.values()) == agent):
                 if not r.reads & STEP:  # (one that reads the step counter is never skipped)
-                    quiet.append(rule)
+                    quiet = (quiet or []) + [rule]
             else:
                 mask = changes(before, self)
+                quiet = _still_quiet(quiet, mask)
         self._close(mask)
         if quiet:
             memo = self.memo
@@ -217,6 +220,14 @@ class AcceleratedState(WorldState):
         self.memo_reads = 0
         self.view = None
         self.views = None
+
+
+def _still_quiet(quiet: list | None, mask: int) -> list | None:
+    """The quiet rules of ``quiet`` that read nothing in ``mask`` (what a later rule changed is in
+    it): one that reads what changed after it ran must run again on the next step."""
+    if not quiet:
+        return quiet
+    return [rule for rule in quiet if not mask & READS[rule]] or None
 
 
 def pose_entry(state: WorldState) -> dict:
