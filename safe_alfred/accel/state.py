@@ -26,10 +26,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..world.state import WorldState
-from .reads import STEP, changes
+from .reads import ALL_AGENT, LAST, STEP, changes
 from .registry import DECLARED, FAST, READS, RULES, UPDATES, VIEW_READS
 
 _MISS = object()
+_MOVE_STEP = ALL_AGENT | STEP | LAST  # what a step that wrote nothing else may have changed
 
 
 class AcceleratedState(WorldState):
@@ -147,6 +148,8 @@ class AcceleratedState(WorldState):
                 rule(self)
             self._close(None)
             return
+        if self._carry_unchanged(before, rules):
+            return
         mask = changes(before, self)
         known = before.memo
         quiet = None  # rules that ran here and changed nothing, remembered as such on closing
@@ -183,6 +186,34 @@ class AcceleratedState(WorldState):
             for rule in quiet:
                 memo[rule] = True
                 self.memo_reads |= READS[rule]
+
+    def _carry_unchanged(self, before: AcceleratedState, rules: tuple) -> bool:
+        """Close at once when the step wrote no object and changed neither the hand, the view
+        settings, the spawned objects nor what cools down (a move, a turn, a wait): then only
+        the agent, the step counter and ``last`` can differ, so when no rule reads those and each
+        has nothing to act on or changed nothing the step before, every rule would be skipped
+        and everything ``before`` knew that reads none of them carries over, per-pose values
+        included. (What the general path would do, without working out the change mask.)"""
+        if (self.written or self.decay or before.decay or self.held != before.held
+                or self.settings is not before.settings or len(self.spawned) != len(before.spawned)
+                or before.memo_reads & _MOVE_STEP):
+            return False
+        known = before.memo
+        for rule in rules:
+            r = RULES.get(rule)
+            if r is None:
+                return False
+            if r.idle_without is not None and not getattr(self, r.idle_without):
+                continue
+            if r.reads & _MOVE_STEP or rule not in known:
+                return False
+        self.memo = dict(known)
+        self.memo_reads = before.memo_reads
+        if before.views is not None:
+            self.views = before.views
+        self.view = None
+        self.closed = True
+        return True
 
     # -- open and closed ----------------------------------------------------------------------
     def _close(self, mask: int | None) -> None:
