@@ -43,10 +43,10 @@ def fact(compute: F) -> F:
             return state.ask(asked)
     elif n_args == 1:
         def asked(state, a):
-            return state.ask(asked, a)
+            return state.ask_of(asked, a)
     else:
         def asked(state, *args):
-            return state.ask(asked, *args)
+            return state.ask_of(asked, *args)
     functools.update_wrapper(asked, compute)
     asked.compute = compute  # type: ignore[attr-defined]
     return asked  # type: ignore[return-value]
@@ -95,9 +95,13 @@ class WorldState:
         self.objects[object_id] = object_state
         self.written.add(object_id)
 
-    def ask(self, fact: Callable[..., T], *args: Any) -> T:
+    def ask(self, fact: Callable[[WorldState], T]) -> T:
         """The value of a ``fact`` of this state. Computed afresh here; a state that remembers
         (``safe_alfred.accel``) answers the same from what it knows."""
+        return fact.compute(self)  # type: ignore[attr-defined]
+
+    def ask_of(self, fact: Callable[..., T], *args: Any) -> T:
+        """The value of a ``fact`` of this state and ``args`` (``ask``, for a fact with arguments)."""
         return fact.compute(self, *args)  # type: ignore[attr-defined]
 
     def apply(self, *rules: Callable[[WorldState], None]) -> None:
