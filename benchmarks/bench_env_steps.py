@@ -36,11 +36,16 @@ Usage::
         --scenes FloorPlan1,FloorPlan201,FloorPlan301,FloorPlan401 --json bench.json
     python benchmarks/bench_env_steps.py --profile 5000   # also print cProfile hot spots
     python benchmarks/bench_env_steps.py --baseline 0fd2aee   # and a git ref's package, same loop, every round
+    python benchmarks/bench_env_steps.py --baseline 0fd2aee --same-episode-length   # ... walking as many resets
 
 ``--baseline REF`` times the package of ``REF`` (checked out beside this tree, imported through
 ``PYTHONPATH``) with this script's loop in every round, after this tree's own rounds, and prints
 this tree's speed as a multiple of it: a figure that other load on the machine, and the machine
-itself, move much less than steps/s or the ratio to TextWorld.
+itself, move much less than steps/s or the ratio to TextWorld. A reset costs several steps, so a
+ref whose env ends its episodes later (a larger default ``max_steps``) walks fewer resets per step;
+``--same-episode-length`` makes the ref's envs end theirs after as many steps as this tree's, and
+the summary prints both trees' resets. The figures against TextWorld and the targets are always
+this tree's env as ``gymnasium.make`` gives it.
 
 TextWorld is the optional ``bench`` extra (``pip install -e ".[bench]"``); without it the
 baseline and the ratio are reported as unavailable.
@@ -270,9 +275,11 @@ def _import_safealfred_env():
     return gymnasium
 
 
-def _make_env(unwrapped: bool):
+def _make_env(unwrapped: bool, episode_steps: int | None = None):
+    """The env as ``gymnasium.make`` gives it, or (``episode_steps``) one whose episodes end after
+    that many steps (its ``max_steps``) instead of the package's default."""
     gymnasium = _import_safealfred_env()
-    env = gymnasium.make(ENV_ID)
+    env = gymnasium.make(ENV_ID, **({} if episode_steps is None else {"max_steps": episode_steps}))
     max_steps = env.spec.max_episode_steps if env.spec is not None else None
     return (env.unwrapped if unwrapped else env), max_steps
 
@@ -314,13 +321,23 @@ def _run_scene(
     return {"scene": scene, "first_reset_s": load_s, **_loop_stats(t0, c0, steps, episodes, n_admissible, obs_chars)}
 
 
-def bench_safealfred(scenes: list[str], steps: int, seed: int, unwrapped: bool) -> dict:
+def episode_steps_here() -> int:
+    """How many steps an episode of this tree's env lasts at most (its default ``max_steps``)."""
+    env, _ = _make_env(unwrapped=False)
+    try:
+        return int(env.unwrapped.max_steps)
+    finally:
+        env.close()
+
+
+def bench_safealfred(scenes: list[str], steps: int, seed: int, unwrapped: bool,
+                     episode_steps: int | None = None) -> dict:
     per_scene_steps = [steps // len(scenes)] * len(scenes)
     per_scene_steps[0] += steps - sum(per_scene_steps)
     results = []
     max_steps = None
     for scene, n in zip(scenes, per_scene_steps, strict=True):
-        env, max_steps = _make_env(unwrapped)
+        env, max_steps = _make_env(unwrapped, episode_steps)
         results.append(_run_scene(env, scene, n, seed, max_steps, emulate_time_limit=unwrapped))
         env.close()
     total_steps = sum(r["steps"] for r in results)
@@ -331,6 +348,7 @@ def bench_safealfred(scenes: list[str], steps: int, seed: int, unwrapped: bool) 
         "mode": "unwrapped" if unwrapped else "gymnasium.make",
         "package": str(Path(safe_alfred.__file__).resolve().parent),
         "max_episode_steps": max_steps,
+        "episode_steps": episode_steps,  # None: the package's default max_steps
         "steps": total_steps,
         "seconds": total_wall,
         "cpu_seconds": sum(r["cpu_seconds"] for r in results),
@@ -343,14 +361,17 @@ def bench_safealfred(scenes: list[str], steps: int, seed: int, unwrapped: bool) 
 
 
 def _bench_safealfred_fresh(scenes: list[str], steps: int, seed: int, unwrapped: bool,
-                            reference: bool = False, tree: Path | None = None) -> dict:
+                            reference: bool = False, tree: Path | None = None,
+                            episode_steps: int | None = None) -> dict:
     """``bench_safealfred`` in a fresh interpreter: the acceleration layer keeps process-wide
     tables (view candidates, poses, per-object descriptions), so a second run over the same seeds
     in the same process would replay warm and look faster than a first one. ``reference``: on
     the reference world (``SAFE_ALFRED_REFERENCE=1``). ``tree``: the package of another checkout
-    (``--baseline``), driven by this script's loop."""
+    (``--baseline``), driven by this script's loop. ``episode_steps``: its envs' ``max_steps``."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--_speed-child", ",".join(scenes),
            "--steps", str(steps), "--seed", str(seed)] + (["--_unwrapped"] if unwrapped else [])
+    if episode_steps is not None:
+        cmd += ["--_episode-steps", str(episode_steps)]
     env = dict(os.environ)
     env.pop("SAFE_ALFRED_REFERENCE", None)
     if reference:
@@ -563,11 +584,16 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--baseline", metavar="REF",
                    help="also time a git ref's package (checked out beside this one) through gymnasium.make in "
                         "every round, with this script's loop, and print this tree's speed against it")
+    p.add_argument("--same-episode-length", action="store_true",
+                   help="make the baseline's envs end their episodes after as many steps as this tree's "
+                        "(its max_steps), so that both walks reset as often: a like-for-like comparison when "
+                        "the default episode length changed between the two")
     p.add_argument("--json", metavar="OUT", help="write the figures as JSON to OUT")
     p.add_argument("--strict", action="store_true", help="exit with status 1 if a target fails")
     p.add_argument("--_mem-child", dest="mem_child", help=argparse.SUPPRESS)
     p.add_argument("--_speed-child", dest="speed_child", help=argparse.SUPPRESS)
     p.add_argument("--_unwrapped", dest="speed_unwrapped", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--_episode-steps", dest="episode_steps", type=int, help=argparse.SUPPRESS)
     p.add_argument("--_mem-mode", dest="mem_mode", default="tracemalloc", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -581,7 +607,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.speed_child:
         child_scenes = args.speed_child.split(",")
-        print(json.dumps(bench_safealfred(child_scenes, args.steps, args.seed, args.speed_unwrapped)))
+        print(json.dumps(bench_safealfred(child_scenes, args.steps, args.seed, args.speed_unwrapped,
+                                          args.episode_steps)))
         return 0
 
     if args.rounds < 1:
@@ -679,8 +706,12 @@ def main(argv: list[str] | None = None) -> int:
     trees = contextlib.ExitStack()
     base_tree = None
     if args.baseline and not sa_error:
-        report["baseline"] = {"ref": args.baseline, "commit": short_commit(args.baseline)}
+        report["baseline"] = {"ref": args.baseline, "commit": short_commit(args.baseline),
+                              "episode_steps": episode_steps_here() if args.same_episode_length else None}
         base_tree = trees.enter_context(checked_out(args.baseline))
+        if args.same_episode_length:
+            print(f"baseline {args.baseline}: episodes end after {report['baseline']['episode_steps']} steps, "
+                  f"as this tree's (--same-episode-length)")
     rounds: list[dict] = []
     for n in range(1, args.rounds + 1):
         row: dict = {}
@@ -717,7 +748,8 @@ def main(argv: list[str] | None = None) -> int:
         if base_tree is not None:
             print(f"[round {n}/{args.rounds}] baseline {args.baseline} ({report['baseline']['commit']}): stepping "
                   f"{args.steps:,} steps through gymnasium.make ...", flush=True)
-            row["baseline"] = res = _bench_safealfred_fresh(scenes, args.steps, args.seed, False, tree=base_tree)
+            row["baseline"] = res = _bench_safealfred_fresh(scenes, args.steps, args.seed, False, tree=base_tree,
+                                                            episode_steps=report["baseline"]["episode_steps"])
             against = f", this tree {row['make']['steps_per_s'] / res['steps_per_s']:.3f}x of it" if "make" in row else ""
             print(f"  baseline: {_fmt_rate(res['steps_per_s'])} steps/s overall{against}")
         rounds.append(row)
@@ -858,6 +890,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'baseline ' + b['commit'] + ' gymnasium.make':<34}{_fmt_rate(base['steps_per_s']):>12}"
               f"{_fmt_rate(cpu_rate(base)):>13}   ({tw_part}this tree: {b['this_tree_vs_baseline']:.3f}x of it, "
               f"median of the rounds' own ratios {b['median_of_rounds']:.3f}x)")
+        resets = (f"episodes walked: this tree {sa['make']['episodes']:,}, baseline {base['episodes']:,}"
+                  if sa["make"] is not None else "")
+        length = (f"episodes of at most {b['episode_steps']} steps in both (--same-episode-length)"
+                  if b["episode_steps"] is not None else "each tree's own default episode length")
+        print(f"{'':<34}({length}; {resets})")
     if reference is not None:
         slower = f"   ({sa['make']['steps_per_s'] / reference['steps_per_s']:,.1f}x slower than accelerated)" \
             if sa["make"] is not None else ""

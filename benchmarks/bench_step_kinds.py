@@ -13,6 +13,7 @@ figure is its fastest round. Only the public env API is used, so any ref can be 
 Usage::
 
     python benchmarks/bench_step_kinds.py --baseline 0fd2aee
+    python benchmarks/bench_step_kinds.py --baseline 0fd2aee --same-episode-length   # as many resets per step
     python benchmarks/bench_step_kinds.py --steps 20000 --rounds 3 --json kinds.json
 """
 
@@ -30,21 +31,29 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_env_steps import DEFAULT_SCENES, REPO_ROOT, _make_env, _normalise_scene, _pin_to_one_core  # noqa: E402
+from bench_env_steps import (  # noqa: E402
+    DEFAULT_SCENES,
+    REPO_ROOT,
+    _make_env,
+    _normalise_scene,
+    _pin_to_one_core,
+    episode_steps_here,
+)
 from git_tree import checked_out, short_commit  # noqa: E402
 
 RESET = "(reset)"
 
 
-def measure(scenes: list[str], steps: int, seed: int) -> dict:
-    """Nanoseconds and counts per kind of step (a skill's verb), and per reset."""
+def measure(scenes: list[str], steps: int, seed: int, episode_steps: int | None = None) -> dict:
+    """Nanoseconds and counts per kind of step (a skill's verb), and per reset; ``episode_steps``:
+    the envs' ``max_steps`` (None: the package's default)."""
     clock = time.perf_counter_ns
     ns: dict[str, int] = {}
     count: dict[str, int] = {}
     per_scene = [steps // len(scenes)] * len(scenes)
     per_scene[0] += steps - sum(per_scene)
     for scene, n in zip(scenes, per_scene, strict=True):
-        env, _ = _make_env(unwrapped=False)
+        env, _ = _make_env(unwrapped=False, episode_steps=episode_steps)
         rng = random.Random(seed)
         episode_seed = seed
         _, info = env.reset(seed=episode_seed, options={"scene": scene})  # loads and prepares the scene
@@ -65,11 +74,13 @@ def measure(scenes: list[str], steps: int, seed: int) -> dict:
     return {"ns": ns, "count": count, "steps": steps}
 
 
-def _child_run(package_root: Path, args: argparse.Namespace) -> dict:
+def _child_run(package_root: Path, args: argparse.Namespace, episode_steps: int | None = None) -> dict:
     env = dict(os.environ, PYTHONPATH=str(package_root), PYTHONHASHSEED="0")
     env.pop("SAFE_ALFRED_REFERENCE", None)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--steps", str(args.steps),
            "--scenes", args.scenes, "--seed", str(args.seed)]
+    if episode_steps is not None:
+        cmd += ["--episode-steps", str(episode_steps)]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=str(REPO_ROOT))
     if out.returncode != 0:
         raise RuntimeError(f"timing run for {package_root} failed:\n{out.stderr[-2000:]}")
@@ -111,26 +122,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", metavar="REF", help="also time a git ref's package, same loop, every round")
     parser.add_argument("--cpu", type=int, default=None, help="CPU to pin to (default: the first allowed)")
     parser.add_argument("--no-pin", action="store_true")
+    parser.add_argument("--same-episode-length", action="store_true",
+                        help="make the baseline's envs end their episodes after as many steps as this tree's")
     parser.add_argument("--json", metavar="OUT", help="write the figures as JSON")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--episode-steps", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     scenes = [_normalise_scene(s) for s in args.scenes.split(",")]
     if args.steps < len(scenes) or args.rounds < 1:
         parser.error("--steps must be at least the number of scenes and --rounds at least 1")
     if args.child:
-        print(json.dumps(measure(scenes, args.steps, args.seed)))
+        print(json.dumps(measure(scenes, args.steps, args.seed, args.episode_steps)))
         return 0
     if not args.no_pin:  # the timing runs inherit it
         print(_pin_to_one_core(args.cpu)[1])
     with contextlib.ExitStack() as stack:
         trees = {"this tree": REPO_ROOT}
+        lengths: dict[str, int | None] = {"this tree": None}
         if args.baseline:
-            trees[f"baseline {short_commit(args.baseline)}"] = stack.enter_context(checked_out(args.baseline))
+            name = f"baseline {short_commit(args.baseline)}"
+            trees[name] = stack.enter_context(checked_out(args.baseline))
+            lengths[name] = episode_steps_here() if args.same_episode_length else None
+            if lengths[name] is not None:
+                print(f"{name}: episodes end after {lengths[name]} steps, as this tree's (--same-episode-length)")
         rounds: dict[str, list[dict]] = {name: [] for name in trees}
         for i in range(args.rounds):
             for name, root in trees.items():
                 print(f"[round {i + 1}/{args.rounds}] {name}: {args.steps:,} steps ...", flush=True)
-                rounds[name].append(_child_run(root, args))
+                rounds[name].append(_child_run(root, args, lengths[name]))
     results = {name: _fastest(r) for name, r in rounds.items()}
     tree = results.pop("this tree")
     base_name, base = next(iter(results.items()), (None, None))

@@ -15,7 +15,7 @@ from ..world.geometry import children, is_gone, nearest_reachable_pose, on_grid,
 from ..world.state import WorldState, fact
 from . import visibility as fast
 from .reads import AGENT_POSE, DECAY, EVERYTHING, HELD, SETTINGS, SPAWNED, STEP, objects
-from .registry import derive, rule, table
+from .registry import derive, pose_value, rule, table
 
 _GRID = table("facts.on_grid")  # (scene, x, z) -> on the navigable floor
 _POSES = table("facts.nearest_pose")  # (scene, id, position, agent height) -> the pose a find goes to
@@ -156,6 +156,7 @@ def fill_poses(scene_name: str, y: float, places: list[tuple[str, tuple]], poses
 VISIBILITY_READS = objects("pos", "parents", "isOpen", "isSliced", "isBroken") | SPAWNED | HELD | SETTINGS | AGENT_POSE
 derive(visibility.visible_in_order, reads=VISIBILITY_READS, fast=fast.fast_visible_in_order, by_pose=True)
 derive(visibility.visible_ids, reads=VISIBILITY_READS, fast=fast.fast_visible_ids, by_pose=True)
+pose_value(fast.SIGHT, reads=VISIBILITY_READS)  # worked out with visible_in_order, from the same parts
 
 # --- the automatic rules --------------------------------------------------------------------------
 

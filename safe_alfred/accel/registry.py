@@ -5,6 +5,8 @@ the mode switch, and the one place that clears it all.
   ``world.state.fact`` (the world's own, or one that perception or the safety filter defines),
   the parts of a state it reads (``reads.py``), optionally a faster computation that must give
   the same answer, and an update that brings an old value up to date from what a step wrote.
+* ``pose_value(key, reads=...)`` declares what a value kept in a per-pose entry beside a fact's
+  reads (the sight a visibility computation keeps there), so that it is carried like the facts.
 * ``rule(fn, reads=..., idle_without=...)`` declares one of the world's automatic rules
   (``WorldState.apply``) and what it reads, so that a step that changed none of it can skip a
   rule that changed nothing the step before (or one with nothing to act on).
@@ -57,8 +59,9 @@ VIEW_READS = ALL_OBJECT_FIELDS | OBJECT_SET | HELD | SETTINGS | SPAWNED
 
 DECLARED: dict[Callable, Derived] = {}
 RULES: dict[Callable, Rule] = {}
-READS: dict[Callable, int] = {}  # fact or rule -> what it reads (both kinds of key a state remembers)
+READS: dict = {}  # fact, rule or per-pose key -> what it reads (the keys a state remembers)
 UPDATES: dict[Callable, Callable] = {}  # fact -> its update
+POSE_KEYS: list = []  # the keys of the per-pose entries: facts kept per pose, then ``pose_value``s
 FAST: dict[Callable, Callable] = {}  # fact -> its fast computation
 
 _TABLES: dict[str, dict] = {}
@@ -92,9 +95,23 @@ def derive(fact: Callable, *, reads: int, fast: Callable | None = None, update: 
     DECLARED[fact] = d
     READS[fact] = reads
     FAST[fact] = d.fast
+    if by_pose and fact not in POSE_KEYS:
+        POSE_KEYS.append(fact)
     if update is not None:
         UPDATES[fact] = update
     return d
+
+
+def pose_value(key: str, *, reads: int) -> None:
+    """Declare a value other than a fact that a fast computation keeps in the per-pose entries
+    beside its fact's (``accel.visibility.SIGHT``), and what it reads: a step that changes none
+    of that carries it over with them. A key not declared is never carried."""
+    if reads & ~(VIEW_READS | AGENT_POSE):
+        raise ValueError(f"{key}: a value kept per pose may read objects, the hand, the view settings and "
+                         f"the agent's pose, not {names(reads & ~(VIEW_READS | AGENT_POSE))}")
+    READS[key] = reads
+    if key not in POSE_KEYS:
+        POSE_KEYS.append(key)
 
 
 def rule(fn: Callable, *, reads: int, idle_without: str | None = None, copies: int = 0) -> Rule:

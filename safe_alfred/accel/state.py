@@ -11,7 +11,8 @@ rule), ``evolve``, ``write`` and ``add`` behave differently, and never change an
   state) *closes* it: what ``before`` knew is carried over wherever the step changed nothing it
   reads (``reads.changes``), and from then on every value asked is remembered on the state.
   A value kept per agent pose lives in a table shared by the states between which only the
-  agent's pose changed, so walking back to a pose finds it there.
+  agent's pose changed, so walking back to a pose finds it there; a step that changed other
+  parts gives its state a table of its own with what the old one kept that reads none of them.
 * A rule that changed nothing on the step before is skipped when the step changed nothing the
   rule reads (``registry.rule``): it would change nothing again.
 * ``write`` or ``add`` on a closed state opens it again and forgets what it had derived; a state
@@ -27,7 +28,7 @@ from typing import Any
 
 from ..world.state import WorldState
 from .reads import ALL_AGENT, LAST, STEP, changes
-from .registry import DECLARED, FAST, READS, RULES, UPDATES, VIEW_READS
+from .registry import DECLARED, FAST, POSE_KEYS, READS, RULES, UPDATES, VIEW_READS
 
 _MISS = object()
 _MOVE_STEP = ALL_AGENT | STEP | LAST  # what a step that wrote nothing else may have changed
@@ -150,9 +151,12 @@ class AcceleratedState(WorldState):
                 rule(self)
             self._close(None)
             return
-        if self._carry_unchanged(before, rules):
-            return
-        mask = changes(before, self)
+        if self._moved_only(before):  # what changed is within _MOVE_STEP: no need to work it out
+            if self._carry_unchanged(before, rules):
+                return
+            mask = _MOVE_STEP
+        else:
+            mask = changes(before, self)
         known = before.memo
         quiet = None  # rules that ran here and changed nothing, remembered as such on closing
         for rule in rules:
@@ -189,16 +193,19 @@ class AcceleratedState(WorldState):
                 memo[rule] = True
                 self.memo_reads |= READS[rule]
 
+    def _moved_only(self, before: AcceleratedState) -> bool:
+        """Whether the step wrote no object and changed neither the hand, the view settings, the
+        spawned objects nor what cools down (a move, a turn, a wait): then only the agent, the
+        step counter and ``last`` can differ (``_MOVE_STEP``, a mask that covers what changed)."""
+        return (not self.written and self.held == before.held and self.settings is before.settings
+                and len(self.spawned) == len(before.spawned) and self.decay == before.decay)
+
     def _carry_unchanged(self, before: AcceleratedState, rules: tuple) -> bool:
-        """Close at once when the step wrote no object and changed neither the hand, the view
-        settings, the spawned objects nor what cools down (a move, a turn, a wait): then only
-        the agent, the step counter and ``last`` can differ, so when no rule reads those and each
-        has nothing to act on or changed nothing the step before, every rule would be skipped
-        and everything ``before`` knew that reads none of them carries over, per-pose values
-        included. (What the general path would do, without working out the change mask.)"""
-        if (self.written or self.decay or before.decay or self.held != before.held
-                or self.settings is not before.settings or len(self.spawned) != len(before.spawned)
-                or before.memo_reads & _MOVE_STEP):
+        """Close at once after a step that changed only what ``_MOVE_STEP`` covers, when no rule
+        reads it and each has nothing to act on or changed nothing the step before: every rule
+        would be skipped and everything ``before`` knew that reads none of it carries over,
+        per-pose values included. (What the general path would do, without its loop.)"""
+        if before.memo_reads & _MOVE_STEP:
             return False
         known = before.memo
         for rule in rules:
@@ -241,8 +248,9 @@ class AcceleratedState(WorldState):
                             continue
                         reads |= key_reads
                     self.memo_reads = reads
-            if before.views is not None and not mask & VIEW_READS:
-                self.views = before.views
+            views = before.views
+            if views is not None:
+                self.views = views if not mask & VIEW_READS else _carried_views(views, mask & VIEW_READS)
         self.memo = memo
         self.view = None
         self.closed = True
@@ -253,6 +261,21 @@ class AcceleratedState(WorldState):
         self.memo_reads = 0
         self.view = None
         self.views = None
+
+
+def _carried_views(views: dict, mask: int) -> dict | None:
+    """A per-pose table of its own holding what ``views`` kept at each pose that reads nothing in
+    ``mask`` (what the step changed, the agent aside: each value stays at its pose), or None
+    when nothing does. Only the declared keys (``registry.POSE_KEYS``) are carried."""
+    keep = [key for key in POSE_KEYS if not READS[key] & mask]
+    if not keep:
+        return None
+    out = {}
+    for pose, entry in views.items():
+        kept = {key: entry[key] for key in keep if key in entry}
+        if kept:
+            out[pose] = kept
+    return out or None
 
 
 def _still_quiet(quiet: list | None, mask: int) -> list | None:
