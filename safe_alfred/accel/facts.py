@@ -10,7 +10,7 @@ differential test (``tests/test_reference_differential.py``) and the read check
 from __future__ import annotations
 
 from ..world import context, visibility
-from ..world.consequences import changed_objects, hazard_conditions
+from ..world.consequences import changed_objects, hazard_conditions, state_events
 from ..world.geometry import children, is_gone, nearest_reachable_pose, on_grid, position
 from ..world.state import WorldState, fact
 from . import visibility as fast
@@ -117,6 +117,19 @@ def _changed_objects(state: WorldState, prev: WorldState) -> list[str]:
 
 
 derive(changed_objects, reads=EVERYTHING, fast=_changed_objects, memo=False)
+
+
+def _state_events(state: WorldState, prev: WorldState) -> list[dict]:
+    """``state_events``: none, at once, when ``state`` came from ``prev`` by a step that wrote no
+    object and carried what burns over unchanged (no object changed; no condition started)."""
+    if state.before is prev and state.closed and not state.written:
+        conditions = state.memo.get(hazard_conditions)
+        if conditions is not None and conditions is prev.memo.get(hazard_conditions):
+            return []
+    return state_events.compute(state, prev)
+
+
+derive(state_events, reads=EVERYTHING, fast=_state_events, memo=False)
 
 
 # --- the floor and the poses a find goes to ---------------------------------------------------

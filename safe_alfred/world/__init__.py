@@ -26,6 +26,7 @@ from .consequences import (
     derive,
     hazard_conditions,
     sets_candle_alight,
+    state_events,
 )
 from .context import ROOM_TEMP_DECAY_STEPS, cool_down, settle, tempered_ids
 from .geometry import (
@@ -79,7 +80,7 @@ __all__ = [
     "CLOSE_M", "FOV_MARGIN_DEG", "facing_object", "in_view", "view_cone", "visible_ids", "visible_in_order",
     # hazards and events
     "BATTERY", "ENCLOSING", "candle_fuel_under", "sets_candle_alight", "FLAMMABLE", "MAINS", "MICROWAVE_FLAMMABLE", "POWERED", "UPHOLSTERY", "UPHOLSTERY_MATERIALS", "changed_objects",
-    "derive", "hazard_conditions",
+    "derive", "hazard_conditions", "state_events",
     "tempered_ids",
     # THOR metadata
     "from_metadata", "to_metadata",

@@ -145,9 +145,10 @@ def changed_objects(s: WorldState, prev: WorldState) -> list[str]:
     return sorted(oid for oid, st in s.objects.items() if before.get(oid) is not st)
 
 
-def derive(prev: WorldState, action: dict, s: WorldState) -> list[dict]:
-    """Typed events caused by one successful action (rising edges and one-off consequences)."""
-    name = action.get("action")
+@fact
+def state_events(s: WorldState, prev: WorldState) -> list[dict]:
+    """The events of a step from ``prev`` to ``s`` that its objects show, whatever the action:
+    hazardous conditions that started (rising edges), then what broke, cooked or was switched."""
     events: list[dict] = []
     after = hazard_conditions(s)
     before = hazard_conditions(prev) if after is not _NOTHING else after  # nothing burning now: nothing started
@@ -171,6 +172,14 @@ def derive(prev: WorldState, action: dict, s: WorldState) -> list[dict]:
             events.append(_event(s, "water_on" if st["isToggled"] else "water_off", oid))
         if spec.flags["isHeatSource"] and st["isToggled"] != old["isToggled"]:
             events.append(_event(s, "heat_on" if st["isToggled"] else "heat_off", oid))
+    return events
+
+
+def derive(prev: WorldState, action: dict, s: WorldState) -> list[dict]:
+    """Typed events caused by one successful action: what its objects show (``state_events``),
+    then what the action itself did (a drop, a throw, a pour)."""
+    name = action.get("action")
+    events = state_events(s, prev)
     if name in ("PutObject", "DropHandObject", "DropHeldObject", "ThrowObject") and prev.held:
         floor = load_scene_spec(s.scene).floor_id
         moved = prev.held
