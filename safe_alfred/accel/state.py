@@ -124,6 +124,8 @@ class AcceleratedState(WorldState):
         known = self.open_mask
         if known is not None and known[0] == self.writes and known[1] == len(self.decay) and known[2] == self.held:
             mask = known[3]
+        elif self._moved_only(before):  # (a handler checking what it may act on, before it writes)
+            mask = _MOVE_STEP
         else:
             mask = changes(before, self)
             if known is not None:
@@ -294,7 +296,7 @@ def pose_entry(state: WorldState) -> dict:
         return {}
     if not state.closed:
         before = state.before
-        if before is None or changes(before, state) & VIEW_READS:
+        if before is None or (not state._moved_only(before) and changes(before, state) & VIEW_READS):
             return {}
         return _pose_entry_in(before, state.agent)  # differs from ``before`` in pose alone
     entry = state.view
