@@ -46,6 +46,7 @@ class AcceleratedState(WorldState):
     closed: bool = False
     writes: int = 0  # calls of write and add so far
     open_mask: tuple | None = None  # (writes, decay size, hand, changes) while the rules run
+    open_values: dict | None = None  # fact -> (writes, value) brought up to date while the rules run
 
     @classmethod
     def adopt(cls, state: WorldState) -> AcceleratedState:
@@ -140,7 +141,12 @@ class AcceleratedState(WorldState):
         if not mask & d.reads:
             return value
         if d.update is not None:
-            return d.update(value, before, self, mask)
+            value = d.update(value, before, self, mask)
+            if known is not None:  # asked by a rule: closing takes it while nothing is written since
+                if self.open_values is None:
+                    self.open_values = {}
+                self.open_values[fact] = (self.writes, value)
+            return value
         return d.fast(self)
 
     # -- automatic rules ----------------------------------------------------------------------
@@ -188,6 +194,7 @@ class AcceleratedState(WorldState):
             else:
                 mask = changes(before, self)
                 quiet = _still_quiet(quiet, mask)
+                self.open_values = None
         self._close(mask)
         if quiet:
             memo = self.memo
@@ -240,12 +247,15 @@ class AcceleratedState(WorldState):
                     self.memo_reads = before.memo_reads
                 else:
                     reads = 0
+                    done = self.open_values or {}
                     for key, value in known.items():
                         key_reads = READS[key]
                         if not mask & key_reads:
                             memo[key] = value
-                        elif key in UPDATES:  # what can be brought up to date is
-                            memo[key] = UPDATES[key](value, before, self, mask)
+                        elif key in UPDATES:  # what can be brought up to date is (or was, by a rule)
+                            found = done.get(key)
+                            memo[key] = found[1] if found is not None and found[0] == self.writes \
+                                else UPDATES[key](value, before, self, mask)
                         else:
                             continue
                         reads |= key_reads
@@ -255,10 +265,12 @@ class AcceleratedState(WorldState):
                 self.views = views if not mask & VIEW_READS else _carried_views(views, mask & VIEW_READS)
         self.memo = memo
         self.view = None
+        self.open_values = None
         self.closed = True
 
     def _reopen(self) -> None:
         self.closed = False
+        self.open_values = None
         self.memo = None
         self.memo_reads = 0
         self.view = None
