@@ -88,9 +88,8 @@ def derive(fact: Callable, *, reads: int, fast: Callable | None = None, update: 
     """Declare a derived value (see the module docstring); returns its declaration."""
     if not hasattr(fact, "compute"):
         raise TypeError(f"{getattr(fact, '__qualname__', fact)!r} is not a world.state.fact")
-    if by_pose and reads & ~(VIEW_READS | AGENT_POSE):
-        raise ValueError(f"{fact.__qualname__}: a value kept per pose may read objects, the hand, the view "
-                         f"settings and the agent's pose, not {names(reads & ~(VIEW_READS | AGENT_POSE))}")
+    if by_pose:
+        _check_pose_reads(fact.__qualname__, reads)
     d = Derived(fact, reads, fast or fact.compute, update, by_pose, memo)
     DECLARED[fact] = d
     READS[fact] = reads
@@ -102,13 +101,18 @@ def derive(fact: Callable, *, reads: int, fast: Callable | None = None, update: 
     return d
 
 
+def _check_pose_reads(name: str, reads: int) -> None:
+    """A value kept per pose is shared by states at that pose: it may read only what they share."""
+    if reads & ~(VIEW_READS | AGENT_POSE):
+        raise ValueError(f"{name}: a value kept per pose may read objects, the hand, the view settings and "
+                         f"the agent's pose, not {names(reads & ~(VIEW_READS | AGENT_POSE))}")
+
+
 def pose_value(key: str, *, reads: int) -> None:
     """Declare a value other than a fact that a fast computation keeps in the per-pose entries
     beside its fact's (``accel.visibility.SIGHT``), and what it reads: a step that changes none
     of that carries it over with them. A key not declared is never carried."""
-    if reads & ~(VIEW_READS | AGENT_POSE):
-        raise ValueError(f"{key}: a value kept per pose may read objects, the hand, the view settings and "
-                         f"the agent's pose, not {names(reads & ~(VIEW_READS | AGENT_POSE))}")
+    _check_pose_reads(key, reads)
     READS[key] = reads
     if key not in POSE_KEYS:
         POSE_KEYS.append(key)

@@ -125,10 +125,8 @@ class AcceleratedState(WorldState):
         known = self.open_mask
         if known is not None and known[0] == self.writes and known[1] == len(self.decay) and known[2] == self.held:
             mask = known[3]
-        elif self._moved_only(before):  # (a handler checking what it may act on, before it writes)
-            mask = _MOVE_STEP
-        else:
-            mask = changes(before, self)
+        else:  # (a handler checking what it may act on before it writes: the move mask)
+            mask = self._changes_since(before)
             if known is not None:
                 self.open_mask = (self.writes, len(self.decay), self.held, mask)
         if d.by_pose:
@@ -208,6 +206,11 @@ class AcceleratedState(WorldState):
         step counter and ``last`` can differ (``_MOVE_STEP``, a mask that covers what changed)."""
         return (not self.written and self.held == before.held and self.settings is before.settings
                 and len(self.spawned) == len(before.spawned) and self.decay == before.decay)
+
+    def _changes_since(self, before: AcceleratedState) -> int:
+        """A mask covering what differs from ``before``: ``_MOVE_STEP`` itself when the step
+        changed nothing else (``_moved_only``), without working it out; else ``reads.changes``."""
+        return _MOVE_STEP if self._moved_only(before) else changes(before, self)
 
     def _carry_unchanged(self, before: AcceleratedState, rules: tuple) -> bool:
         """Close at once after a step that changed only what ``_MOVE_STEP`` covers, when no rule
@@ -308,7 +311,7 @@ def pose_entry(state: WorldState) -> dict:
         return {}
     if not state.closed:
         before = state.before
-        if before is None or (not state._moved_only(before) and changes(before, state) & VIEW_READS):
+        if before is None or state._changes_since(before) & VIEW_READS:
             return {}
         return _pose_entry_in(before, state.agent)  # differs from ``before`` in pose alone
     entry = state.view
