@@ -205,6 +205,36 @@ def test_the_switch_runs_new_states_on_the_reference_world_and_clear_all_empties
     assert not any(registry._TABLES.values())
 
 
+def test_a_memo_keeps_what_it_computed_only_off_the_reference_world():
+    calls = []
+
+    @accel.memo(limit=2)
+    def shout(text: str) -> str:
+        """Loud."""
+        calls.append(text)
+        if not text:
+            raise ValueError("nothing to shout")
+        return text.upper()
+
+    assert (shout("a"), shout("a"), shout.__name__, shout.__doc__) == ("A", "A", "shout", "Loud.")
+    assert calls == ["a"]  # the second call was answered from the table
+    with pytest.raises(ValueError):
+        shout("")
+    with pytest.raises(ValueError):
+        shout("")
+    assert calls == ["a", "", ""]  # an error is raised again each time, never kept
+    shout("b"), shout("c")  # over the limit: the table starts again
+    assert len(shout) <= 2
+    accel.clear_all()
+    assert shout("a") == "A" and calls[-1] == "a"
+    accel.set_reference(True)
+    try:
+        calls.clear()
+        assert (shout("z"), shout("z")) == ("Z", "Z") and calls == ["z", "z"] and not len(shout)
+    finally:
+        accel.set_reference(False)
+
+
 def _run_records(out, reference: bool) -> list[dict]:
     """The records of a small run with the action filter on, on the reference world or not."""
     import json

@@ -147,24 +147,36 @@ def clear_all() -> None:
         fn()
 
 
-_MISS = object()
+class _Memo(dict):
+    """A memo table that is also the memoised function: calling it looks the argument up in
+    the dict itself (in C, no Python frame on a hit) and computes and keeps it on a miss."""
+
+    def __init__(self, fn: Callable, limit: int) -> None:
+        super().__init__()
+        self.fn, self.limit = fn, limit
+        functools.update_wrapper(self, fn)
+
+    def __missing__(self, arg):
+        value = self.fn(arg)
+        if not _REFERENCE[0]:  # (nothing is kept on the reference world: always empty there)
+            if len(self) >= self.limit:
+                self.clear()
+            self[arg] = value
+        return value
+
+    __call__ = dict.__getitem__
 
 
 def memo(limit: int = 20_000) -> Callable[[Callable], Callable]:
-    """A memo of a pure function of one hashable argument (skill text, scene name), kept in
-    ``table``; bypassed on the reference world."""
+    """A memo of a pure function of one hashable argument (skill text, scene name), kept as a
+    ``table`` (emptied by ``clear_all``); bypassed on the reference world."""
     def wrap(fn: Callable) -> Callable:
-        t = table(f"memo:{fn.__module__}.{fn.__qualname__}")
-
-        @functools.wraps(fn)
-        def call(arg):
-            value = t.get(arg, _MISS)  # (always empty on the reference world: nothing is kept there)
-            if value is _MISS:
-                value = fn(arg)
-                if not _REFERENCE[0]:
-                    if len(t) >= limit:
-                        t.clear()
-                    t[arg] = value
-            return value
-        return call
+        name = f"memo:{fn.__module__}.{fn.__qualname__}"
+        t = _TABLES.get(name)
+        if isinstance(t, _Memo):  # (a module loaded again: the same table, its new function)
+            t.fn, t.limit = fn, limit
+            functools.update_wrapper(t, fn)
+            return t
+        t = _TABLES[name] = _Memo(fn, limit)
+        return t
     return wrap

@@ -1,6 +1,6 @@
 """``AcceleratedState``: a ``WorldState`` that remembers what is derived from it.
 
-The world's code runs unchanged on it; only ``ask`` and ``ask_of`` (a derived value), ``apply`` (an automatic
+The world's code runs unchanged on it; only ``ask`` and ``answers`` (a derived value), ``apply`` (an automatic
 rule), ``evolve``, ``write`` and ``add`` behave differently, and never change an answer:
 
 * A state made by ``evolve`` is *open* while ``transition`` changes it. An open state stores
@@ -84,9 +84,7 @@ class AcceleratedState(WorldState):
         super().add(object_id, object_state)
 
     # -- derived values -----------------------------------------------------------------------
-    def ask_of(self, fact, *args):
-        fast = FAST.get(fact)  # (values of arguments are not remembered on the state)
-        return fast(self, *args) if fast is not None else fact.compute(self, *args)
+    answers = FAST  # a fact with arguments: its fast computation (what it gives is not remembered)
 
     def ask(self, fact):
         if self.closed:

@@ -22,7 +22,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 OBJECT_STATE_KEYS = (
     "isToggled", "isBroken", "isFilledWithLiquid", "fillLiquid", "isDirty", "isUsedUp", "isCooked",
@@ -41,12 +41,12 @@ def fact(compute: F) -> F:
     if n_args == 0:
         def asked(state):
             return state.ask(asked)
-    elif n_args == 1:
+    elif n_args == 1:  # (``ask_of``, without its call: the one that answers is called at once)
         def asked(state, a):
-            return state.ask_of(asked, a)
+            return state.answers.get(asked, compute)(state, a)
     else:
         def asked(state, *args):
-            return state.ask_of(asked, *args)
+            return state.answers.get(asked, compute)(state, *args)
     functools.update_wrapper(asked, compute)
     asked.compute = compute  # type: ignore[attr-defined]
     return asked  # type: ignore[return-value]
@@ -77,6 +77,9 @@ class WorldState:
     # what the simulator itself reported as visible (a state rebuilt from AI2-THOR's metadata);
     # None for a state of the symbolic world, whose visibility follows from its data
     reported_visible: frozenset[str] | None = field(default=None, repr=False, compare=False)
+    # fact -> a function computing it with arguments that a kind of state answers it by instead
+    # of the fact's own code (``ask_of``): none here, every fact is computed by the world's code
+    answers: ClassVar[dict[Callable, Callable]] = {}
 
     def evolve(self) -> WorldState:
         """A shallow successor: containers copied, object dicts shared until written."""
@@ -101,8 +104,9 @@ class WorldState:
         return fact.compute(self)  # type: ignore[attr-defined]
 
     def ask_of(self, fact: Callable[..., T], *args: Any) -> T:
-        """The value of a ``fact`` of this state and ``args`` (``ask``, for a fact with arguments)."""
-        return fact.compute(self, *args)  # type: ignore[attr-defined]
+        """The value of a ``fact`` of this state and ``args`` (``ask``, for a fact with arguments):
+        the function ``answers`` gives for it, else the fact's own computation."""
+        return self.answers.get(fact, fact.compute)(self, *args)  # type: ignore[attr-defined]
 
     def apply(self, *rules: Callable[[WorldState], None]) -> None:
         """Apply the world's automatic rules (``transition.AUTOMATIC_RULES``) to this state, in
