@@ -94,8 +94,13 @@ def describe_object(state: WorldState, oid: str) -> str:
 def with_contents(state: WorldState, oid: str, description: str) -> str:
     """The description, with ``empty`` for a pot or pan that holds nothing (no liquid either) and for
     an open microwave with nothing in it: ``Pan (empty, hot, in StoveBurner)``."""
+    return _as_holder(state, oid, description) if oid in _holder_ids(state) else description
+
+
+def _as_holder(state: WorldState, oid: str, description: str) -> str:
+    """``with_contents`` of a pot, a pan or a microwave (``_holder_ids``)."""
     st = state.objects[oid]
-    if oid not in _holder_ids(state) or st["isFilledWithLiquid"] or children(state).get(oid):
+    if st["isFilledWithLiquid"] or children(state).get(oid):
         return description
     if not st["isOpen"] and spec_of(state, oid).flags["openable"]:
         return description
@@ -193,7 +198,8 @@ _MAX_RECORDS = 5000  # per scene: past this, start again (action-made dicts rare
 _FINDABLE_HOLDING = accel.table("perception.findable_holding")
 
 
-# scene -> (its floor's id, its records): what every perception of a state of the scene looks up
+# scene -> (its floor's id, its records, its pots, pans and microwaves): what every perception of a
+# state of the scene looks up
 _SCENE_PARTS = accel.table("perception.scene_parts")
 
 
@@ -204,10 +210,10 @@ def _records(scene: str) -> dict[int, list]:
     return records
 
 
-def _scene_parts(scene: str) -> tuple[str, dict[int, list]]:
+def _scene_parts(scene: str) -> tuple[str, dict[int, list], frozenset[str]]:
     parts = _SCENE_PARTS.get(scene)
     if parts is None:
-        parts = _SCENE_PARTS[scene] = (load_scene_spec(scene).floor_id, _records(scene))
+        parts = _SCENE_PARTS[scene] = (load_scene_spec(scene).floor_id, _records(scene), _scene_holders(scene))
     return parts
 
 
@@ -222,8 +228,9 @@ def _record(state: WorldState, oid: str, st: dict) -> list:
 
 
 def _fast_perceive(state: WorldState, entry: dict) -> tuple[str, list[str]]:
-    floor, records = _scene_parts(state.scene)
-    holders = _holder_ids(state)
+    floor, records, holders = _scene_parts(state.scene)
+    if state.spawned:
+        holders = _holder_ids(state)
     held = state.held
     holding = held is not None
     objects = state.objects
@@ -242,7 +249,7 @@ def _fast_perceive(state: WorldState, entry: dict) -> tuple[str, list[str]]:
         desc = described.get(oid)
         if desc is not None:  # a fixed object ("" for the floor, never listed)
             if desc:
-                seen.append(with_contents(state, oid, desc) if oid in holders else desc)
+                seen.append(_as_holder(state, oid, desc) if oid in holders else desc)
             continue
         st = objects[oid]
         rec = records.get(id(st))
@@ -254,7 +261,7 @@ def _fast_perceive(state: WorldState, entry: dict) -> tuple[str, list[str]]:
             mine = rec[slot] = object_skills(state, oid, st, holding)
         skills.update(mine)
         if oid != held and oid != floor:
-            seen.append(with_contents(state, oid, rec[1]) if oid in holders else rec[1])
+            seen.append(_as_holder(state, oid, rec[1]) if oid in holders else rec[1])
     finds = state.memo.get(findable) if state.closed else None
     return _finish(state, seen, skills, finds if finds is not None else findable(state))
 
