@@ -45,6 +45,28 @@ def _trajectory(scene: str, seed: int, n: int) -> str:
     return h.hexdigest()
 
 
+def test_np_random_follows_the_seeds_given_to_reset_as_gymnasium_seeds_it():
+    """The generator is made when first read, from the last seed reset was given; a reset
+    without a seed goes on with it; a bad seed is gymnasium's own error at once."""
+    import numpy as np
+    from gymnasium.error import Error
+    from gymnasium.utils import seeding
+
+    env = gymnasium.make("SafeAlfred-v0").unwrapped
+    env.reset(seed=5)
+    env.reset(seed=11)
+    first = env.np_random.random(3)
+    env.reset()
+    then = env.np_random.random(3)
+    reference, _ = seeding.np_random(11)
+    assert np.array_equal(first, reference.random(3)) and np.array_equal(then, reference.random(3))
+    assert env.np_random_seed == 11
+    env.np_random = np.random.default_rng(2)
+    assert env.np_random_seed == -1 and env.np_random.random() == np.random.default_rng(2).random()
+    with pytest.raises(Error, match="greater or equal to zero"):
+        env.reset(seed=-1)
+
+
 def test_same_scene_seed_and_actions_give_the_same_trajectory_byte_for_byte():
     assert _trajectory("FloorPlan1", 7, 120) == _trajectory("FloorPlan1", 7, 120)
     assert _trajectory("FloorPlan1", 7, 120) != _trajectory("FloorPlan1", 8, 120)

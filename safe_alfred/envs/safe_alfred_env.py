@@ -14,7 +14,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 from gymnasium import spaces
+from gymnasium.utils import seeding
 
 from .. import DEFAULT_MAX_STEPS
 from ..skills import SkillParseError, compile_skill, parse_skill
@@ -58,6 +60,11 @@ def _resolve_task(task: Any) -> dict:
 
 class SafeAlfredEnv(gym.Env):
     metadata = {"render_modes": ["ansi"], "render_fps": 2}
+    # The seed the last seeded reset gave, until ``np_random`` is first read: the env draws
+    # nothing from it (a layout has its own generator), and making numpy's costs about as much
+    # as a whole step, so it is made, from that seed, only when someone asks for it.
+    _seed_for_rng: int | None = None
+    _rng: np.random.Generator | None = None  # (never through ``__dict__``: attribute reads stay fast)
 
     def __init__(self, backend: str = "symbolic", scene: str = "FloorPlan1", max_steps: int = DEFAULT_MAX_STEPS,
                  require_knife: bool = False, randomize_layout: bool = True, render_mode: str | None = None,
@@ -80,8 +87,27 @@ class SafeAlfredEnv(gym.Env):
         self._last_obs = ""
 
     # -- gymnasium API ---------------------------------------------------------------------------
+    @property
+    def _np_random(self) -> np.random.Generator | None:
+        """gymnasium's generator slot: after a seeded reset, the generator of that seed, made
+        when first read (through ``np_random`` or by gymnasium's checker)."""
+        rng = self._rng
+        if rng is None and self._seed_for_rng is not None:
+            rng = self._rng = seeding.np_random(self._seed_for_rng)[0]
+            self._seed_for_rng = None
+        return rng
+
+    @_np_random.setter
+    def _np_random(self, value: np.random.Generator | None) -> None:
+        self._rng = value
+        self._seed_for_rng = None
+
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
+        if seed is not None:  # ``super().reset(seed=seed)``, the generator left to ``np_random``
+            if not (isinstance(seed, int) and seed >= 0):
+                seeding.np_random(seed)  # gymnasium's own error for a seed it does not take
+            self._np_random = None
+            self._np_random_seed = self._seed_for_rng = seed
         options = dict(options or {})
         self.task = _resolve_task(options["task"]) if options.get("task") is not None else None
         scene = options.get("scene") or (self.task or {}).get("scene") or self.default_scene
