@@ -3,7 +3,9 @@ a rule author can get a state change wrong, caught."""
 
 from __future__ import annotations
 
+import copy
 import importlib
+import pickle
 
 import pytest
 
@@ -13,6 +15,7 @@ from safe_alfred.accel.facts import gone_ids
 from safe_alfred.accel.reads import STEP
 from safe_alfred.accel.visibility import moved_ids
 from safe_alfred.envs import SafeAlfredEnv
+from safe_alfred.envs.observation import sanitize
 from safe_alfred.skills import compile_skill, parse_skill
 from safe_alfred.tasks.suite import load_suite
 from safe_alfred.world.consequences import changed_objects
@@ -217,6 +220,8 @@ def test_a_memo_keeps_what_it_computed_only_off_the_reference_world():
         return text.upper()
 
     assert (shout("a"), shout("a"), shout.__name__, shout.__doc__) == ("A", "A", "shout", "Loud.")
+    assert {shout: 1}[shout] == 1 and copy.deepcopy(shout) is shout and shout != {"a": "A"}
+    assert pickle.loads(pickle.dumps(sanitize)) is sanitize  # a module's memo, by its name, as a function
     assert calls == ["a"]  # the second call was answered from the table
     with pytest.raises(ValueError):
         shout("")

@@ -165,6 +165,27 @@ class _Memo(dict):
         return value
 
     __call__ = dict.__getitem__
+    # otherwise a function: hashed, compared and copied as itself, pickled by its name (and, as
+    # a table, false while empty: ``clear_all`` leaves every table so)
+    __hash__ = object.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __ne__(self, other: object) -> bool:
+        return self is not other
+
+    def __repr__(self) -> str:
+        return f"<memo of {self.__module__}.{self.__qualname__}>"
+
+    def __copy__(self) -> _Memo:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> _Memo:
+        return self
+
+    def __reduce__(self) -> str:
+        return self.__qualname__
 
 
 def memo(limit: int = 20_000) -> Callable[[Callable], Callable]:
