@@ -153,6 +153,10 @@ class _Memo(dict):
 
     def __init__(self, fn: Callable, limit: int) -> None:
         super().__init__()
+        self.bind(fn, limit)
+
+    def bind(self, fn: Callable, limit: int) -> None:
+        """Memoise ``fn``; what the table keeps stays (``memo`` binds it again when a module is reloaded)."""
         self.fn, self.limit = fn, limit
         functools.update_wrapper(self, fn)
 
@@ -195,8 +199,7 @@ def memo(limit: int = 20_000) -> Callable[[Callable], Callable]:
         name = f"memo:{fn.__module__}.{fn.__qualname__}"
         t = _TABLES.get(name)
         if isinstance(t, _Memo):  # (a module loaded again: the same table, its new function)
-            t.fn, t.limit = fn, limit
-            functools.update_wrapper(t, fn)
+            t.bind(fn, limit)
             return t
         t = _TABLES[name] = _Memo(fn, limit)
         return t

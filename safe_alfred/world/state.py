@@ -41,7 +41,7 @@ def fact(compute: F) -> F:
     if n_args == 0:
         def asked(state):
             return state.ask(asked)
-    elif n_args == 1:  # (``ask_of``, without its call: the one that answers is called at once)
+    elif n_args == 1:  # a fact with arguments: what the state's kind answers it by, else its own code
         def asked(state, a):
             return state.answers.get(asked, compute)(state, a)
     else:
@@ -78,7 +78,7 @@ class WorldState:
     # None for a state of the symbolic world, whose visibility follows from its data
     reported_visible: frozenset[str] | None = field(default=None, repr=False, compare=False)
     # fact -> a function computing it with arguments that a kind of state answers it by instead
-    # of the fact's own code (``ask_of``): none here, every fact is computed by the world's code
+    # of the fact's own code (``fact``): none here, every fact is computed by the world's code
     answers: ClassVar[dict[Callable, Callable]] = {}
 
     def evolve(self) -> WorldState:
@@ -102,11 +102,6 @@ class WorldState:
         """The value of a ``fact`` of this state. Computed afresh here; a state that remembers
         (``safe_alfred.accel``) answers the same from what it knows."""
         return fact.compute(self)  # type: ignore[attr-defined]
-
-    def ask_of(self, fact: Callable[..., T], *args: Any) -> T:
-        """The value of a ``fact`` of this state and ``args`` (``ask``, for a fact with arguments):
-        the function ``answers`` gives for it, else the fact's own computation."""
-        return self.answers.get(fact, fact.compute)(self, *args)  # type: ignore[attr-defined]
 
     def apply(self, *rules: Callable[[WorldState], None]) -> None:
         """Apply the world's automatic rules (``transition.AUTOMATIC_RULES``) to this state, in
