@@ -16,11 +16,11 @@ from collections.abc import Callable
 
 from ..world.context import tempered_ids
 from ..world.geometry import children, placed_center, poses_facing, teleport_action
-from ..world.scenes import initial_state, load_scene_spec
+from ..world.scenes import children_map, initial_state, load_scene_spec
 from ..world.state import WorldState
 from ..world.transition import transition
 from ..world.visibility import visible_in_order
-from .facts import fill_poses, gone_ids, rehome_children, reindex_gone, reindex_tempered
+from .facts import fill_poses, gone_ids, reindex_gone, reindex_tempered
 from .registry import reference, table
 from .state import AcceleratedState
 from .visibility import moved_ids, reindex_moved
@@ -28,7 +28,7 @@ from .visibility import moved_ids, reindex_moved
 _PLACED = table("scenes.placed")  # (scene, id, parents, position) -> the one dict for that placement
 _PREPARED = table("scenes.prepared")  # scene -> number of poses prepared
 _FIND_POSES = table("scenes.find_poses")  # (scene, agent height) -> the distinct poses, sorted
-_START = table("scenes.start")  # scene -> what its start state derives: children, gone, tempered
+_START = table("scenes.start")  # scene -> what its start state derives: gone, tempered
 _PREPARERS: list[Callable[[WorldState], None]] = []
 
 
@@ -51,9 +51,10 @@ def start(scene: str, seed: int | None = 0, keep: frozenset[str] = frozenset()) 
         objects[oid] = _PLACED.setdefault((spec.name, oid, st["parents"], st["pos"]), st)
     prepare_scene(state.scene)
     new = AcceleratedState.adopt(state)
-    # what the start state derives, brought up to date for what the layout placed
-    start_children, start_gone, start_tempered = _start_facts(spec.name)
-    new.remember(children, rehome_children(start_children, initial, objects, placed))
+    # what the start state derives: what rests in what made afresh (as cheap as bringing the scene
+    # start's up to date), the rest brought up to date for what the layout placed
+    start_gone, start_tempered = _start_facts(spec.name)
+    new.remember(children, children_map(objects))
     new.remember(moved_ids, reindex_moved(frozenset(), new, placed))
     new.remember(gone_ids, reindex_gone(start_gone, new, placed))
     new.remember(tempered_ids, reindex_tempered(start_tempered, new, placed))
@@ -64,7 +65,7 @@ def _start_facts(scene: str) -> tuple:
     facts = _START.get(scene)
     if facts is None:
         plain = initial_state(scene, 0)
-        facts = _START[scene] = (children(plain), gone_ids(plain), tempered_ids(plain))
+        facts = _START[scene] = (gone_ids(plain), tempered_ids(plain))
     return facts
 
 

@@ -209,21 +209,19 @@ class LayoutRandom:
     output for the next 32-bit draw. ``tests/test_world_layout.py`` checks it against numpy.
     """
 
-    __slots__ = ("_bits", "_raw", "_next", "_half")
+    __slots__ = ("_bits", "_next_raw", "_half")
 
     def __init__(self, seed: int):
         self._bits = np.random.PCG64(seed)
-        self._raw: list[int] = []
-        self._next = 0
+        self._next_raw = iter(()).__next__  # the next of the outputs drawn so far (raises when none is left)
         self._half: int | None = None
 
     def _uint64(self) -> int:
-        if self._next == len(self._raw):
-            self._raw = self._bits.random_raw(64).tolist()
-            self._next = 0
-        value = self._raw[self._next]
-        self._next += 1
-        return value
+        try:
+            return self._next_raw()
+        except StopIteration:
+            self._next_raw = iter(self._bits.random_raw(64).tolist()).__next__
+            return self._next_raw()
 
     def _uint32(self) -> int:
         half = self._half
@@ -234,14 +232,29 @@ class LayoutRandom:
         self._half = value >> 32
         return value & 0xFFFFFFFF
 
+    # ``random`` and ``integers`` take their outputs inline (a reset draws a few dozen)
     def random(self) -> float:
-        return (self._uint64() >> 11) * (1.0 / 9007199254740992.0)
+        try:
+            value = self._next_raw()
+        except StopIteration:
+            value = self._uint64()
+        return (value >> 11) * (1.0 / 9007199254740992.0)
 
     def integers(self, n: int) -> int:
         """An integer in [0, n), for 1 <= n < 2**32."""
         if n == 1:
             return 0
-        m = self._uint32() * n
+        low = self._half
+        if low is None:
+            try:
+                value = self._next_raw()
+            except StopIteration:
+                value = self._uint64()
+            self._half = value >> 32
+            low = value & 0xFFFFFFFF
+        else:
+            self._half = None
+        m = low * n
         leftover = m & 0xFFFFFFFF
         if leftover < n:
             threshold = (0xFFFFFFFF - (n - 1)) % n
@@ -266,12 +279,13 @@ def _replace_objects(spec: SceneSpec, objects: dict[str, dict], seed: int,
     """Deterministically re-place small objects into receptacles that accept them (seed != 0),
     except the objects in ``keep``, which neither move nor receive one."""
     rng = LayoutRandom(seed)
+    draw, pick = rng.random, rng.integers
     for oid, options in spec.placement_options:
         if keep:
             options = tuple(o for o in options if o[0].id not in keep)
-        if rng.random() < 0.5 or not options or oid in keep:
+        if draw() < 0.5 or not options or oid in keep:
             continue
-        target, pos = options[int(rng.integers(len(options)))]
+        target, pos = options[pick(len(options))]
         st = dict(objects[oid])
         st["parents"] = (target.id,)
         st["pos"] = pos
