@@ -232,7 +232,7 @@ class LayoutRandom:
         self._half = value >> 32
         return value & 0xFFFFFFFF
 
-    # ``random`` and ``integers`` take their outputs inline (a reset draws a few dozen)
+    # ``random`` takes its output inline: most of a layout's draws are its own
     def random(self) -> float:
         try:
             value = self._next_raw()
@@ -244,17 +244,7 @@ class LayoutRandom:
         """An integer in [0, n), for 1 <= n < 2**32."""
         if n == 1:
             return 0
-        low = self._half
-        if low is None:
-            try:
-                value = self._next_raw()
-            except StopIteration:
-                value = self._uint64()
-            self._half = value >> 32
-            low = value & 0xFFFFFFFF
-        else:
-            self._half = None
-        m = low * n
+        m = self._uint32() * n
         leftover = m & 0xFFFFFFFF
         if leftover < n:
             threshold = (0xFFFFFFFF - (n - 1)) % n
