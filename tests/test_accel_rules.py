@@ -12,7 +12,7 @@ import pytest
 from safe_alfred import accel
 from safe_alfred.accel import registry
 from safe_alfred.accel.facts import gone_ids
-from safe_alfred.accel.reads import STEP
+from safe_alfred.accel.reads import AGENT_POSE, STEP
 from safe_alfred.accel.visibility import moved_ids
 from safe_alfred.envs import SafeAlfredEnv
 from safe_alfred.envs.observation import sanitize
@@ -23,6 +23,7 @@ from safe_alfred.world.context import tempered_ids
 from safe_alfred.world.geometry import children, spec_of
 from safe_alfred.world.scenes import initial_state
 from safe_alfred.world.state import WorldState
+from safe_alfred.world.state import fact as world_fact
 from safe_alfred.world.transition import HANDLERS, transition
 from safe_alfred.world.visibility import visible_in_order
 
@@ -134,6 +135,30 @@ def test_a_rule_that_a_later_rule_changes_the_inputs_of_runs_again_on_the_next_s
             accel.set_reference(False)
     assert temperatures[True][3] == ("Hot", "Hot")  # the reference: the bread warms the step after
     assert temperatures[False] == temperatures[True]
+
+
+@world_fact
+def _where_the_agent_stands(state: WorldState) -> tuple:
+    return state.agent["x"], state.agent["z"], state.agent["rotation"]
+
+
+def test_a_value_learnt_after_a_move_that_reads_the_pose_stops_the_next_move_carrying_it(monkeypatch):
+    """A move carries everything at once while nothing the state knows reads the agent; once it
+    comes to know a value that does (here a test-only fact reading the pose, remembered on the
+    state itself), the next move works out what to carry again, and the value is asked afresh."""
+    for table, value in ((registry.DECLARED, registry.Derived(_where_the_agent_stands, AGENT_POSE,
+                                                               _where_the_agent_stands.compute)),
+                         (registry.READS, AGENT_POSE), (registry.FAST, _where_the_agent_stands.compute)):
+        monkeypatch.setitem(table, _where_the_agent_stands, value)
+    env = SafeAlfredEnv()
+    env.reset(seed=0, options={"scene": "FloorPlan1"})
+    for skill in ("find Fridge", "find Faucet", "find Fridge"):
+        env.step(skill)
+    assert env.state.carry is not None  # the moves carried it all at once
+    assert _where_the_agent_stands(env.state) == _where_the_agent_stands.compute(env.state)
+    env.step("find Faucet")
+    assert _where_the_agent_stands not in env.state.memo
+    assert _where_the_agent_stands(env.state) == _where_the_agent_stands.compute(env.state)
 
 
 def test_replacing_an_object_dict_instead_of_writing_it_is_caught(monkeypatch):

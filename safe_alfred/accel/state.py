@@ -47,6 +47,7 @@ class AcceleratedState(WorldState):
     writes: int = 0  # calls of write and add so far
     open_mask: tuple | None = None  # (writes, decay size, hand, changes) while the rules run
     open_values: dict | None = None  # fact -> (writes, value) brought up to date while the rules run
+    carry: tuple | None = None  # (memo_reads, rules) for which a step that moved only the agent carries it all
 
     @classmethod
     def adopt(cls, state: WorldState) -> AcceleratedState:
@@ -155,7 +156,12 @@ class AcceleratedState(WorldState):
                 rule(self)
             self._close(None)
             return
-        if self._moved_only(before):  # what changed is within _MOVE_STEP: no need to work it out
+        if (not self.written and self.held == before.held and self.settings is before.settings  # _moved_only
+                and len(self.spawned) == len(before.spawned) and self.decay == before.decay):
+            carry = before.carry
+            if carry is not None and carry[0] == before.memo_reads and carry[1] == rules:
+                self._carry(before, carry)  # (as the state before was: nothing it knows reads what moved)
+                return
             if self._carry_unchanged(before, rules):
                 return
             mask = _MOVE_STEP
@@ -226,13 +232,20 @@ class AcceleratedState(WorldState):
                 continue
             if r.reads & _MOVE_STEP or rule not in known:
                 return False
-        self.memo = dict(known)
-        self.memo_reads = before.memo_reads
-        if before.views is not None:
-            self.views = before.views
-        self.view = None
-        self.closed = True
+        self._carry(before, (before.memo_reads, rules))
         return True
+
+    def _carry(self, before: AcceleratedState, carry: tuple) -> None:
+        """Close with all ``before`` knew, per-pose values included (``_carry_unchanged``'s
+        outcome); ``carry`` (what ``before`` knew read, the rules) says the next such step may
+        do the same without asking again, while this state comes to know nothing more that reads."""
+        self.memo = dict(before.memo)
+        self.memo_reads = carry[0]
+        self.carry = carry
+        views = before.views
+        if views is not None:
+            self.views = views
+        self.closed = True
 
     # -- open and closed ----------------------------------------------------------------------
     def _close(self, mask: int | None) -> None:
@@ -271,6 +284,7 @@ class AcceleratedState(WorldState):
 
     def _reopen(self) -> None:
         self.closed = False
+        self.carry = None
         self.open_values = None
         self.memo = None
         self.memo_reads = 0

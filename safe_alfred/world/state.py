@@ -44,6 +44,9 @@ def fact(compute: F) -> F:
     elif n_args == 1:  # a fact with arguments: what the state's kind answers it by, else its own code
         def asked(state, a):
             return state.answers.get(asked, compute)(state, a)
+    elif n_args == 2:
+        def asked(state, a, b):
+            return state.answers.get(asked, compute)(state, a, b)
     else:
         def asked(state, *args):
             return state.answers.get(asked, compute)(state, *args)
