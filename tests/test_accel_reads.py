@@ -247,3 +247,20 @@ def test_the_probe_sees_reads():
     p, log = probe(STATES[0])
     [st["isToggled"] for st in p.objects.values()]
     assert log.mask & OBJECT_FIELD["isToggled"] and log.mask & OBJECT_SET
+
+
+def test_what_a_step_changed_names_each_field_written_and_a_new_key_or_value_of_any_kind():
+    """``changes`` covers every field a write changed (and no other), whatever the values: a new
+    key counts as every field, and a value that cannot be hashed is compared all the same."""
+    from safe_alfred.accel.reads import changes
+    before = accel.start("FloorPlan1", 0)
+    oid = next(iter(before.objects))
+    after = before.evolve()
+    st = after.write(oid)
+    st["isDirty"], st["temperature"] = not st["isDirty"], st["temperature"]  # one changed, one rewritten
+    mask = changes(before, after)
+    assert mask & OBJECT_FIELD["isDirty"] and not mask & (ALL_OBJECT_FIELDS & ~OBJECT_FIELD["isDirty"])
+    st["pos"] = list(st["pos"])  # unhashable (and not the tuple it was: a change)
+    assert changes(before, after) & ALL_OBJECT_FIELDS == OBJECT_FIELD["isDirty"] | OBJECT_FIELD["pos"]
+    st["note"] = "new key"
+    assert changes(before, after) & (OBJECT_SET | OBJECT_OTHER) == OBJECT_SET | OBJECT_OTHER
