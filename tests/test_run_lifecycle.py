@@ -159,6 +159,44 @@ def test_ctrl_c_during_a_slow_model_call_stops_within_two_seconds(tmp_path, exec
     assert "Traceback" not in err and "resume with: safe-alfred run" in err
 
 
+# Widens a race of CPython 3.11's process pools as heavy load does: the pool's manager thread is slow
+# to close its wake-up pipe, and the exit hook slow between finding it open and writing to it.
+_SLOW_POOL_CLOSE = """
+import time
+import concurrent.futures.process as cfp
+_close = cfp._ThreadWakeup.close
+def close(self):
+    time.sleep(0.2)
+    _close(self)
+def wakeup(self):
+    if not self._closed:
+        if cfp._global_shutdown:
+            time.sleep(0.5)
+        self._writer.send_bytes(b"")
+cfp._ThreadWakeup.close, cfp._ThreadWakeup.wakeup = close, wakeup
+"""
+
+
+@pytest.mark.skipif(not ON_LINUX, reason="process groups and SIGINT")
+def test_ctrl_c_with_worker_processes_leaves_no_traceback_however_slow_the_pool_is_to_close(tmp_path, monkeypatch):
+    """Under load the exit hook of ``concurrent.futures`` could write to the pool's wake-up pipe
+    while the pool was closing it: "OSError: [Errno 9] Bad file descriptor" after the resume hint.
+    The run waits for the pool to close before it exits (no longer than the hook would)."""
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "sitecustomize.py").write_text(_SLOW_POOL_CLOSE)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path / "site"), os.environ.get("PYTHONPATH", "")]))
+    with ServerProcess(["--delay", "30", "--answer", "find Mug"]) as srv:
+        proc = start(tmp_path, "agent=openai", f"agent.params.base_url={srv.base_url}", "agent.params.model=scripted",
+                     "suite=smoke", "runner.workers=2", f"hydra.run.dir={tmp_path / 'run'}")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and srv.stats()["chat_requests"] < 1:
+            time.sleep(0.05)
+        assert srv.stats()["chat_requests"] >= 1, "the run never asked the model"
+        stop_s, err = ctrl_c(proc)
+    assert proc.returncode == 130 and stop_s < 2.0, (stop_s, err)
+    assert "Traceback" not in err and "OSError" not in err and "resume with: safe-alfred run" in err, err
+
+
 # -- failure is loud --------------------------------------------------------------------------------
 
 def test_a_run_whose_episodes_all_fail_exits_non_zero_with_the_cause(tmp_path):

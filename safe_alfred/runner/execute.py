@@ -289,8 +289,16 @@ def _run_processes(cfg: RunConfig, todo: list[tuple[dict, int]], sink: Callable[
     except BaseException:
         # Interrupted (or an episode's record could not be kept): do not wait for the episodes in
         # flight; their workers are stopped and those episodes run again on resume.
+        manager = getattr(pool, "_executor_manager_thread", None)  # shutdown() drops the reference
         pool.shutdown(wait=False, cancel_futures=True)
         _stop_workers(pids)
+        # Let the pool's manager thread see its workers die and close its wake-up pipe before this
+        # process exits: concurrent.futures' exit hook (_python_exit) writes to that pipe without
+        # the pool's lock (CPython 3.11; later versions lock it, gh-125451), so a close still under
+        # way in the manager thread makes it print "OSError: [Errno 9] Bad file descriptor" at
+        # exit. The hook joins this thread anyway, so joining it here first costs no time.
+        if manager is not None:
+            manager.join(timeout=1.0)
         raise
     pool.shutdown(wait=True)
 
