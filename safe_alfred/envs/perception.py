@@ -11,8 +11,6 @@ view perceived once per pose and hand state.
 from __future__ import annotations
 
 import bisect
-from itertools import compress, repeat
-from operator import is_
 
 from .. import accel
 from ..skills import WAIT_OFFERED
@@ -246,27 +244,24 @@ def _fast_perceive(state: WorldState, entry: dict) -> tuple[str, list[str]]:
         described = fixed[2]
     else:
         skills, described = set(), {}
-    # what is listed, in order: a fixed object's description as kept ("" for the floor, never
-    # listed), the others' from their records ("" for the held one); the fixed ones in C
-    descs = list(map(described.get, order))
-    if None in descs:
-        for i in compress(range(len(descs)), map(is_, descs, repeat(None))):
-            oid = order[i]
-            st = objects[oid]
-            rec = records.get(id(st))
-            if rec is None or rec[0] is not st:
-                rec = _record(state, oid, st)
-            slot = _AS_HELD if oid == held else _HOLDING if holding else _FREE
-            mine = rec[slot]
-            if mine is None:
-                mine = rec[slot] = object_skills(state, oid, st, holding)
-            skills.update(mine)
-            descs[i] = rec[1] if oid != held and oid != floor else ""
-    for oid in holders.intersection(order):  # a pot, a pan, a microwave: said to be empty when it is
-        i = order.index(oid)
-        if descs[i]:
-            descs[i] = _as_holder(state, oid, descs[i])
-    seen = list(filter(None, descs))
+    seen: list[str] = []
+    for oid in order:
+        desc = described.get(oid)
+        if desc is not None:  # a fixed object ("" for the floor, never listed)
+            if desc:
+                seen.append(_as_holder(state, oid, desc) if oid in holders else desc)
+            continue
+        st = objects[oid]
+        rec = records.get(id(st))
+        if rec is None or rec[0] is not st:
+            rec = _record(state, oid, st)
+        slot = _AS_HELD if oid == held else _HOLDING if holding else _FREE
+        mine = rec[slot]
+        if mine is None:
+            mine = rec[slot] = object_skills(state, oid, st, holding)
+        skills.update(mine)
+        if oid != held and oid != floor:
+            seen.append(_as_holder(state, oid, rec[1]) if oid in holders else rec[1])
     finds = state.memo.get(findable) if state.closed else None
     return _finish(state, seen, skills, finds if finds is not None else findable(state))
 
