@@ -83,14 +83,10 @@ def changes(before: WorldState, after: WorldState) -> int:
         if old is None or new is None or len(new) != len(old):
             mask |= OBJECT_SET | ALL_OBJECT_FIELDS
             continue
-        try:  # the (key, value) pairs that differ, found in C
-            differ = new.items() - old.items()
-        except TypeError:  # a value that cannot be hashed: each key looked at
-            differ = [(key, value) for key, value in new.items() if key not in old or old[key] != value]
-        for key, _ in differ:
+        for key, value in new.items():
             if key not in old:
                 mask |= OBJECT_SET | ALL_OBJECT_FIELDS
-            else:
+            elif old[key] != value:
                 mask |= OBJECT_FIELD.get(key, OBJECT_OTHER)
     a, b = after.agent, before.agent
     if a != b:

@@ -13,8 +13,6 @@ on each first visit. Nothing a state answers depends on whether this ran.
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import compress
-from operator import is_not
 
 from ..world.context import tempered_ids
 from ..world.geometry import children, placed_center, poses_facing, teleport_action
@@ -47,7 +45,7 @@ def start(scene: str, seed: int | None = 0, keep: frozenset[str] = frozenset()) 
         return state
     spec = load_scene_spec(state.scene)
     objects, initial = state.objects, spec.initial
-    placed = list(compress(objects, map(is_not, objects.values(), map(initial.__getitem__, objects))))  # (in C)
+    placed = [oid for oid, st in objects.items() if st is not initial[oid]]
     for oid in placed:
         st = objects[oid]
         objects[oid] = _PLACED.setdefault((spec.name, oid, st["parents"], st["pos"]), st)
