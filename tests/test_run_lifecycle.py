@@ -144,9 +144,9 @@ def test_ctrl_c_stops_fast_says_how_to_resume_and_the_same_command_resumes(tmp_p
     assert "Partial run" not in (run_dir / "report.md").read_text()
 
 
-@pytest.mark.skipif(not ON_LINUX, reason="process groups and SIGINT")
-@pytest.mark.parametrize("executor", ["runner.concurrency=2", "runner.workers=2"])
-def test_ctrl_c_during_a_slow_model_call_stops_within_two_seconds(tmp_path, executor):
+def ctrl_c_during_a_slow_model_call(tmp_path: Path, executor: str) -> tuple[subprocess.Popen, float, str]:
+    """A run whose model takes 30 s to answer, interrupted once it has asked: the process, the
+    seconds until it exited, and its stderr."""
     with ServerProcess(["--delay", "30", "--answer", "find Mug"]) as srv:
         proc = start(tmp_path, "agent=openai", f"agent.params.base_url={srv.base_url}", "agent.params.model=scripted",
                      "suite=smoke", executor, f"hydra.run.dir={tmp_path / 'run'}")
@@ -155,6 +155,13 @@ def test_ctrl_c_during_a_slow_model_call_stops_within_two_seconds(tmp_path, exec
             time.sleep(0.05)
         assert srv.stats()["chat_requests"] >= 1, "the run never asked the model"
         stop_s, err = ctrl_c(proc)
+    return proc, stop_s, err
+
+
+@pytest.mark.skipif(not ON_LINUX, reason="process groups and SIGINT")
+@pytest.mark.parametrize("executor", ["runner.concurrency=2", "runner.workers=2"])
+def test_ctrl_c_during_a_slow_model_call_stops_within_two_seconds(tmp_path, executor):
+    proc, stop_s, err = ctrl_c_during_a_slow_model_call(tmp_path, executor)
     assert proc.returncode == 130 and stop_s < 2.0, (stop_s, err)
     assert "Traceback" not in err and "resume with: safe-alfred run" in err
 
@@ -185,14 +192,7 @@ def test_ctrl_c_with_worker_processes_leaves_no_traceback_however_slow_the_pool_
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "sitecustomize.py").write_text(_SLOW_POOL_CLOSE)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path / "site"), os.environ.get("PYTHONPATH", "")]))
-    with ServerProcess(["--delay", "30", "--answer", "find Mug"]) as srv:
-        proc = start(tmp_path, "agent=openai", f"agent.params.base_url={srv.base_url}", "agent.params.model=scripted",
-                     "suite=smoke", "runner.workers=2", f"hydra.run.dir={tmp_path / 'run'}")
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and srv.stats()["chat_requests"] < 1:
-            time.sleep(0.05)
-        assert srv.stats()["chat_requests"] >= 1, "the run never asked the model"
-        stop_s, err = ctrl_c(proc)
+    proc, stop_s, err = ctrl_c_during_a_slow_model_call(tmp_path, "runner.workers=2")
     assert proc.returncode == 130 and stop_s < 2.0, (stop_s, err)
     assert "Traceback" not in err and "OSError" not in err and "resume with: safe-alfred run" in err, err
 
