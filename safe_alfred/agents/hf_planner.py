@@ -173,8 +173,14 @@ class HFPlanner:
         self.ask_prompt = asking.load_ask_prompt(ask_prompt)
         self.ask_max_new_tokens = int(ask_max_new_tokens)  # two short lines; raise it for reasoning models
         self.max_batch = max(1, int(max_batch))
-        # recent prompts' caches (None: one per batched call and two more; 0: off), see _start
-        self.prompt_cache = self.max_batch + 2 if prompt_cache is None else max(0, int(prompt_cache))
+        # recent prompts' caches (None: one per batched call and two more, or off for half-precision
+        # weights; 0: off), see _start. In bfloat16 or float16 a prompt computed from a stored cache
+        # rounds differently enough from one computed afresh to change a scored choice, so that
+        # the same episode run twice by one planner took two trajectories; off by default there.
+        if prompt_cache is None:
+            half = str(next(self.lm.model.parameters()).dtype) in ("torch.bfloat16", "torch.float16")
+            prompt_cache = 0 if half else self.max_batch + 2
+        self.prompt_cache = max(0, int(prompt_cache))
         self._store = decoding.PromptStore(self.prompt_cache) if self.prompt_cache else None
         self._lock = threading.Lock()
         self._batcher = Batcher(self._run_batch, self.max_batch, float(batch_wait_s))
