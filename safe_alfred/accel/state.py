@@ -158,8 +158,7 @@ class AcceleratedState(WorldState):
                 rule(self)
             self._close(None)
             return
-        if (not self.written and self.held == before.held and self.settings is before.settings  # _moved_only
-                and len(self.spawned) == len(before.spawned) and self.decay == before.decay):
+        if self._moved_only(before):  # what changed is within _MOVE_STEP: no need to work it out
             carry = before.carry
             if carry is not None and carry[0] == before.memo_reads and carry[1] == rules:
                 self._carry(before, carry)  # (as the state before was: nothing it knows reads what moved)

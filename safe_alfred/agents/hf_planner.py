@@ -178,8 +178,7 @@ class HFPlanner:
         # rounds differently enough from one computed afresh to change a scored choice, so that
         # the same episode run twice by one planner took two trajectories; off by default there.
         if prompt_cache is None:
-            half = str(next(self.lm.model.parameters()).dtype) in ("torch.bfloat16", "torch.float16")
-            prompt_cache = 0 if half else self.max_batch + 2
+            prompt_cache = 0 if self.dtype in ("bfloat16", "float16") else self.max_batch + 2
         self.prompt_cache = max(0, int(prompt_cache))
         self._store = decoding.PromptStore(self.prompt_cache) if self.prompt_cache else None
         self._lock = threading.Lock()
@@ -212,6 +211,11 @@ class HFPlanner:
         return self.lm.tokenizer
 
     @property
+    def dtype(self) -> str:
+        """The weights' dtype as torch names it, without "torch." ("float32", "bfloat16", ...)."""
+        return str(next(self.lm.model.parameters()).dtype).replace("torch.", "")
+
+    @property
     def num_layers(self) -> int:
         """Transformer blocks; hidden-state index 0 is the embeddings, i the output of block i."""
         return self.lm.num_layers
@@ -230,7 +234,7 @@ class HFPlanner:
         return {
             "name": self.name, "kind": "hf", "mode": self.mode, "action": self.action,
             "model_path": self.model_path, "model_format": self.lm.info.get("format"),
-            "dtype": str(next(self.model.parameters()).dtype).replace("torch.", ""), "device": self.device, "threads": self.threads, "max_new_tokens": self.max_new_tokens,
+            "dtype": self.dtype, "device": self.device, "threads": self.threads, "max_new_tokens": self.max_new_tokens,
             "prompt_cache": self.prompt_cache,
             "max_reasoning_tokens": self.max_reasoning_tokens, "think_prefill": self.think_prefill,
             **({"calibration": self.calibration} if self.action == "score" else {}),
